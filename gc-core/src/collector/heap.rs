@@ -1,0 +1,405 @@
+//! The per-thread heap: generation lists, counters, the deferred-free queues,
+//! and the paths every tracked allocation and free takes.
+//!
+//! The hot state lives in a `const`-initialised thread-local without drop glue,
+//! so reaching it is one thread-pointer-relative address and it stays usable
+//! during (and after) thread-local teardown. A separate guard thread-local
+//! with a destructor runs the exit collection and releases the lists.
+
+use core::cell::{Cell, RefCell, UnsafeCell};
+use core::mem::ManuallyDrop;
+use std::panic::{self, AssertUnwindSafe};
+
+use super::State;
+use crate::gc_box::{
+    Obj, COUNT_MASK, DEAD, DETACHED, DISCOVERED, FINALIZED, HAS_FINALIZER, LOC_GARBAGE,
+    LOC_GEN0, LOC_MASK, LOC_NONE, LOC_PERM, LOC_WORK, PENDING, TRACKABLE, WEAK_MASK,
+};
+
+/// Value drops nest this deep before further frees are queued (CPython's
+/// trashcan uses 50; our frames are larger with user `Drop` impls).
+pub(crate) const TRASHCAN_DEPTH: u32 = 24;
+
+/// Number of lists: generations 0, 1, 2 and the permanent (frozen) one.
+pub(crate) const LISTS: usize = 4;
+
+/// A vector of objects that only the owning thread touches, never while user
+/// code runs.
+pub(crate) struct List(ManuallyDrop<UnsafeCell<Vec<Obj>>>);
+
+impl List {
+    const fn new() -> Self {
+        List(ManuallyDrop::new(UnsafeCell::new(Vec::new())))
+    }
+
+    /// Runs `f` with exclusive access to the vector.
+    ///
+    /// `f` must not run user code (no `Drop`, `trace` or finalizer), so no
+    /// second access can start while the first is live.
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<Obj>) -> R) -> R {
+        // SAFETY: the heap is thread-local, and every caller passes a closure
+        // that runs no user code and does not re-enter `with`, so this is the
+        // only reference to the vector while it lives.
+        f(unsafe { &mut *self.0.get() })
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.with(|v| v.len())
+    }
+
+    pub(crate) fn take(&self) -> Vec<Obj> {
+        self.with(core::mem::take)
+    }
+
+    pub(crate) fn pop(&self) -> Option<Obj> {
+        self.with(Vec::pop)
+    }
+
+    pub(crate) fn push(&self, obj: Obj) {
+        self.with(|v| v.push(obj));
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Obj> {
+        self.with(|v| v.clone())
+    }
+
+    /// Appends `objs`, setting each one's location and index.
+    pub(crate) fn append(&self, objs: &[Obj], loc: u32) {
+        self.with(|v| {
+            v.reserve(objs.len());
+            for &obj in objs {
+                obj.set_index(v.len());
+                obj.set_loc(loc);
+                v.push(obj);
+            }
+        });
+    }
+}
+
+/// The thread-local heap.
+pub(crate) struct Heap {
+    /// Generation lists 0, 1, 2 and the permanent generation (invariant I4).
+    pub(crate) lists: [List; LISTS],
+    /// Tracked allocations minus deallocations since the last gen-0 run.
+    pub(crate) count0: Cell<usize>,
+    /// Automatic collection is considered when `count0` exceeds this;
+    /// `usize::MAX` when it is off.
+    pub(crate) trigger: Cell<usize>,
+    /// Nesting depth of value drops (the trashcan).
+    depth: Cell<u32>,
+    /// Objects whose drop was queued because the nesting was too deep.
+    trashcan: List,
+    /// Objects whose count reached zero while a collection examined them.
+    pub(crate) pending: List,
+    /// A collection is running.
+    pub(crate) collecting: Cell<bool>,
+    /// The thread is exiting: the lists were released; new objects are not
+    /// tracked.
+    pub(crate) torn_down: Cell<bool>,
+    /// The exit guard's destructor is registered.
+    guard_registered: Cell<bool>,
+    /// Configuration, statistics and callbacks.
+    pub(crate) state: ManuallyDrop<RefCell<State>>,
+}
+
+const _: () = assert!(!core::mem::needs_drop::<Heap>());
+
+thread_local! {
+    static HEAP: Heap = const { Heap::new() };
+    static EXIT: ExitGuard = const { ExitGuard };
+}
+
+/// Runs `f` on this thread's heap.
+#[inline]
+pub(crate) fn with_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
+    HEAP.with(f)
+}
+
+impl Heap {
+    const fn new() -> Self {
+        Heap {
+            lists: [List::new(), List::new(), List::new(), List::new()],
+            count0: Cell::new(0),
+            trigger: Cell::new(super::DEFAULT_THRESHOLDS.0),
+            depth: Cell::new(0),
+            trashcan: List::new(),
+            pending: List::new(),
+            collecting: Cell::new(false),
+            torn_down: Cell::new(false),
+            guard_registered: Cell::new(false),
+            state: ManuallyDrop::new(RefCell::new(State::new())),
+        }
+    }
+
+    /// Removes `obj` from the generation list it is in, if any.
+    #[inline]
+    fn unlist(&self, obj: Obj) {
+        let loc = obj.loc();
+        if loc <= LOC_PERM {
+            let idx = obj.index();
+            self.lists[loc as usize].with(|v| {
+                debug_assert_eq!(v[idx], obj, "invariant I4");
+                let last = v.pop().expect("a listed object is in its list");
+                if idx < v.len() {
+                    v[idx] = last;
+                    last.set_index(idx);
+                }
+            });
+            if loc != LOC_PERM {
+                self.count0.set(self.count0.get().saturating_sub(1));
+            }
+            obj.set_loc(LOC_NONE);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_young(&self, obj: Obj) {
+        if self.torn_down.get() {
+            // Thread-local teardown already released the lists: the object
+            // stays untracked (its cycles leak, as at interpreter exit).
+            obj.set_loc(LOC_NONE);
+            return;
+        }
+        if !self.guard_registered.get() {
+            self.guard_registered.set(true);
+            // Registers the exit guard's destructor. If the guard is already
+            // gone, there is nothing to register.
+            let _ = EXIT.try_with(|_| ());
+        }
+        self.lists[0].with(|v| {
+            assert!(
+                v.len() < u32::MAX as usize,
+                "Gc: more than u32::MAX tracked objects in one generation"
+            );
+            v.reserve(v.len().max(64));
+            obj.set_index(v.len());
+            v.push(obj);
+        });
+        self.after_track();
+    }
+
+    #[inline]
+    fn after_track(&self) {
+        let c = self.count0.get() + 1;
+        self.count0.set(c);
+        if c > self.trigger.get() {
+            super::auto_collect(self);
+        }
+    }
+}
+
+/// Puts a new tracked object in generation 0 and runs an automatic
+/// collection if one is due.
+///
+/// The object must be fully initialised (the collector may examine it).
+#[inline]
+pub(crate) fn track_new(obj: Obj) {
+    with_heap(|h| {
+        let pushed = h.lists[0].with(|v| {
+            if v.len() == v.capacity() {
+                return false;
+            }
+            obj.set_index(v.len());
+            v.push(obj);
+            true
+        });
+        if pushed {
+            h.after_track();
+        } else {
+            h.grow_young(obj);
+        }
+    });
+}
+
+/// Takes a head-ful object out of the lists because `Gc::get_mut` is about to
+/// hand out a `&mut` to its value (invariant I5).
+pub(crate) fn detach(obj: Obj) {
+    let c = obj.counts();
+    c.set_strong(c.strong() | DETACHED);
+    obj.set_flags(obj.flags() & !DISCOVERED);
+    if obj.loc() <= LOC_PERM {
+        with_heap(|h| h.unlist(obj));
+    }
+}
+
+/// Puts a detached object back in generation 0, now that no `&mut` from
+/// `get_mut` can be alive (its handle was cloned, or found in a traced value).
+pub(crate) fn reattach(obj: Obj) {
+    let c = obj.counts();
+    let s = c.strong();
+    if s & DETACHED == 0 {
+        return;
+    }
+    c.set_strong(s & !DETACHED);
+    let f = obj.flags();
+    obj.set_flags(f & !DISCOVERED);
+    if f & LOC_MASK == LOC_NONE && f & TRACKABLE != 0 && s & DEAD == 0 {
+        obj.set_loc(LOC_GEN0);
+        track_new(obj);
+    }
+}
+
+/// The last strong handle of a head-ful object is gone: finalize, drop and
+/// free it, or queue that if the collector is examining the object or drops
+/// are nested too deep.
+///
+/// # Safety
+///
+/// - `obj`'s strong count is zero and it was not already released.
+pub(crate) unsafe fn release_zero(obj: Obj) {
+    debug_assert_eq!(obj.counts().strong() & COUNT_MASK, 0);
+    let f = obj.flags();
+    let loc = f & LOC_MASK;
+    if loc == LOC_WORK || loc == LOC_GARBAGE {
+        // The collector holds this object in its working set: it is freed
+        // once the collection is done.
+        if f & PENDING == 0 {
+            obj.set_flags(f | PENDING);
+            with_heap(|h| h.pending.push(obj));
+        }
+        return;
+    }
+    with_heap(|h| {
+        let depth = h.depth.get();
+        if depth >= TRASHCAN_DEPTH {
+            h.unlist(obj);
+            h.trashcan.push(obj);
+            return;
+        }
+        h.depth.set(depth + 1);
+        let guard = DepthGuard(h, depth);
+        // SAFETY: the count is zero and the object is not in the working set,
+        // so this is its one release (forwarded from the caller).
+        unsafe { destroy(h, obj) };
+        drop(guard);
+        if depth == 0 {
+            drain_trashcan(h);
+        }
+    });
+}
+
+/// Restores the trashcan depth, also when a drop panics.
+struct DepthGuard<'a>(&'a Heap, u32);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.depth.set(self.1);
+    }
+}
+
+/// Drops the queued objects, one nesting level at a time.
+pub(crate) fn drain_trashcan(h: &Heap) {
+    if h.depth.get() != 0 {
+        return;
+    }
+    while let Some(obj) = h.trashcan.pop() {
+        h.depth.set(1);
+        let guard = DepthGuard(h, 0);
+        // SAFETY: queued objects have a zero count, were unlisted when
+        // queued, and each is queued once.
+        unsafe { destroy(h, obj) };
+        drop(guard);
+    }
+}
+
+/// Finalizes (once), drops and releases an object whose count is zero and
+/// that is in no working set.
+///
+/// # Safety
+///
+/// - As for [`release_zero`].
+unsafe fn destroy(h: &Heap, obj: Obj) {
+    h.unlist(obj);
+    // Releases the strong side's weak count even if the value's drop panics.
+    let release = ReleaseWeak(obj);
+    let c = obj.counts();
+    if c.strong() & DEAD == 0 {
+        let mut payload = None;
+        let f = obj.flags();
+        if f & HAS_FINALIZER != 0 && f & FINALIZED == 0 {
+            obj.set_flags(f | FINALIZED);
+            let finalize = obj.vtable().finalize;
+            // SAFETY: the value is initialised (I2) and no handle exists, so
+            // nothing else can reach it while the finalizer runs.
+            payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { finalize(obj) })).err();
+        }
+        c.set_strong(c.strong() | DEAD);
+        let drop_value = obj.vtable().drop_value;
+        // SAFETY: the value is initialised and dropped this once: `DEAD` is
+        // now set and the count is zero (I2).
+        unsafe { drop_value(obj) };
+        drop(release);
+        if let Some(p) = payload {
+            panic::resume_unwind(p);
+        }
+    }
+}
+
+/// Drops the weak count held by the strong handles together, freeing the
+/// block if no `Weak` remains.
+pub(crate) struct ReleaseWeak(pub(crate) Obj);
+
+impl Drop for ReleaseWeak {
+    fn drop(&mut self) {
+        let obj = self.0;
+        let c = obj.counts();
+        let w = c.weak() - 1;
+        c.set_weak(w);
+        if w & WEAK_MASK == 0 {
+            let dealloc = obj.vtable().dealloc;
+            // SAFETY: both counts are zero, so no handle of either kind
+            // exists and the block is freed once (I1).
+            unsafe { dealloc(obj) };
+        }
+    }
+}
+
+/// Drops the collector's own strong count on a garbage or resurrected object.
+///
+/// # Safety
+///
+/// - The collector took that count (`LOC_GARBAGE`) and gives it back once.
+pub(crate) unsafe fn release_collector_ref(obj: Obj) {
+    let c = obj.counts();
+    let s = c.strong() - 1;
+    c.set_strong(s);
+    if s & COUNT_MASK == 0 {
+        let f = obj.flags();
+        if f & LOC_MASK == LOC_GARBAGE {
+            obj.set_loc(LOC_NONE);
+        }
+        if f & PENDING == 0 {
+            // SAFETY: the count just reached zero and the object is no longer
+            // in the working set, so this is its one release.
+            unsafe { release_zero(obj) };
+        }
+    } else if obj.flags() & LOC_MASK == LOC_GARBAGE {
+        obj.set_loc(LOC_NONE);
+    }
+}
+
+/// Frees the objects whose count reached zero during the last analysis.
+pub(crate) fn drain_pending(h: &Heap) {
+    while let Some(obj) = h.pending.pop() {
+        let f = obj.flags();
+        obj.set_flags(f & !PENDING);
+        debug_assert!(f & LOC_MASK != LOC_WORK && f & LOC_MASK != LOC_GARBAGE);
+        if obj.counts().strong() & COUNT_MASK == 0 {
+            // SAFETY: the count is zero and the collection that held the
+            // object is over; the `PENDING` entry was its one release.
+            unsafe { release_zero(obj) };
+        }
+    }
+}
+
+/// Runs the exit collection and releases the lists when the thread ends.
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        with_heap(super::teardown);
+    }
+}

@@ -1,0 +1,122 @@
+//! Disposing of cyclic garbage, in PEP 442's order:
+//!
+//! 1. take one strong count on every garbage object (nothing is freed under
+//!    the collector's feet) and clear weak references to it;
+//! 2. run each finalizer once, with all the garbage still intact;
+//! 3. if any finalizer ran, examine the garbage again: what a finalizer
+//!    resurrected, and all it reaches, survives;
+//! 4. drop the rest's values one by one (each marked dead first), then give
+//!    back the collector's counts: blocks without handles are freed, blocks
+//!    still referenced (dead handles) wait for their last handle.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
+use super::heap::{self, Heap};
+use crate::gc_box::{Obj, CLEARED, DEAD, FINALIZED, HAS_FINALIZER, LOC_GARBAGE};
+use crate::trace::{Mode, Tracer};
+
+/// Where the objects that survive go, and bookkeeping for them.
+pub(crate) struct Survivors<'a> {
+    pub(crate) heap: &'a Heap,
+    /// Generation list that survivors join.
+    pub(crate) list: usize,
+}
+
+/// Disposes of `garbage`. Returns the number of objects whose values were
+/// dropped, the number resurrected, and the first panic a user callback
+/// raised.
+pub(crate) fn dispose(
+    garbage: Vec<Obj>,
+    to: &Survivors<'_>,
+    panics: &mut Option<Box<dyn Any + Send>>,
+) -> (usize, usize) {
+    if garbage.is_empty() {
+        return (0, 0);
+    }
+    // 1. The collector's own count, and weak references cleared.
+    for (i, &obj) in garbage.iter().enumerate() {
+        obj.set_index(i);
+        obj.set_flags((obj.flags() & !crate::gc_box::LOC_MASK) | LOC_GARBAGE | CLEARED);
+        let c = obj.counts();
+        c.set_strong(c.strong() + 1);
+    }
+
+    // 2. Finalizers, with every garbage value intact.
+    let mut finalized_any = false;
+    for &obj in &garbage {
+        let f = obj.flags();
+        if f & HAS_FINALIZER != 0 && f & FINALIZED == 0 {
+            obj.set_flags(f | FINALIZED);
+            finalized_any = true;
+            let finalize = obj.vtable().finalize;
+            // SAFETY: the collector holds a count, so the object is allocated
+            // and its value initialised (I1, I2).
+            let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { finalize(obj) }));
+            note_panic(panics, r);
+        }
+    }
+
+    // 3. Resurrection check.
+    let mut garbage = garbage;
+    let mut resurrected = 0;
+    if finalized_any {
+        let mut tracer = Tracer::new(Mode::Subtract, LOC_GARBAGE);
+        tracer.work = garbage;
+        let (reached, payload) = super::scan::partition(&mut tracer, 1);
+        if let Some(p) = payload {
+            panics.get_or_insert(p);
+        }
+        let mut rest = tracer.work.split_off(reached);
+        let revived = tracer.work;
+        resurrected = revived.len();
+        to.heap.lists[to.list].append(&revived, to.list_loc());
+        for &obj in &revived {
+            obj.set_flags(obj.flags() & !(crate::gc_box::REACHABLE | crate::gc_box::PINNED));
+            // SAFETY: the collector took this count in step 1.
+            unsafe { heap::release_collector_ref(obj) };
+        }
+        for (i, &obj) in rest.iter().enumerate() {
+            obj.set_index(i);
+        }
+        super::retrack(tracer.discovered);
+        garbage = core::mem::take(&mut rest);
+    }
+
+    // 4. Drop the values, then give back the collector's counts.
+    for &obj in &garbage {
+        let c = obj.counts();
+        c.set_strong(c.strong() | DEAD);
+        let drop_value = obj.vtable().drop_value;
+        // SAFETY: the value is initialised and dropped this once: it is marked
+        // dead, and the collector's count keeps anyone else from dropping it.
+        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_value(obj) }));
+        note_panic(panics, r);
+        let r = panic::catch_unwind(AssertUnwindSafe(|| heap::drain_trashcan(to.heap)));
+        note_panic(panics, r);
+    }
+    let collected = garbage.len();
+    for &obj in &garbage {
+        // SAFETY: the collector took this count in step 1.
+        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+            heap::release_collector_ref(obj);
+        }));
+        note_panic(panics, r);
+    }
+    (collected, resurrected)
+}
+
+impl Survivors<'_> {
+    fn list_loc(&self) -> u32 {
+        #[expect(clippy::cast_possible_truncation, reason = "list numbers are 0..4")]
+        let loc = self.list as u32;
+        loc
+    }
+}
+
+/// Keeps the first panic of a collection.
+pub(crate) fn note_panic(slot: &mut Option<Box<dyn Any + Send>>, r: std::thread::Result<()>) {
+    if let Err(p) = r {
+        slot.get_or_insert(p);
+    }
+}

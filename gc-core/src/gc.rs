@@ -1,0 +1,528 @@
+//! [`Gc<T>`]: a single-threaded reference-counted pointer whose cycles are
+//! collected.
+
+mod convert;
+mod traits;
+
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::ops::Deref;
+use core::ptr::{self, NonNull};
+
+use crate::collector::heap;
+use crate::gc_box::{
+    self, alloc_block, counts, free_block, head_of, headful_layout, init_head, GcBox, Obj,
+    VTable, COUNT_MASK, DEAD, DETACHED, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_MASK, LOC_NONE,
+    MAX_HANDLES, TRACKABLE, WEAK_MASK,
+};
+use crate::trace::{is_tracked_type, Trace, Tracer};
+use crate::Weak;
+
+/// A single-threaded reference-counted pointer, like [`Rc`](std::rc::Rc),
+/// whose reference cycles are found and freed by a cycle collector.
+///
+/// Cloning a `Gc` adds a strong count; dropping one takes it away, and when
+/// the last handle goes the value is dropped and its memory freed at once,
+/// exactly as with `Rc`. Values that reference each other in a cycle keep
+/// their counts above zero forever; the collector ([`collect`](crate::collect),
+/// or automatically as objects are allocated) finds such cycles and frees
+/// them too.
+///
+/// `Gc<T>` is neither `Send` nor `Sync`: each thread has its own heap.
+///
+/// # Dead handles
+///
+/// When the collector frees cyclic garbage it drops the values one by one. A
+/// `Drop` impl that reaches a `Gc` whose value was already dropped holds a
+/// *dead handle*: dereferencing it panics, [`Gc::try_deref`] returns `None`,
+/// and [`Gc::is_dead`] returns `true`. The memory of a dead value stays
+/// allocated until the last handle to it is gone, so a dead handle is never
+/// dangling. Outside `Drop` impls of cyclic garbage (and wrong `Trace` impls)
+/// no handle is ever dead.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::Gc;
+///
+/// let a = Gc::new(String::from("shared"));
+/// let b = a.clone();
+/// assert_eq!(Gc::strong_count(&a), 2);
+/// assert!(Gc::ptr_eq(&a, &b));
+/// drop(b);
+/// assert_eq!(Gc::strong_count(&a), 1);
+/// assert_eq!(*a, "shared");
+/// ```
+pub struct Gc<T: ?Sized> {
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+/// The panic of `Deref` on a dead handle.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn dead_handle() -> ! {
+    panic!(
+        "Gc: dereferenced a dead handle: the cycle collector already dropped this value \
+         (a `Drop` impl of cyclic garbage reached it); use `Gc::try_deref` to check"
+    )
+}
+
+impl<T: Trace + 'static> Gc<T> {
+    /// Puts `value` in a new `Gc`.
+    ///
+    /// If `T` can hold a `Gc` (see [`Gc::is_tracked`]), the new object is
+    /// tracked by the cycle collector, and the allocation may run an
+    /// automatic collection.
+    ///
+    /// # Panics
+    ///
+    /// If an automatic collection runs and a `Drop`, finalizer or `trace` of
+    /// some *other* object panics, that panic is resumed here after the
+    /// collection finished (the new `Gc` is dropped during unwinding).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let five = Gc::new(5);
+    /// assert_eq!(*five, 5);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn new(value: T) -> Gc<T> {
+        let tracked = is_tracked_type::<T>();
+        let finalizer = value.finalizer().is_some();
+        if !tracked && !finalizer {
+            let layout = Layout::new::<GcBox<T>>();
+            let block = alloc_block(layout).cast::<GcBox<T>>();
+            // SAFETY: `block` is a fresh allocation of a `GcBox<T>`.
+            unsafe { block.write(GcBox::new(1, 1, value)) };
+            return Gc::from_inner(block);
+        }
+        let mut flags = LOC_NONE;
+        if tracked {
+            flags = LOC_GEN0 | TRACKABLE;
+        }
+        if finalizer {
+            flags |= HAS_FINALIZER;
+        }
+        let (gc, obj) = Self::new_headful(value, flags, 1);
+        if tracked {
+            heap::track_new(obj);
+        }
+        gc
+    }
+
+    /// Allocates a head-ful box; the caller lists it.
+    #[inline]
+    fn new_headful(value: T, flags: u32, strong: u32) -> (Gc<T>, Obj) {
+        let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
+        let block = alloc_block(layout);
+        // SAFETY: `offset` is within the new block (from `headful_layout`).
+        let b = unsafe { block.add(offset) };
+        // SAFETY: the head occupies the 16 bytes before the box, inside the
+        // block and 8-aligned.
+        let obj = unsafe { init_head(b.sub(16), VTable::sized::<T>(), flags) };
+        let b = b.cast::<GcBox<T>>();
+        // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
+        unsafe { b.write(GcBox::new(strong, 1 | HAS_HEAD, value)) };
+        (Gc::from_inner(b), obj)
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    #[inline]
+    pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn inner_ptr(this: &Self) -> NonNull<GcBox<T>> {
+        this.ptr
+    }
+
+    #[inline]
+    fn counts(&self) -> &gc_box::Counts {
+        // SAFETY: a handle keeps its block allocated (I1).
+        unsafe { counts(self.ptr) }
+    }
+
+    /// The collector header, if the object has one.
+    #[inline]
+    pub(crate) fn obj(this: &Self) -> Option<Obj> {
+        if this.counts().has_head() {
+            // SAFETY: the block is allocated and has a head (I3).
+            Some(unsafe { head_of(this.ptr) })
+        } else {
+            None
+        }
+    }
+
+    /// The number of strong handles (`Gc`s) to this value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(1);
+    /// let b = a.clone();
+    /// assert_eq!(Gc::strong_count(&a), 2);
+    /// # drop(b);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn strong_count(this: &Self) -> usize {
+        (this.counts().strong() & COUNT_MASK) as usize
+    }
+
+    /// The number of [`Weak`] handles to this value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(1);
+    /// let w = Gc::downgrade(&a);
+    /// assert_eq!(Gc::weak_count(&a), 1);
+    /// # drop(w);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn weak_count(this: &Self) -> usize {
+        ((this.counts().weak() & WEAK_MASK) - 1) as usize
+    }
+
+    /// Whether two handles point to the same allocation (like
+    /// [`ptr::eq`], ignoring any metadata).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(5);
+    /// let b = a.clone();
+    /// let c = Gc::new(5);
+    /// assert!(Gc::ptr_eq(&a, &b));
+    /// assert!(!Gc::ptr_eq(&a, &c));
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        ptr::addr_eq(this.ptr.as_ptr(), other.ptr.as_ptr())
+    }
+
+    /// A raw pointer to the value. It stays valid while a handle lives
+    /// (and, for a dead handle, points to the dropped value: do not read it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(7);
+    /// let p = Gc::as_ptr(&a);
+    /// assert_eq!(unsafe { *p }, 7);
+    /// assert_eq!(p, &*a as *const i32);
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: the block is allocated (I1); the projection creates no
+        // reference.
+        unsafe { &raw const (*this.ptr.as_ptr()).value }
+    }
+
+    /// Creates a [`Weak`] handle to this value.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the value already has `2^31 - 1` weak handles.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(3);
+    /// let w = Gc::downgrade(&a);
+    /// assert_eq!(w.upgrade().as_deref(), Some(&3));
+    /// drop(a);
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    #[must_use = "the Weak is dropped at once otherwise"]
+    pub fn downgrade(this: &Self) -> Weak<T> {
+        let c = this.counts();
+        let w = c.weak();
+        assert!(w & WEAK_MASK < WEAK_MASK, "Gc: too many Weak handles to one value");
+        c.set_weak(w + 1);
+        Weak::from_inner(this.ptr)
+    }
+
+    /// Whether the cycle collector currently tracks this object (Python's
+    /// `gc.is_tracked`).
+    ///
+    /// Values whose type can never hold a `Gc` (numbers, strings, structs of
+    /// such fields) are not tracked: reference counting alone frees them and
+    /// collections never visit them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// use std::cell::RefCell;
+    ///
+    /// assert!(!Gc::is_tracked(&Gc::new(1)));
+    /// assert!(!Gc::is_tracked(&Gc::new(String::from("leaf"))));
+    /// assert!(Gc::is_tracked(&Gc::new(RefCell::new(Vec::<Gc<i32>>::new()))));
+    /// ```
+    #[must_use]
+    pub fn is_tracked(this: &Self) -> bool {
+        Gc::obj(this).is_some_and(|obj| {
+            let f = obj.flags();
+            f & TRACKABLE != 0 && f & LOC_MASK != LOC_NONE
+        })
+    }
+
+    /// Whether this is a dead handle: the cycle collector already dropped
+    /// the value (see [Dead handles](Gc#dead-handles)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// assert!(!Gc::is_dead(&Gc::new(1)));
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn is_dead(this: &Self) -> bool {
+        this.counts().strong() & DEAD != 0
+    }
+
+    /// The value, or `None` for a dead handle (see
+    /// [Dead handles](Gc#dead-handles)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(1);
+    /// assert_eq!(Gc::try_deref(&a), Some(&1));
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn try_deref(this: &Self) -> Option<&T> {
+        if Gc::is_dead(this) {
+            None
+        } else {
+            // SAFETY: the value is initialised (not dead, I2) and only shared
+            // references to it are handed out while no `&mut` exists (a
+            // `&mut` from `get_mut` borrows this handle mutably).
+            Some(unsafe { &(*this.ptr.as_ptr()).value })
+        }
+    }
+
+    /// A mutable reference to the value, if this is the only handle (no
+    /// other `Gc` and no `Weak`), as [`Rc::get_mut`](std::rc::Rc::get_mut).
+    ///
+    /// While the reference lives, the collector does not look at the value;
+    /// the object rejoins the collector's lists when the handle is cloned or
+    /// found inside another traced value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let mut x = Gc::new(3);
+    /// *Gc::get_mut(&mut x).unwrap() = 4;
+    /// assert_eq!(*x, 4);
+    ///
+    /// let y = x.clone();
+    /// assert!(Gc::get_mut(&mut x).is_none());
+    /// # drop(y);
+    /// ```
+    #[must_use]
+    pub fn get_mut(this: &mut Self) -> Option<&mut T> {
+        let c = this.counts();
+        if c.strong() & (COUNT_MASK | DEAD) != 1 || c.weak() & WEAK_MASK != 1 {
+            return None;
+        }
+        if let Some(obj) = Gc::obj(this) {
+            heap::detach(obj);
+        }
+        // SAFETY: this is the only handle and no `Weak` exists, so no other
+        // reference to the value can be made while `this` is mutably
+        // borrowed; the collector skips detached values (I5).
+        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+    }
+}
+
+/// Adds a strong count, handling overflow and detached objects.
+#[inline]
+pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: the caller holds a handle (or a `Weak` that saw a non-zero
+    // count), so the block is allocated (I1).
+    let c = unsafe { counts(ptr) };
+    let s = c.strong();
+    if s < MAX_HANDLES {
+        c.set_strong(s + 1);
+    } else {
+        inc_strong_slow(ptr);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn inc_strong_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: as in `inc_strong`.
+    let c = unsafe { counts(ptr) };
+    let s = c.strong();
+    assert!(
+        s & COUNT_MASK < MAX_HANDLES,
+        "Gc: too many handles to one value (strong count overflow)"
+    );
+    c.set_strong(s + 1);
+    if s & DETACHED != 0 && c.has_head() {
+        // A new handle is being made from a shared one, so no `&mut` from
+        // `get_mut` is alive any more (I5).
+        // SAFETY: the block is allocated and has a head.
+        heap::reattach(unsafe { head_of(ptr) });
+    }
+}
+
+impl<T: ?Sized> Clone for Gc<T> {
+    /// Makes another handle to the same value (strong count + 1).
+    ///
+    /// # Panics
+    ///
+    /// Panics if the value already has `2^30 - 2` strong handles.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(1);
+    /// let b = a.clone();
+    /// assert!(Gc::ptr_eq(&a, &b));
+    /// assert_eq!(Gc::strong_count(&a), 2);
+    /// ```
+    #[inline]
+    fn clone(&self) -> Self {
+        inc_strong(self.ptr);
+        Gc::from_inner(self.ptr)
+    }
+}
+
+impl<T: ?Sized> Drop for Gc<T> {
+    /// Drops this handle (strong count − 1). When it was the last one, the
+    /// value is finalized (if it has a finalizer), dropped, and its memory
+    /// freed (once no `Weak` remains), at once, as with `Rc`.
+    ///
+    /// Deep structures are freed without deep recursion: past a fixed nesting
+    /// depth, frees are queued and done by the outermost drop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(String::from("x"));
+    /// let w = Gc::downgrade(&a);
+    /// drop(a);
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    #[inline]
+    fn drop(&mut self) {
+        let c = self.counts();
+        let s = c.strong() - 1;
+        c.set_strong(s);
+        if s & COUNT_MASK == 0 {
+            // SAFETY: that was the last strong handle.
+            unsafe { drop_slow(self.ptr) };
+        }
+    }
+}
+
+/// The last strong handle of the box at `ptr` is gone.
+///
+/// # Safety
+///
+/// - The strong count of the allocated box at `ptr` just reached zero.
+#[inline(never)]
+unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: the block is allocated until this release (I1).
+    let c = unsafe { counts(ptr) };
+    if c.has_head() {
+        // SAFETY: head-ful (I3); the count just reached zero.
+        unsafe { heap::release_zero(head_of(ptr)) };
+        return;
+    }
+    // A head-less value is never seen by the collector, so it is not dead.
+    // SAFETY: the value is initialised (I2).
+    let layout = Layout::for_value(unsafe { ptr.as_ref() });
+    // SAFETY: the last handle is gone: the value is dropped this once (I2).
+    unsafe { ptr::drop_in_place(&raw mut (*ptr.as_ptr()).value) };
+    let w = c.weak() - 1;
+    c.set_weak(w);
+    if w & WEAK_MASK == 0 {
+        // SAFETY: no handle of either kind remains (I1); the block was
+        // allocated with the box's layout.
+        unsafe { free_block(ptr.cast(), layout) };
+    }
+}
+
+impl<T: ?Sized> Deref for Gc<T> {
+    type Target = T;
+
+    /// The value.
+    ///
+    /// # Panics
+    ///
+    /// Panics on a dead handle (see [Dead handles](Gc#dead-handles)).
+    #[inline]
+    #[track_caller]
+    fn deref(&self) -> &T {
+        if self.counts().strong() & DEAD != 0 {
+            dead_handle();
+        }
+        // SAFETY: the value is initialised (not dead, I2) and no `&mut`
+        // exists while this handle is shared.
+        unsafe { &(*self.ptr.as_ptr()).value }
+    }
+}
+
+impl<T: Trace + ?Sized> Trace for Gc<T> {
+    /// Reports the strong edge to this handle's object.
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Some(obj) = Gc::obj(self) {
+            tracer.visit(obj);
+        }
+    }
+
+    #[inline]
+    fn __gc_tracked(_: &mut u32) -> bool {
+        true
+    }
+}
+
+impl<T: ?Sized> Unpin for Gc<T> {}
+
+/// Debug check used by tests: the weak word has the head bit exactly when
+/// there is a head.
+#[cfg(test)]
+pub(crate) fn has_head<T: ?Sized>(g: &Gc<T>) -> bool {
+    g.counts().weak() & HAS_HEAD != 0
+}

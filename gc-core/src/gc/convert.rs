@@ -1,0 +1,253 @@
+//! Conversions into [`Gc`]: from a value, and from unsized sources
+//! (`Box<T>`, `&str`, `String`, `Vec<T>`, `&[T]`, iterators), as for `Rc`.
+
+use core::alloc::Layout;
+use core::ptr::{self, NonNull};
+
+use super::Gc;
+use crate::collector::heap;
+use crate::gc_box::{
+    alloc_block, headful_layout, init_counts, init_head, write_slot, Counts, GcBox, Obj, VTable,
+    HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_NONE, TRACKABLE,
+};
+use crate::trace::{is_tracked_type, Trace};
+
+impl<T: Trace + 'static> From<T> for Gc<T> {
+    /// Puts `value` in a new `Gc`, as [`Gc::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let g: Gc<i32> = 5.into();
+    /// assert_eq!(*g, 5);
+    /// ```
+    fn from(value: T) -> Self {
+        Gc::new(value)
+    }
+}
+
+impl<T: Trace + Default + 'static> Default for Gc<T> {
+    /// A `Gc` of `T::default()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let g: Gc<Vec<i32>> = Gc::default();
+    /// assert!(g.is_empty());
+    /// ```
+    fn default() -> Self {
+        Gc::new(T::default())
+    }
+}
+
+/// A new, uninitialised box for an unsized value of `value_layout`: returns
+/// the box's address and its head, if it gets one (with a slot).
+fn alloc_unsized<T: Trace + ?Sized + 'static>(
+    value_layout: Layout,
+    flags: Option<u32>,
+) -> (NonNull<u8>, Option<Obj>) {
+    let (box_layout, _) = Layout::new::<Counts>()
+        .extend(value_layout)
+        .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
+    let box_layout = box_layout.pad_to_align();
+    match flags {
+        None => {
+            let b = alloc_block(box_layout);
+            // SAFETY: `b` is the start of a new box-sized block.
+            unsafe { init_counts(b, 1, 1) };
+            (b, None)
+        }
+        Some(flags) => {
+            let (layout, offset) = headful_layout(box_layout, true);
+            let block = alloc_block(layout);
+            // SAFETY: `offset` is inside the block (`headful_layout`).
+            let b = unsafe { block.add(offset) };
+            // SAFETY: the head is the 16 bytes before the box.
+            let obj = unsafe { init_head(b.sub(16), VTable::slot::<T>(), flags) };
+            // SAFETY: `b` starts the box.
+            unsafe { init_counts(b, 1, 1 | HAS_HEAD) };
+            (b, Some(obj))
+        }
+    }
+}
+
+/// Replaces the address of the fat pointer `fat`, keeping its metadata.
+fn with_addr<T: ?Sized>(fat: *mut GcBox<T>, addr: NonNull<u8>) -> NonNull<GcBox<T>> {
+    let mut p = fat;
+    // SAFETY: a pointer to an unsized type stores its address first, then
+    // the metadata; writing a whole pointer keeps `addr`'s provenance.
+    unsafe { (&raw mut p).cast::<*mut u8>().write(addr.as_ptr()) };
+    debug_assert_eq!(p.cast::<u8>(), addr.as_ptr());
+    // SAFETY: `addr` is non-null.
+    unsafe { NonNull::new_unchecked(p) }
+}
+
+/// Finishes a head-ful unsized box: real vtable, slot, listing.
+fn finish<T: Trace + ?Sized + 'static>(obj: Option<Obj>, b: NonNull<GcBox<T>>) -> Gc<T> {
+    if let Some(obj) = obj {
+        // SAFETY: the block was allocated with a slot, and `b` is its box.
+        unsafe { write_slot(obj, b.as_ptr()) };
+        if obj.flags() & TRACKABLE != 0 {
+            heap::track_new(obj);
+        }
+    }
+    Gc::from_inner(b)
+}
+
+fn headful_flags(tracked: bool, finalizer: bool) -> Option<u32> {
+    if !tracked && !finalizer {
+        return None;
+    }
+    let mut flags = if tracked { LOC_GEN0 | TRACKABLE } else { LOC_NONE };
+    if finalizer {
+        flags |= HAS_FINALIZER;
+    }
+    Some(flags)
+}
+
+impl<T: Trace + ?Sized + 'static> From<Box<T>> for Gc<T> {
+    /// Moves a boxed value, sized or not, into a new `Gc`: this is how a
+    /// `Gc<dyn Trait>` is made (stable Rust has no unsizing coercion for
+    /// user pointers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace};
+    ///
+    /// trait Shape: Trace {
+    ///     fn area(&self) -> f64;
+    /// }
+    ///
+    /// #[derive(Trace)]
+    /// struct Square(f64);
+    /// impl Shape for Square {
+    ///     fn area(&self) -> f64 {
+    ///         self.0 * self.0
+    ///     }
+    /// }
+    ///
+    /// let s: Gc<dyn Shape> = Gc::from(Box::new(Square(2.0)) as Box<dyn Shape>);
+    /// assert_eq!(s.area(), 4.0);
+    /// ```
+    fn from(value: Box<T>) -> Self {
+        let value_layout = Layout::for_value(&*value);
+        let flags = headful_flags(value.__gc_tracked_dyn(), value.finalizer().is_some());
+        let raw: *mut T = Box::into_raw(value);
+        let (b, obj) = alloc_unsized::<T>(value_layout, flags);
+        let fat = with_addr(raw as *mut GcBox<T>, b);
+        // SAFETY: `fat` addresses the new box; its metadata came from the
+        // value, so the value field's offset and size match `value_layout`.
+        let dst = unsafe { (&raw mut (*fat.as_ptr()).value).cast::<u8>() };
+        // SAFETY: the box has room for the value; the regions are distinct
+        // allocations.
+        unsafe { ptr::copy_nonoverlapping(raw.cast::<u8>(), dst, value_layout.size()) };
+        if value_layout.size() != 0 {
+            // SAFETY: the `Box` allocated `raw` with `value_layout`; its
+            // value was moved out bitwise and is not dropped.
+            unsafe { std::alloc::dealloc(raw.cast(), value_layout) };
+        }
+        finish(obj, fat)
+    }
+}
+
+impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
+    /// Moves the elements of a `Vec` into a new `Gc<[T]>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let g: Gc<[i32]> = Gc::from(vec![1, 2, 3]);
+    /// assert_eq!(&*g, &[1, 2, 3]);
+    /// ```
+    fn from(mut v: Vec<T>) -> Self {
+        let len = v.len();
+        let value_layout = Layout::array::<T>(len)
+            .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
+        let (b, obj) =
+            alloc_unsized::<[T]>(value_layout, headful_flags(is_tracked_type::<T>(), false));
+        let fat = ptr::slice_from_raw_parts_mut(b.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
+        let fat = with_addr(fat, b);
+        // SAFETY: the box's value field has room for `len` elements; the
+        // `Vec` no longer owns them after `set_len(0)`.
+        unsafe {
+            let dst = (&raw mut (*fat.as_ptr()).value).cast::<T>();
+            ptr::copy_nonoverlapping(v.as_ptr(), dst, len);
+            v.set_len(0);
+        }
+        finish(obj, fat)
+    }
+}
+
+impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
+    /// Clones the elements into a new `Gc<[T]>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let g: Gc<[u8]> = Gc::from(&b"abc"[..]);
+    /// assert_eq!(&*g, b"abc");
+    /// ```
+    fn from(v: &[T]) -> Self {
+        Gc::from(v.to_vec())
+    }
+}
+
+impl<T: Trace + 'static> FromIterator<T> for Gc<[T]> {
+    /// Collects an iterator into a new `Gc<[T]>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let g: Gc<[u32]> = (1..=3).collect();
+    /// assert_eq!(&*g, &[1, 2, 3]);
+    /// ```
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Gc::from(iter.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl From<&str> for Gc<str> {
+    /// Copies a string slice into a new `Gc<str>` (untracked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let s: Gc<str> = Gc::from("hello");
+    /// assert_eq!(&*s, "hello");
+    /// assert!(!Gc::is_tracked(&s));
+    /// ```
+    fn from(s: &str) -> Self {
+        let len = s.len();
+        let (b, _) = alloc_unsized::<str>(Layout::for_value(s), None);
+        let fat = ptr::slice_from_raw_parts_mut(b.as_ptr(), len) as *mut GcBox<str>;
+        let fat = with_addr(fat, b);
+        // SAFETY: the box's value field has room for `len` bytes.
+        unsafe {
+            let dst = (&raw mut (*fat.as_ptr()).value).cast::<u8>();
+            ptr::copy_nonoverlapping(s.as_ptr(), dst, len);
+        }
+        Gc::from_inner(fat)
+    }
+}
+
+impl From<String> for Gc<str> {
+    /// Copies a `String` into a new `Gc<str>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// let s: Gc<str> = Gc::from(String::from("hi"));
+    /// assert_eq!(&*s, "hi");
+    /// ```
+    fn from(s: String) -> Self {
+        Gc::from(s.as_str())
+    }
+}

@@ -1,0 +1,517 @@
+//! The heap block behind every [`Gc`](crate::Gc): counts, optional collector
+//! header, value.
+//!
+//! # Layout
+//!
+//! Every allocation holds a [`GcBox<T>`]: two 32-bit counts followed by the
+//! value. A `Gc<T>` points at the `GcBox<T>`, so `Deref` and the counts are at
+//! fixed offsets whatever else the block holds.
+//!
+//! ```text
+//!   untracked  (leaf types):          [strong u32 | weak u32 | value T]
+//!   head-ful   (tracked or finalizer): [Head 16 B][strong | weak | value T]
+//!   head-ful, built from an unsized value (Box<dyn Trait>, Vec<T> as [T]):
+//!                          [Slot 16 B][Head 16 B][strong | weak | value T]
+//! ```
+//!
+//! A [`Head`] sits directly before the box (at `box - 16`), like CPython's
+//! `PyGC_Head`. It holds the type-erased [`VTable`], the object's position in
+//! its list, and the collector's flags. The optional slot before it stores the
+//! fat `*const GcBox<T>` so the collector can rebuild the unsized pointer from
+//! the thin head pointer.
+//!
+//! An untracked box carries 8 bytes of header (`Rc` carries 16); a tracked one
+//! carries 24 (CPython: 32).
+//!
+//! # Invariants
+//!
+//! The unsafe code of the crate relies on these, and cites them by number.
+//!
+//! - **I1 (liveness)**: the block stays allocated while `strong & COUNT_MASK`
+//!   is above zero or `weak & WEAK_MASK` is above zero. `weak` counts the
+//!   `Weak` handles plus one for all strong handles together, as in `Rc`; it
+//!   drops that one when the value is destroyed. Nothing else frees a block.
+//! - **I2 (value)**: the value is initialised from the moment the box is
+//!   published until it is dropped, exactly once, by the holder of the last
+//!   strong count or by the collector; after that `DEAD` is set (or no strong
+//!   handle exists), and nothing reads the value again except to compute its
+//!   layout.
+//! - **I3 (head)**: the `HAS_HEAD` bit of `weak` never changes after
+//!   allocation; when set, a valid [`Head`] sits at `box - 16`, and the head's
+//!   vtable was built for the box's real type.
+//! - **I4 (lists)**: a head whose location is a list (`LOC_GEN0..=LOC_PERM`)
+//!   is at `heap.lists[loc][index]`; `LOC_WORK` and `LOC_GARBAGE` heads are at
+//!   `index` of the collector's working vector; `LOC_NONE` heads are in no
+//!   list. Only the owning thread touches these.
+//! - **I5 (exclusive)**: while `Gc::get_mut` may have handed out a `&mut T`,
+//!   the object is `DETACHED` (location `LOC_NONE`) and the collector never
+//!   creates a reference to its value.
+
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+use std::alloc;
+
+use crate::trace::{Trace, Tracer};
+
+/// Bits of `strong` that hold the count.
+pub(crate) const COUNT_MASK: u32 = (1 << 30) - 1;
+/// The most strong handles one object can have; one more is kept for the
+/// collector's own reference while it handles garbage.
+pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
+/// `strong` flag: the value was dropped by the cycle collector (a dead handle).
+pub(crate) const DEAD: u32 = 1 << 30;
+/// `strong` flag: `get_mut` took the object out of the collector's lists.
+pub(crate) const DETACHED: u32 = 1 << 31;
+
+/// Bits of `weak` that hold the count.
+pub(crate) const WEAK_MASK: u32 = (1 << 31) - 1;
+/// `weak` flag: a [`Head`] precedes the box (invariant I3).
+pub(crate) const HAS_HEAD: u32 = 1 << 31;
+
+/// Location field of [`Head::flags`]: which list the object is in.
+pub(crate) const LOC_MASK: u32 = 0b111;
+pub(crate) const LOC_GEN0: u32 = 0;
+pub(crate) const LOC_PERM: u32 = 3;
+/// In the set a collection is examining.
+pub(crate) const LOC_WORK: u32 = 4;
+/// Found to be garbage; the collector holds one strong count on it.
+pub(crate) const LOC_GARBAGE: u32 = 5;
+/// In no list: untracked type with a finalizer, dead, detached, or created
+/// after the heap was torn down.
+pub(crate) const LOC_NONE: u32 = 6;
+
+/// Proven reachable during the current analysis.
+pub(crate) const REACHABLE: u32 = 1 << 3;
+/// `Finalize::finalize` already ran (at most once per object).
+pub(crate) const FINALIZED: u32 = 1 << 4;
+/// The type has a finalizer.
+pub(crate) const HAS_FINALIZER: u32 = 1 << 5;
+/// The collector found the object to be garbage: `Weak::upgrade` fails.
+pub(crate) const CLEARED: u32 = 1 << 6;
+/// The count reached zero while the collector was examining the object; the
+/// free waits in the heap's pending list.
+pub(crate) const PENDING: u32 = 1 << 7;
+/// Keep alive for this analysis: part of the value could not be read (a
+/// borrowed `RefCell`) or an edge was reported too often.
+pub(crate) const PINNED: u32 = 1 << 8;
+/// The type can hold a `Gc` and belongs in the collector's lists.
+pub(crate) const TRACKABLE: u32 = 1 << 9;
+/// A collection found a strong edge to this detached object; it may be put
+/// back in the lists when that collection ends (see `Gc::get_mut`).
+pub(crate) const DISCOVERED: u32 = 1 << 10;
+
+/// The counts at the start of every box.
+#[repr(C)]
+pub(crate) struct Counts {
+    strong: Cell<u32>,
+    weak: Cell<u32>,
+}
+
+/// The block a `Gc<T>` points to.
+#[repr(C)]
+pub(crate) struct GcBox<T: ?Sized> {
+    counts: Counts,
+    pub(crate) value: T,
+}
+
+impl<T> GcBox<T> {
+    /// A box with the given counts.
+    pub(crate) fn new(strong: u32, weak: u32, value: T) -> Self {
+        GcBox {
+            counts: Counts {
+                strong: Cell::new(strong),
+                weak: Cell::new(weak),
+            },
+            value,
+        }
+    }
+}
+
+/// The collector's per-object header, directly before a head-ful box.
+#[repr(C)]
+pub(crate) struct Head {
+    vtable: &'static VTable,
+    index: Cell<u32>,
+    flags: Cell<u32>,
+}
+
+const HEAD_SIZE: usize = core::mem::size_of::<Head>();
+const _: () = assert!(HEAD_SIZE == 16);
+const _: () = assert!(core::mem::size_of::<Counts>() == 8);
+
+/// Type-erased operations on a head-ful object, one static table per type.
+pub(crate) struct VTable {
+    /// Reports the value's strong edges.
+    pub(crate) trace: unsafe fn(Obj, &mut Tracer),
+    /// Runs the value's finalizer, if it has one.
+    pub(crate) finalize: unsafe fn(Obj),
+    /// Drops the value in place.
+    pub(crate) drop_value: unsafe fn(Obj),
+    /// Frees the block.
+    pub(crate) dealloc: unsafe fn(Obj),
+    /// `std::any::type_name` of the value.
+    pub(crate) type_name: fn() -> &'static str,
+    /// Size of the block in bytes (for the census).
+    pub(crate) block_size: unsafe fn(Obj) -> usize,
+}
+
+impl core::fmt::Debug for VTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VTable")
+            .field("type_name", &(self.type_name)())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A type-erased pointer to a head-ful object's [`Head`].
+///
+/// Copyable and comparable; the holder decides whether it may be
+/// dereferenced (the object must be allocated, invariant I1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Obj(NonNull<Head>);
+
+impl Counts {
+    #[inline]
+    pub(crate) fn strong(&self) -> u32 {
+        self.strong.get()
+    }
+    #[inline]
+    pub(crate) fn set_strong(&self, v: u32) {
+        self.strong.set(v);
+    }
+    #[inline]
+    pub(crate) fn weak(&self) -> u32 {
+        self.weak.get()
+    }
+    #[inline]
+    pub(crate) fn set_weak(&self, v: u32) {
+        self.weak.set(v);
+    }
+    #[inline]
+    pub(crate) fn has_head(&self) -> bool {
+        self.weak.get() & HAS_HEAD != 0
+    }
+}
+
+/// The counts of the box at `ptr`.
+///
+/// # Safety
+///
+/// - `ptr` points to a `GcBox` that is still allocated (I1), and the returned
+///   reference is not used after the block is freed.
+#[inline]
+pub(crate) unsafe fn counts<'a, T: ?Sized>(ptr: NonNull<GcBox<T>>) -> &'a Counts {
+    // SAFETY: the caller guarantees the block is allocated; `Counts` is the
+    // first field of the `repr(C)` box and is only ever shared (it is `Cell`s).
+    unsafe { &*ptr.as_ptr().cast::<Counts>() }
+}
+
+/// The head of the box at `ptr`.
+///
+/// # Safety
+///
+/// - `ptr` points to an allocated `GcBox` whose `HAS_HEAD` bit is set (I3).
+#[inline]
+pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Obj {
+    // SAFETY: by I3 a `Head` starts `HEAD_SIZE` bytes before the box, inside
+    // the same allocation, so the offset stays in bounds.
+    let head = unsafe { ptr.cast::<u8>().sub(HEAD_SIZE) };
+    Obj(head.cast())
+}
+
+impl Obj {
+    /// The raw head pointer (for identity and debugging output).
+    #[inline]
+    pub(crate) fn addr(self) -> usize {
+        self.0.as_ptr().addr()
+    }
+
+    #[inline]
+    fn head(&self) -> &Head {
+        // SAFETY: an `Obj` is only created for a head-ful object (I3), and
+        // every caller holds it only while the block is allocated (I1).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The counts of this object's box.
+    #[inline]
+    pub(crate) fn counts(&self) -> &Counts {
+        // SAFETY: the box starts right after the head (I3) and is allocated
+        // while the `Obj` is used (I1).
+        unsafe { &*self.0.as_ptr().cast::<u8>().add(HEAD_SIZE).cast::<Counts>() }
+    }
+
+    #[inline]
+    pub(crate) fn vtable(self) -> &'static VTable {
+        self.head().vtable
+    }
+    #[inline]
+    pub(crate) fn flags(self) -> u32 {
+        self.head().flags.get()
+    }
+    #[inline]
+    pub(crate) fn set_flags(self, f: u32) {
+        self.head().flags.set(f);
+    }
+    #[inline]
+    pub(crate) fn loc(self) -> u32 {
+        self.flags() & LOC_MASK
+    }
+    #[inline]
+    pub(crate) fn set_loc(self, loc: u32) {
+        self.set_flags((self.flags() & !LOC_MASK) | loc);
+    }
+    #[inline]
+    pub(crate) fn index(self) -> usize {
+        self.head().index.get() as usize
+    }
+    #[inline]
+    pub(crate) fn set_index(self, i: usize) {
+        debug_assert!(u32::try_from(i).is_ok());
+        #[expect(clippy::cast_possible_truncation, reason = "lists are capped below u32::MAX")]
+        self.head().index.set(i as u32);
+    }
+    #[inline]
+    pub(crate) fn strong_count(self) -> u32 {
+        self.counts().strong() & COUNT_MASK
+    }
+
+    /// The pointer to the typed box, for a sized `T`.
+    ///
+    /// # Safety
+    ///
+    /// - The object was allocated as a sized `GcBox<T>` (its vtable is
+    ///   `VTable::sized::<T>()`).
+    #[inline]
+    unsafe fn sized_box<T>(self) -> *mut GcBox<T> {
+        // SAFETY: the box starts right after the head, in the same allocation.
+        unsafe { self.0.as_ptr().cast::<u8>().add(HEAD_SIZE).cast() }
+    }
+
+    /// The (fat) pointer to the typed box stored in the slot.
+    ///
+    /// # Safety
+    ///
+    /// - The object was allocated with a slot holding a `*mut GcBox<T>`
+    ///   (its vtable is `VTable::unsized_::<T>()`).
+    #[inline]
+    unsafe fn slot_box<T: ?Sized>(self) -> *mut GcBox<T> {
+        // SAFETY: the slot starts `HEAD_SIZE` bytes before the head, is
+        // pointer-aligned and was initialised at allocation.
+        unsafe {
+            self.0
+                .as_ptr()
+                .cast::<u8>()
+                .sub(HEAD_SIZE)
+                .cast::<*mut GcBox<T>>()
+                .read()
+        }
+    }
+}
+
+/// Layout of a head-ful block holding a box of `box_layout`, and the offset
+/// of the box in it.
+pub(crate) fn headful_layout(box_layout: Layout, slot: bool) -> (Layout, usize) {
+    let prefix = Layout::from_size_align(if slot { 2 * HEAD_SIZE } else { HEAD_SIZE }, 8)
+        .expect("valid prefix layout");
+    let (layout, offset) = prefix
+        .extend(box_layout)
+        .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
+    (layout.pad_to_align(), offset)
+}
+
+/// Allocates `layout`, aborting through `handle_alloc_error` on failure.
+pub(crate) fn alloc_block(layout: Layout) -> NonNull<u8> {
+    debug_assert!(layout.size() > 0);
+    // SAFETY: every block holds at least the 8-byte counts, so the size is
+    // non-zero.
+    let raw = unsafe { alloc::alloc(layout) };
+    NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
+}
+
+/// Frees a block from [`alloc_block`].
+///
+/// # Safety
+///
+/// - `ptr` came from `alloc_block(layout)` with this same `layout` and is not
+///   used again.
+pub(crate) unsafe fn free_block(ptr: NonNull<u8>, layout: Layout) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { alloc::dealloc(ptr.as_ptr(), layout) }
+}
+
+/// Writes a new head at `head`.
+///
+/// # Safety
+///
+/// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block.
+pub(crate) unsafe fn init_head(head: NonNull<u8>, vtable: &'static VTable, flags: u32) -> Obj {
+    let head = head.cast::<Head>();
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        head.write(Head {
+            vtable,
+            index: Cell::new(0),
+            flags: Cell::new(flags),
+        });
+    }
+    Obj(head)
+}
+
+/// Writes counts at the start of a new box.
+///
+/// # Safety
+///
+/// - `b` points to the start of a new box's writable, 4-aligned memory.
+pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        b.cast::<Counts>().write(Counts {
+            strong: Cell::new(strong),
+            weak: Cell::new(weak),
+        });
+    }
+}
+
+/// Static vtables, one per type and layout.
+struct VTables<T: ?Sized>(core::marker::PhantomData<T>);
+
+impl<T: Trace + 'static> VTables<T> {
+    const SIZED: VTable = VTable {
+        trace: trace_sized::<T>,
+        finalize: finalize_sized::<T>,
+        drop_value: drop_sized::<T>,
+        dealloc: dealloc_sized::<T>,
+        type_name: core::any::type_name::<T>,
+        block_size: block_size_sized::<T>,
+    };
+}
+
+impl<T: Trace + ?Sized + 'static> VTables<T> {
+    const SLOT: VTable = VTable {
+        trace: trace_slot::<T>,
+        finalize: finalize_slot::<T>,
+        drop_value: drop_slot::<T>,
+        dealloc: dealloc_slot::<T>,
+        type_name: core::any::type_name::<T>,
+        block_size: block_size_slot::<T>,
+    };
+}
+
+impl VTable {
+    /// The vtable of a head-ful `GcBox<T>` without a slot.
+    pub(crate) fn sized<T: Trace + 'static>() -> &'static VTable {
+        &VTables::<T>::SIZED
+    }
+    /// The vtable of a head-ful `GcBox<T>` with a slot.
+    pub(crate) fn slot<T: Trace + ?Sized + 'static>() -> &'static VTable {
+        &VTables::<T>::SLOT
+    }
+}
+
+unsafe fn trace_sized<T: Trace>(obj: Obj, tracer: &mut Tracer) {
+    // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
+    // collector traces only listed objects, whose value is initialised (I2)
+    // and not exclusively borrowed (I5).
+    let value = unsafe { &(*obj.sized_box::<T>()).value };
+    value.trace(tracer);
+}
+
+unsafe fn trace_slot<T: Trace + ?Sized>(obj: Obj, tracer: &mut Tracer) {
+    // SAFETY: as in `trace_sized`; the slot holds the box pointer.
+    let value = unsafe { &(*obj.slot_box::<T>()).value };
+    value.trace(tracer);
+}
+
+unsafe fn finalize_sized<T: Trace>(obj: Obj) {
+    // SAFETY: the value is initialised (I2); a shared reference is all a
+    // finalizer gets.
+    let value = unsafe { &(*obj.sized_box::<T>()).value };
+    if let Some(f) = value.finalizer() {
+        f.finalize();
+    }
+}
+
+unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
+    // SAFETY: as in `finalize_sized`.
+    let value = unsafe { &(*obj.slot_box::<T>()).value };
+    if let Some(f) = value.finalizer() {
+        f.finalize();
+    }
+}
+
+unsafe fn drop_sized<T>(obj: Obj) {
+    // SAFETY: the caller drops the value exactly once (I2).
+    unsafe { ptr::drop_in_place(&raw mut (*obj.sized_box::<T>()).value) }
+}
+
+unsafe fn drop_slot<T: ?Sized>(obj: Obj) {
+    // SAFETY: as in `drop_sized`.
+    unsafe { ptr::drop_in_place(&raw mut (*obj.slot_box::<T>()).value) }
+}
+
+unsafe fn dealloc_sized<T>(obj: Obj) {
+    let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
+    // SAFETY: the head is `HEAD_SIZE` bytes before the box, which is `offset`
+    // bytes into the block.
+    let base = unsafe { obj.0.cast::<u8>().add(HEAD_SIZE).sub(offset) };
+    // SAFETY: the block was allocated with this layout; the caller frees it
+    // once, when both counts are zero (I1).
+    unsafe { free_block(base, layout) }
+}
+
+/// The block layout of a slot-carrying object, and its box offset.
+///
+/// # Safety
+///
+/// - The object carries a slot for `T`.
+unsafe fn slot_layout<T: ?Sized>(obj: Obj) -> (Layout, usize) {
+    // SAFETY: the slot holds the box pointer. Computing the layout reads the
+    // pointer metadata only; the value is initialised or was dropped in place
+    // (drop keeps a valid value behind), and no `&mut` to it exists.
+    let box_layout = unsafe { Layout::for_value(&*obj.slot_box::<T>()) };
+    headful_layout(box_layout, true)
+}
+
+unsafe fn dealloc_slot<T: ?Sized>(obj: Obj) {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    let (layout, offset) = unsafe { slot_layout::<T>(obj) };
+    // SAFETY: the box is `offset` bytes into the block.
+    let base = unsafe { obj.0.cast::<u8>().add(HEAD_SIZE).sub(offset) };
+    // SAFETY: allocated with this layout; freed once (I1).
+    unsafe { free_block(base, layout) }
+}
+
+unsafe fn block_size_sized<T>(_: Obj) -> usize {
+    headful_layout(Layout::new::<GcBox<T>>(), false).0.size()
+}
+
+unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    unsafe { slot_layout::<T>(obj) }.0.size()
+}
+
+/// Writes the box pointer into the slot of a new slot-carrying block.
+///
+/// # Safety
+///
+/// - `obj`'s block was allocated with a slot, and `b` is its box.
+pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
+    // SAFETY: the slot is `HEAD_SIZE` pointer-aligned bytes before the head
+    // (`headful_layout(.., true)`), and a box pointer is at most 16 bytes.
+    unsafe {
+        obj.0
+            .as_ptr()
+            .cast::<u8>()
+            .sub(HEAD_SIZE)
+            .cast::<*mut GcBox<T>>()
+            .write(b);
+    }
+}
+
+/// The box of a head-ful object, as a thin pointer to its counts.
+pub(crate) fn box_of(obj: Obj) -> NonNull<Counts> {
+    // SAFETY: the box starts right after the head, in the same allocation.
+    unsafe { obj.0.cast::<u8>().add(HEAD_SIZE).cast() }
+}

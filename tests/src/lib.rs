@@ -1,0 +1,1 @@
+//! Integration tests of gc-core (see `tests/`).
