@@ -9,14 +9,14 @@ use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
 
+use crate::Weak;
 use crate::collector::heap;
 use crate::gc_box::{
-    self, alloc_block, counts, free_block, head_of, headful_layout, init_head, GcBox, Obj,
-    VTable, COUNT_MASK, DEAD, DETACHED, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_MASK, LOC_NONE,
-    MAX_HANDLES, TRACKABLE, WEAK_MASK,
+    self, COUNT_MASK, DEAD, DETACHED, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_MASK, LOC_NONE,
+    MAX_HANDLES, Obj, TRACKABLE, VTable, WEAK_MASK, alloc_block, counts, free_block, head_of,
+    headful_layout, init_head,
 };
-use crate::trace::{is_tracked_type, Trace, Tracer};
-use crate::Weak;
+use crate::trace::{Trace, Tracer, is_tracked_type};
 
 /// A single-threaded reference-counted pointer, like [`Rc`](std::rc::Rc),
 /// whose reference cycles are found and freed by a cycle collector.
@@ -123,9 +123,11 @@ impl<T: Trace + 'static> Gc<T> {
         let block = alloc_block(layout);
         // SAFETY: `offset` is within the new block (from `headful_layout`).
         let b = unsafe { block.add(offset) };
-        // SAFETY: the head occupies the 16 bytes before the box, inside the
-        // block and 8-aligned.
-        let obj = unsafe { init_head(b.sub(16), VTable::sized::<T>(), flags) };
+        // SAFETY: `offset >= 16`, so the head's 16 bytes before the box are
+        // inside the block.
+        let head = unsafe { b.sub(16) };
+        // SAFETY: the head is 8-aligned, writable, and part of the new block.
+        let obj = unsafe { init_head(head, VTable::sized::<T>(), flags) };
         let b = b.cast::<GcBox<T>>();
         // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
         unsafe { b.write(GcBox::new(strong, 1 | HAS_HEAD, value)) };
@@ -140,11 +142,6 @@ impl<T: ?Sized> Gc<T> {
             ptr,
             _owns: PhantomData,
         }
-    }
-
-    #[inline]
-    pub(crate) fn inner_ptr(this: &Self) -> NonNull<GcBox<T>> {
-        this.ptr
     }
 
     #[inline]
@@ -262,7 +259,10 @@ impl<T: ?Sized> Gc<T> {
     pub fn downgrade(this: &Self) -> Weak<T> {
         let c = this.counts();
         let w = c.weak();
-        assert!(w & WEAK_MASK < WEAK_MASK, "Gc: too many Weak handles to one value");
+        assert!(
+            w & WEAK_MASK < WEAK_MASK,
+            "Gc: too many Weak handles to one value"
+        );
         c.set_weak(w + 1);
         Weak::from_inner(this.ptr)
     }
@@ -465,15 +465,19 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: the block is allocated until this release (I1).
     let c = unsafe { counts(ptr) };
     if c.has_head() {
-        // SAFETY: head-ful (I3); the count just reached zero.
-        unsafe { heap::release_zero(head_of(ptr)) };
+        // SAFETY: head-ful (I3).
+        let obj = unsafe { head_of(ptr) };
+        // SAFETY: the count just reached zero.
+        unsafe { heap::release_zero(obj) };
         return;
     }
     // A head-less value is never seen by the collector, so it is not dead.
     // SAFETY: the value is initialised (I2).
     let layout = Layout::for_value(unsafe { ptr.as_ref() });
+    // SAFETY: the block is allocated.
+    let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
     // SAFETY: the last handle is gone: the value is dropped this once (I2).
-    unsafe { ptr::drop_in_place(&raw mut (*ptr.as_ptr()).value) };
+    unsafe { ptr::drop_in_place(v) };
     let w = c.weak() - 1;
     c.set_weak(w);
     if w & WEAK_MASK == 0 {

@@ -153,6 +153,7 @@ pub(crate) struct VTable {
     /// `std::any::type_name` of the value.
     pub(crate) type_name: fn() -> &'static str,
     /// Size of the block in bytes (for the census).
+    #[allow(dead_code, reason = "used by heap introspection, not yet written")]
     pub(crate) block_size: unsafe fn(Obj) -> usize,
 }
 
@@ -222,6 +223,7 @@ pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Obj {
 
 impl Obj {
     /// The raw head pointer (for identity and debugging output).
+    #[allow(dead_code, reason = "used by heap introspection, not yet written")]
     #[inline]
     pub(crate) fn addr(self) -> usize {
         self.0.as_ptr().addr()
@@ -234,12 +236,29 @@ impl Obj {
         unsafe { self.0.as_ref() }
     }
 
+    /// The start of this object's box.
+    #[inline]
+    fn box_start(self) -> NonNull<u8> {
+        // SAFETY: the box starts right after the head, in the same block
+        // (I3).
+        unsafe { self.0.cast::<u8>().add(HEAD_SIZE) }
+    }
+
+    /// The slot before this object's head (only for slot-carrying blocks).
+    #[inline]
+    fn slot_start(self) -> NonNull<u8> {
+        // SAFETY: only called for blocks allocated with a slot, which is the
+        // `HEAD_SIZE` bytes before the head, in the same block.
+        unsafe { self.0.cast::<u8>().sub(HEAD_SIZE) }
+    }
+
     /// The counts of this object's box.
     #[inline]
     pub(crate) fn counts(&self) -> &Counts {
-        // SAFETY: the box starts right after the head (I3) and is allocated
-        // while the `Obj` is used (I1).
-        unsafe { &*self.0.as_ptr().cast::<u8>().add(HEAD_SIZE).cast::<Counts>() }
+        let c = self.box_start().cast::<Counts>();
+        // SAFETY: the box, and its counts, are allocated while the `Obj` is
+        // used (I1); the counts are only ever shared.
+        unsafe { c.as_ref() }
     }
 
     #[inline]
@@ -269,24 +288,24 @@ impl Obj {
     #[inline]
     pub(crate) fn set_index(self, i: usize) {
         debug_assert!(u32::try_from(i).is_ok());
-        #[expect(clippy::cast_possible_truncation, reason = "lists are capped below u32::MAX")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "lists are capped below u32::MAX"
+        )]
         self.head().index.set(i as u32);
     }
+    #[allow(dead_code, reason = "used by heap introspection, not yet written")]
     #[inline]
     pub(crate) fn strong_count(self) -> u32 {
         self.counts().strong() & COUNT_MASK
     }
 
-    /// The pointer to the typed box, for a sized `T`.
-    ///
-    /// # Safety
-    ///
-    /// - The object was allocated as a sized `GcBox<T>` (its vtable is
-    ///   `VTable::sized::<T>()`).
+    /// The pointer to the typed box, for a sized `T`: only meaningful if
+    /// the object was allocated as a sized `GcBox<T>` (its vtable is
+    /// `VTable::sized::<T>()`).
     #[inline]
-    unsafe fn sized_box<T>(self) -> *mut GcBox<T> {
-        // SAFETY: the box starts right after the head, in the same allocation.
-        unsafe { self.0.as_ptr().cast::<u8>().add(HEAD_SIZE).cast() }
+    fn sized_box<T>(self) -> *mut GcBox<T> {
+        self.box_start().as_ptr().cast()
     }
 
     /// The (fat) pointer to the typed box stored in the slot.
@@ -294,19 +313,13 @@ impl Obj {
     /// # Safety
     ///
     /// - The object was allocated with a slot holding a `*mut GcBox<T>`
-    ///   (its vtable is `VTable::unsized_::<T>()`).
+    ///   (its vtable is `VTable::slot::<T>()`).
     #[inline]
     unsafe fn slot_box<T: ?Sized>(self) -> *mut GcBox<T> {
-        // SAFETY: the slot starts `HEAD_SIZE` bytes before the head, is
-        // pointer-aligned and was initialised at allocation.
-        unsafe {
-            self.0
-                .as_ptr()
-                .cast::<u8>()
-                .sub(HEAD_SIZE)
-                .cast::<*mut GcBox<T>>()
-                .read()
-        }
+        let slot = self.slot_start().cast::<*mut GcBox<T>>();
+        // SAFETY: the slot is pointer-aligned and was initialised at
+        // allocation (guaranteed by the caller).
+        unsafe { slot.read() }
     }
 }
 
@@ -410,52 +423,92 @@ impl VTable {
     }
 }
 
+/// The value of a listed object, for the vtable functions.
+///
+/// # Safety
+///
+/// - `b` is the object's box; its value is initialised (I2) and not
+///   exclusively borrowed (I5), and the reference is not kept beyond the
+///   vtable call.
+#[inline]
+unsafe fn value<'a, T: ?Sized>(b: *mut GcBox<T>) -> &'a T {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &(*b).value }
+}
+
 unsafe fn trace_sized<T: Trace>(obj: Obj, tracer: &mut Tracer) {
     // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
     // collector traces only listed objects, whose value is initialised (I2)
     // and not exclusively borrowed (I5).
-    let value = unsafe { &(*obj.sized_box::<T>()).value };
-    value.trace(tracer);
+    unsafe { value(obj.sized_box::<T>()) }.trace(tracer);
 }
 
 unsafe fn trace_slot<T: Trace + ?Sized>(obj: Obj, tracer: &mut Tracer) {
-    // SAFETY: as in `trace_sized`; the slot holds the box pointer.
-    let value = unsafe { &(*obj.slot_box::<T>()).value };
-    value.trace(tracer);
+    // SAFETY: the vtable is `SLOT` for `T`, so the slot holds the box.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: as in `trace_sized`.
+    unsafe { value(b) }.trace(tracer);
 }
 
 unsafe fn finalize_sized<T: Trace>(obj: Obj) {
     // SAFETY: the value is initialised (I2); a shared reference is all a
     // finalizer gets.
-    let value = unsafe { &(*obj.sized_box::<T>()).value };
-    if let Some(f) = value.finalizer() {
+    if let Some(f) = unsafe { value(obj.sized_box::<T>()) }.finalizer() {
         f.finalize();
     }
 }
 
 unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    let b = unsafe { obj.slot_box::<T>() };
     // SAFETY: as in `finalize_sized`.
-    let value = unsafe { &(*obj.slot_box::<T>()).value };
-    if let Some(f) = value.finalizer() {
+    if let Some(f) = unsafe { value(b) }.finalizer() {
         f.finalize();
     }
 }
 
+/// The address of the value in the box at `b`.
+///
+/// # Safety
+///
+/// - `b` points to an allocated box.
+#[inline]
+pub(crate) unsafe fn value_ptr<T: ?Sized>(b: *mut GcBox<T>) -> *mut T {
+    // SAFETY: guaranteed by the caller; the projection creates no reference.
+    unsafe { &raw mut (*b).value }
+}
+
 unsafe fn drop_sized<T>(obj: Obj) {
+    // SAFETY: the vtable is `SIZED` for `T`, so this is its box.
+    let v = unsafe { value_ptr(obj.sized_box::<T>()) };
     // SAFETY: the caller drops the value exactly once (I2).
-    unsafe { ptr::drop_in_place(&raw mut (*obj.sized_box::<T>()).value) }
+    unsafe { ptr::drop_in_place(v) }
 }
 
 unsafe fn drop_slot<T: ?Sized>(obj: Obj) {
-    // SAFETY: as in `drop_sized`.
-    unsafe { ptr::drop_in_place(&raw mut (*obj.slot_box::<T>()).value) }
+    // SAFETY: the vtable is `SLOT` for `T`.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: the slot holds the box.
+    let v = unsafe { value_ptr(b) };
+    // SAFETY: the caller drops the value exactly once (I2).
+    unsafe { ptr::drop_in_place(v) }
+}
+
+/// The start of the block whose box is `offset` bytes into it.
+///
+/// # Safety
+///
+/// - `offset` is the box offset the block was allocated with.
+unsafe fn block_start(obj: Obj, offset: usize) -> NonNull<u8> {
+    // SAFETY: the box is `offset` bytes into the block (guaranteed by the
+    // caller), so this stays inside it.
+    unsafe { obj.box_start().sub(offset) }
 }
 
 unsafe fn dealloc_sized<T>(obj: Obj) {
     let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-    // SAFETY: the head is `HEAD_SIZE` bytes before the box, which is `offset`
-    // bytes into the block.
-    let base = unsafe { obj.0.cast::<u8>().add(HEAD_SIZE).sub(offset) };
+    // SAFETY: a sized block's box is at `offset`.
+    let base = unsafe { block_start(obj, offset) };
     // SAFETY: the block was allocated with this layout; the caller frees it
     // once, when both counts are zero (I1).
     unsafe { free_block(base, layout) }
@@ -467,10 +520,12 @@ unsafe fn dealloc_sized<T>(obj: Obj) {
 ///
 /// - The object carries a slot for `T`.
 unsafe fn slot_layout<T: ?Sized>(obj: Obj) -> (Layout, usize) {
-    // SAFETY: the slot holds the box pointer. Computing the layout reads the
-    // pointer metadata only; the value is initialised or was dropped in place
-    // (drop keeps a valid value behind), and no `&mut` to it exists.
-    let box_layout = unsafe { Layout::for_value(&*obj.slot_box::<T>()) };
+    // SAFETY: guaranteed by the caller.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: computing the layout reads the pointer metadata only; the value
+    // is initialised or was dropped in place (which leaves a valid value
+    // behind), and no `&mut` to it exists.
+    let box_layout = Layout::for_value(unsafe { &*b });
     headful_layout(box_layout, true)
 }
 
@@ -478,7 +533,7 @@ unsafe fn dealloc_slot<T: ?Sized>(obj: Obj) {
     // SAFETY: the vtable is `SLOT` for `T`.
     let (layout, offset) = unsafe { slot_layout::<T>(obj) };
     // SAFETY: the box is `offset` bytes into the block.
-    let base = unsafe { obj.0.cast::<u8>().add(HEAD_SIZE).sub(offset) };
+    let base = unsafe { block_start(obj, offset) };
     // SAFETY: allocated with this layout; freed once (I1).
     unsafe { free_block(base, layout) }
 }
@@ -498,20 +553,8 @@ unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
 ///
 /// - `obj`'s block was allocated with a slot, and `b` is its box.
 pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
+    let slot = obj.slot_start().cast::<*mut GcBox<T>>();
     // SAFETY: the slot is `HEAD_SIZE` pointer-aligned bytes before the head
     // (`headful_layout(.., true)`), and a box pointer is at most 16 bytes.
-    unsafe {
-        obj.0
-            .as_ptr()
-            .cast::<u8>()
-            .sub(HEAD_SIZE)
-            .cast::<*mut GcBox<T>>()
-            .write(b);
-    }
-}
-
-/// The box of a head-ful object, as a thin pointer to its counts.
-pub(crate) fn box_of(obj: Obj) -> NonNull<Counts> {
-    // SAFETY: the box starts right after the head, in the same allocation.
-    unsafe { obj.0.cast::<u8>().add(HEAD_SIZE).cast() }
+    unsafe { slot.write(b) };
 }

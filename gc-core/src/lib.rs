@@ -131,18 +131,16 @@ mod trace;
 mod weak;
 
 pub use collector::{
-    add_callback, collect, collect_generation, count, disable, enable, freeze, freeze_count,
-    is_enabled, remove_callback, set_threshold, stats, threshold, tracked_count, unfreeze,
-    CallbackId, CollectInfo, GenerationStats, Phase,
+    CallbackId, CollectInfo, GenerationStats, Phase, add_callback, collect, collect_generation,
+    count, disable, enable, freeze, freeze_count, is_enabled, remove_callback, set_threshold,
+    stats, threshold, tracked_count, unfreeze,
 };
 pub use gc::Gc;
 #[doc(hidden)]
-pub use trace::__gc_spend;
+pub use trace::{__gc_spend, __gc_tracked_of};
 pub use trace::{Finalize, Trace, Tracer};
 pub use weak::Weak;
 
-/// Derives [`Trace`](trait@Trace) for a struct or enum.
-///
-/// See the `gc-derive` crate documentation for the attributes.
 #[cfg(feature = "derive")]
+#[doc = include_str!("derive.md")]
 pub use gc_derive::Trace;

@@ -20,9 +20,7 @@
 
 mod impls;
 
-use crate::gc_box::{
-    Obj, COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, PINNED, REACHABLE,
-};
+use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, PINNED, REACHABLE};
 
 /// A type whose values can be stored in a [`Gc`](crate::Gc), reporting the
 /// `Gc` pointers they own so the cycle collector can find reference cycles.
@@ -365,6 +363,15 @@ const TRACKED_BUDGET: u32 = 64;
 pub(crate) fn is_tracked_type<T: Trace>() -> bool {
     let mut budget = TRACKED_BUDGET;
     T::__gc_tracked(&mut budget)
+}
+
+/// [`Trace::__gc_tracked`] of `T` with a fresh budget. Used by derived
+/// `__gc_tracked_dyn` impls.
+#[doc(hidden)]
+#[inline]
+#[must_use]
+pub fn __gc_tracked_of<T: Trace>() -> bool {
+    is_tracked_type::<T>()
 }
 
 /// Spends one unit of a [`Trace::__gc_tracked`] budget; `false` when none is

@@ -4,8 +4,8 @@ use core::alloc::Layout;
 use core::fmt;
 use core::ptr::{self, NonNull};
 
-use crate::gc::{inc_strong, Gc};
-use crate::gc_box::{counts, free_block, head_of, GcBox, CLEARED, COUNT_MASK, DEAD, WEAK_MASK};
+use crate::gc::{Gc, inc_strong};
+use crate::gc_box::{CLEARED, COUNT_MASK, DEAD, GcBox, WEAK_MASK, counts, free_block, head_of};
 use crate::trace::{Trace, Tracer};
 
 /// A weak handle to a [`Gc`] value, like [`std::rc::Weak`]: it does not keep
@@ -184,7 +184,10 @@ impl<T: ?Sized> Clone for Weak<T> {
             // SAFETY: a `Weak` keeps the block allocated (I1).
             let c = unsafe { counts(self.ptr) };
             let w = c.weak();
-            assert!(w & WEAK_MASK < WEAK_MASK, "Gc: too many Weak handles to one value");
+            assert!(
+                w & WEAK_MASK < WEAK_MASK,
+                "Gc: too many Weak handles to one value"
+            );
             c.set_weak(w + 1);
         }
         Weak { ptr: self.ptr }

@@ -1,9 +1,13 @@
 //! `#[derive(Trace)]` for `gc-core` (temporary minimal version).
+#![allow(
+    clippy::pedantic,
+    reason = "temporary derive, replaced by the full one"
+)]
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, Data, DeriveInput, Fields};
+use syn::{Data, DeriveInput, Fields, parse_macro_input};
 
 /// Derives `gc_core::Trace`.
 #[proc_macro_derive(Trace, attributes(gc))]
@@ -38,7 +42,9 @@ pub fn derive_trace(input: TokenStream) -> TokenStream {
         Data::Enum(e) => {
             let arms = e.variants.iter().map(|v| {
                 let vn = &v.ident;
-                let binds: Vec<_> = (0..v.fields.len()).map(|i| format_ident!("__f{}", i)).collect();
+                let binds: Vec<_> = (0..v.fields.len())
+                    .map(|i| format_ident!("__f{}", i))
+                    .collect();
                 for f in &v.fields {
                     tys.push(f.ty.clone());
                 }
@@ -57,11 +63,15 @@ pub fn derive_trace(input: TokenStream) -> TokenStream {
         Data::Union(u) => {
             return syn::Error::new(u.union_token.span, "unions are not supported")
                 .to_compile_error()
-                .into()
+                .into();
         }
     };
     let fin = if finalize {
-        quote!(fn finalizer(&self) -> ::core::option::Option<&dyn ::gc_core::Finalize> { ::core::option::Option::Some(self) })
+        quote!(
+            fn finalizer(&self) -> ::core::option::Option<&dyn ::gc_core::Finalize> {
+                ::core::option::Option::Some(self)
+            }
+        )
     } else {
         quote!()
     };

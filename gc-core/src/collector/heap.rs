@@ -12,8 +12,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::State;
 use crate::gc_box::{
-    Obj, COUNT_MASK, DEAD, DETACHED, DISCOVERED, FINALIZED, HAS_FINALIZER, LOC_GARBAGE,
-    LOC_GEN0, LOC_MASK, LOC_NONE, LOC_PERM, LOC_WORK, PENDING, TRACKABLE, WEAK_MASK,
+    COUNT_MASK, DEAD, DETACHED, DISCOVERED, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_GEN0,
+    LOC_MASK, LOC_NONE, LOC_PERM, LOC_WORK, Obj, PENDING, TRACKABLE, WEAK_MASK,
 };
 
 /// Value drops nest this deep before further frees are queued (CPython's
@@ -59,10 +59,6 @@ impl List {
 
     pub(crate) fn push(&self, obj: Obj) {
         self.with(|v| v.push(obj));
-    }
-
-    pub(crate) fn snapshot(&self) -> Vec<Obj> {
-        self.with(|v| v.clone())
     }
 
     /// Appends `objs`, setting each one's location and index.
@@ -303,6 +299,10 @@ pub(crate) fn drain_trashcan(h: &Heap) {
         unsafe { destroy(h, obj) };
         drop(guard);
     }
+    if h.torn_down.get() {
+        // Nothing frees the queue's buffer after thread-local teardown.
+        drop(h.trashcan.take());
+    }
 }
 
 /// Finalizes (once), drops and releases an object whose count is zero and
@@ -392,6 +392,9 @@ pub(crate) fn drain_pending(h: &Heap) {
             // object is over; the `PENDING` entry was its one release.
             unsafe { release_zero(obj) };
         }
+    }
+    if h.torn_down.get() {
+        drop(h.pending.take());
     }
 }
 

@@ -27,9 +27,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::gc_box::{Obj, LOC_NONE, LOC_PERM, LOC_WORK, PINNED, REACHABLE};
+use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj, PINNED, REACHABLE};
 use crate::trace::{Mode, Tracer};
-use heap::{with_heap, Heap, LISTS};
+use heap::{Heap, LISTS, with_heap};
 
 /// CPython 3.13's default thresholds.
 pub(crate) const DEFAULT_THRESHOLDS: (usize, usize, usize) = (2000, 10, 10);
@@ -185,7 +185,8 @@ impl fmt::Debug for State {
 
 fn update_trigger(h: &Heap) {
     let t = h.state.borrow().trigger();
-    h.trigger.set(if h.torn_down.get() { usize::MAX } else { t });
+    h.trigger
+        .set(if h.torn_down.get() { usize::MAX } else { t });
 }
 
 /// Runs a full collection of this thread's heap and returns the number of
@@ -216,6 +217,10 @@ fn update_trigger(h: &Heap) {
 /// drop((a, b)); // counting alone cannot free a cycle
 /// assert_eq!(gc_core::collect(), 2);
 /// ```
+#[expect(
+    clippy::must_use_candidate,
+    reason = "called for its effect, like Python's `gc.collect()`"
+)]
 pub fn collect() -> usize {
     with_heap(|h| run(h, 2))
 }
@@ -248,6 +253,10 @@ pub fn collect() -> usize {
 /// assert_eq!(gc_core::collect_generation(0), 1);
 /// ```
 #[track_caller]
+#[expect(
+    clippy::must_use_candidate,
+    reason = "called for its effect, like Python's `gc.collect()`"
+)]
 pub fn collect_generation(generation: usize) -> usize {
     assert!(
         generation <= 2,
@@ -509,6 +518,10 @@ pub fn add_callback(f: impl FnMut(Phase, &CollectInfo) + 'static) -> CallbackId 
 /// assert!(gc_core::remove_callback(id));
 /// assert!(!gc_core::remove_callback(id));
 /// ```
+#[expect(
+    clippy::must_use_candidate,
+    reason = "called for its effect; the result is informative"
+)]
 pub fn remove_callback(id: CallbackId) -> bool {
     let removed = with_heap(|h| {
         let mut s = h.state.borrow_mut();
@@ -550,7 +563,12 @@ pub(crate) fn auto_collect(h: &Heap) {
     run(h, generation);
 }
 
-fn call_callbacks(h: &Heap, phase: Phase, info: &CollectInfo, panics: &mut Option<Box<dyn Any + Send>>) {
+fn call_callbacks(
+    h: &Heap,
+    phase: Phase,
+    info: &CollectInfo,
+    panics: &mut Option<Box<dyn Any + Send>>,
+) {
     let snapshot: Vec<Callback> = h
         .state
         .borrow()
@@ -637,7 +655,10 @@ fn run(h: &Heap, generation: usize) -> usize {
     let discovered = core::mem::take(&mut tracer.discovered);
     drop(tracer);
 
-    let to = sweep::Survivors { heap: h, list: target };
+    let to = sweep::Survivors {
+        heap: h,
+        list: target,
+    };
     let (collected, resurrected) = sweep::dispose(garbage, &to, &mut panics);
     if generation == 2 {
         h.state.borrow_mut().long_lived_total += resurrected;
@@ -714,5 +735,6 @@ pub(crate) fn teardown(h: &Heap) {
     let callbacks = core::mem::take(&mut h.state.borrow_mut().callbacks);
     drop(callbacks);
     drop(h.pending.take());
+    heap::drain_trashcan(h);
     debug_assert!(h.lists.iter().all(|l| l.len() == 0));
 }

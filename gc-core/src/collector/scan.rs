@@ -14,7 +14,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::gc_box::{Obj, COUNT_MASK, DETACHED, PINNED, REACHABLE};
+use crate::gc_box::{COUNT_MASK, DETACHED, Obj, PINNED, REACHABLE};
 use crate::trace::{Mode, Tracer};
 
 /// Partitions `tracer.work` into reachable (`work[..reached]`) and garbage.

@@ -13,7 +13,7 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap::{self, Heap};
-use crate::gc_box::{Obj, CLEARED, DEAD, FINALIZED, HAS_FINALIZER, LOC_GARBAGE};
+use crate::gc_box::{CLEARED, DEAD, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, Obj};
 use crate::trace::{Mode, Tracer};
 
 /// Where the objects that survive go, and bookkeeping for them.

@@ -1,0 +1,416 @@
+//! Unit tests of the collector's internals. Behaviour tests live in the
+//! workspace's `tests/` member.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::gc_box::{LOC_MASK, LOC_NONE};
+use crate::{Finalize, Gc, Trace, Tracer, Weak, collect, collect_generation};
+
+/// Counts drops of values that carry one.
+#[derive(Clone, Default)]
+struct Drops(Rc<Cell<usize>>);
+
+impl Drops {
+    fn get(&self) -> usize {
+        self.0.get()
+    }
+}
+
+struct Node {
+    drops: Drops,
+    next: RefCell<Vec<Gc<Node>>>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.drops.0.set(self.drops.0.get() + 1);
+    }
+}
+
+impl Trace for Node {
+    fn trace(&self, tracer: &mut Tracer) {
+        self.next.trace(tracer);
+    }
+}
+
+fn node(d: &Drops) -> Gc<Node> {
+    Gc::new(Node {
+        drops: d.clone(),
+        next: RefCell::new(Vec::new()),
+    })
+}
+
+fn link(a: &Gc<Node>, b: &Gc<Node>) {
+    a.next.borrow_mut().push(b.clone());
+}
+
+fn heap_lists_consistent() {
+    super::heap::with_heap(|h| {
+        for (g, list) in h.lists.iter().enumerate() {
+            for (i, obj) in list.take().into_iter().enumerate() {
+                assert_eq!(obj.index(), i, "index of object in list {g}");
+                assert_eq!(obj.loc() as usize, g, "location of object in list {g}");
+                list.push(obj);
+            }
+        }
+    });
+}
+
+#[test]
+fn self_cycle_and_two_cycle() {
+    let d = Drops::default();
+    let a = node(&d);
+    link(&a, &a);
+    drop(a);
+    assert_eq!(d.get(), 0);
+    assert_eq!(collect(), 1);
+    assert_eq!(d.get(), 1);
+
+    let a = node(&d);
+    let b = node(&d);
+    link(&a, &b);
+    link(&b, &a);
+    drop((a, b));
+    assert_eq!(collect(), 2);
+    assert_eq!(d.get(), 3);
+    heap_lists_consistent();
+}
+
+#[test]
+fn reachable_cycle_survives_and_promotes() {
+    let d = Drops::default();
+    let a = node(&d);
+    let b = node(&d);
+    link(&a, &b);
+    link(&b, &a);
+    assert_eq!(collect_generation(0), 0);
+    assert_eq!(collect(), 0);
+    assert_eq!(d.get(), 0);
+    assert_eq!(a.next.borrow().len(), 1);
+    heap_lists_consistent();
+    drop(b);
+    assert_eq!(collect(), 0);
+    drop(a);
+    assert_eq!(collect(), 2);
+    assert_eq!(d.get(), 2);
+}
+
+#[test]
+fn ring_of_ten_thousand() {
+    let n = if cfg!(miri) { 200 } else { 10_000 };
+    let d = Drops::default();
+    let first = node(&d);
+    let mut prev = first.clone();
+    for _ in 1..n {
+        let x = node(&d);
+        link(&prev, &x);
+        prev = x;
+    }
+    link(&prev, &first);
+    drop((first, prev));
+    assert_eq!(collect(), n);
+    assert_eq!(d.get(), n);
+}
+
+#[test]
+fn acyclic_chain_is_freed_by_counting_without_deep_recursion() {
+    let n = if cfg!(miri) { 500 } else { 100_000 };
+    let d = Drops::default();
+    let before = crate::tracked_count();
+    let mut head = node(&d);
+    for _ in 1..n {
+        let x = node(&d);
+        link(&x, &head);
+        head = x;
+    }
+    drop(head);
+    assert_eq!(d.get(), n);
+    assert_eq!(crate::tracked_count(), before);
+}
+
+#[test]
+fn weak_cleared_for_garbage_and_upgrade_fails() {
+    let d = Drops::default();
+    let a = node(&d);
+    link(&a, &a);
+    let w: Weak<Node> = Gc::downgrade(&a);
+    assert!(w.upgrade().is_some());
+    drop(a);
+    assert_eq!(collect(), 1);
+    assert!(w.upgrade().is_none());
+    assert_eq!(w.strong_count(), 0);
+    drop(w);
+}
+
+struct Lazarus {
+    me: RefCell<Option<Gc<Lazarus>>>,
+    finalized: Rc<Cell<usize>>,
+    stash: Rc<RefCell<Vec<Gc<Lazarus>>>>,
+}
+
+impl Trace for Lazarus {
+    fn trace(&self, tracer: &mut Tracer) {
+        self.me.trace(tracer);
+    }
+    fn finalizer(&self) -> Option<&dyn Finalize> {
+        Some(self)
+    }
+}
+
+impl Finalize for Lazarus {
+    fn finalize(&self) {
+        self.finalized.set(self.finalized.get() + 1);
+        let me = self.me.borrow().clone();
+        if let Some(me) = me {
+            self.stash.borrow_mut().push(me);
+        }
+    }
+}
+
+#[test]
+fn resurrection_once() {
+    let finalized = Rc::new(Cell::new(0));
+    let stash = Rc::new(RefCell::new(Vec::new()));
+    let a = Gc::new(Lazarus {
+        me: RefCell::new(None),
+        finalized: finalized.clone(),
+        stash: stash.clone(),
+    });
+    *a.me.borrow_mut() = Some(a.clone());
+    drop(a);
+    assert_eq!(collect(), 0, "resurrected objects are not counted");
+    assert_eq!(finalized.get(), 1);
+    assert_eq!(stash.borrow().len(), 1);
+    let back = stash.borrow_mut().pop().unwrap();
+    assert!(!Gc::is_dead(&back));
+    assert!(Gc::ptr_eq(back.me.borrow().as_ref().unwrap(), &back));
+    drop(back);
+    assert_eq!(collect(), 1);
+    assert_eq!(finalized.get(), 1, "a finalizer runs at most once");
+}
+
+struct Peek {
+    other: RefCell<Option<Gc<Peek>>>,
+    seen: Rc<RefCell<Vec<Option<bool>>>>,
+}
+
+impl Trace for Peek {
+    fn trace(&self, tracer: &mut Tracer) {
+        self.other.trace(tracer);
+    }
+}
+
+impl Drop for Peek {
+    fn drop(&mut self) {
+        let other = self.other.borrow();
+        let o = other.as_ref().unwrap();
+        self.seen
+            .borrow_mut()
+            .push(Gc::try_deref(o).map(|_| Gc::is_dead(o)));
+    }
+}
+
+#[test]
+fn dead_handles_in_drop() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let a = Gc::new(Peek {
+        other: RefCell::new(None),
+        seen: seen.clone(),
+    });
+    let b = Gc::new(Peek {
+        other: RefCell::new(Some(a.clone())),
+        seen: seen.clone(),
+    });
+    *a.other.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    assert_eq!(collect(), 2);
+    let mut s = seen.borrow().clone();
+    s.sort();
+    // The first value dropped sees the other intact; the second sees a dead
+    // handle.
+    assert_eq!(s, vec![None, Some(false)]);
+}
+
+#[test]
+fn get_mut_detaches_and_clone_reattaches() {
+    let d = Drops::default();
+    let mut a = node(&d);
+    assert!(Gc::is_tracked(&a));
+    {
+        let m = Gc::get_mut(&mut a).unwrap();
+        assert_eq!(collect(), 0);
+        m.next.get_mut().clear();
+    }
+    assert!(!Gc::is_tracked(&a));
+    let b = a.clone();
+    assert!(Gc::is_tracked(&a));
+    link(&a, &b);
+    drop((a, b));
+    assert_eq!(collect(), 1);
+    assert_eq!(d.get(), 1);
+}
+
+#[test]
+fn get_mut_then_moved_into_cycle_is_discovered() {
+    let d = Drops::default();
+    let mut x = node(&d);
+    let y = node(&d);
+    Gc::get_mut(&mut x).unwrap().next.get_mut().push(y.clone());
+    // Move the only handle of `x` into `y`: x <-> y.
+    y.next.borrow_mut().push(x);
+    drop(y);
+    // The first collection discovers `x` through `y`'s edge; a later one
+    // frees the cycle.
+    collect();
+    collect();
+    assert_eq!(d.get(), 2);
+}
+
+/// A node whose cell can be made unreadable, as a forgotten `RefMut`
+/// would make a `RefCell` (which would leak for good, upsetting Miri).
+struct Shy {
+    unreadable: Cell<bool>,
+    next: RefCell<Option<Gc<Shy>>>,
+    drops: Drops,
+}
+
+impl Trace for Shy {
+    fn trace(&self, tracer: &mut Tracer) {
+        if self.unreadable.get() {
+            tracer.mark_unreadable();
+        } else {
+            self.next.trace(tracer);
+        }
+    }
+}
+
+impl Drop for Shy {
+    fn drop(&mut self) {
+        self.drops.0.set(self.drops.0.get() + 1);
+    }
+}
+
+#[test]
+fn unreadable_value_keeps_owner_and_targets_alive() {
+    let d = Drops::default();
+    let mk = || {
+        Gc::new(Shy {
+            unreadable: Cell::new(false),
+            next: RefCell::new(None),
+            drops: d.clone(),
+        })
+    };
+    let a = mk();
+    let b = mk();
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    a.unreadable.set(true);
+    let w = Gc::downgrade(&a);
+    drop((a, b));
+    assert_eq!(collect(), 0);
+    assert_eq!(d.get(), 0);
+    let a = w.upgrade().unwrap();
+    a.unreadable.set(false);
+    drop(a);
+    assert_eq!(collect(), 2);
+    assert_eq!(d.get(), 2);
+}
+
+#[test]
+fn untracked_leaf_has_no_head() {
+    let a = Gc::new(5_u64);
+    assert!(!crate::gc::has_head(&a));
+    assert!(!Gc::is_tracked(&a));
+    let s: Gc<str> = Gc::from("abc");
+    assert!(!crate::gc::has_head(&s));
+    let n = node(&Drops::default());
+    assert!(crate::gc::has_head(&n));
+    let obj = Gc::obj(&n).unwrap();
+    assert_ne!(obj.flags() & LOC_MASK, LOC_NONE);
+}
+
+#[test]
+fn nested_collect_returns_zero() {
+    struct Nest(RefCell<Option<Gc<Nest>>>, Rc<Cell<Option<usize>>>);
+    impl Trace for Nest {
+        fn trace(&self, t: &mut Tracer) {
+            self.0.trace(t);
+        }
+    }
+    impl Drop for Nest {
+        fn drop(&mut self) {
+            self.1.set(Some(collect()));
+            // Allocation during a collection.
+            let fresh = Gc::new(RefCell::new(Vec::<Gc<i32>>::new()));
+            drop(fresh);
+        }
+    }
+    let out = Rc::new(Cell::new(None));
+    let a = Gc::new(Nest(RefCell::new(None), out.clone()));
+    *a.0.borrow_mut() = Some(a.clone());
+    drop(a);
+    assert_eq!(collect(), 1);
+    assert_eq!(out.get(), Some(0));
+}
+
+#[test]
+fn panicking_drop_during_collection() {
+    struct Boom(RefCell<Option<Gc<Boom>>>);
+    impl Trace for Boom {
+        fn trace(&self, t: &mut Tracer) {
+            self.0.trace(t);
+        }
+    }
+    impl Drop for Boom {
+        fn drop(&mut self) {
+            panic!("boom");
+        }
+    }
+    let a = Gc::new(Boom(RefCell::new(None)));
+    *a.0.borrow_mut() = Some(a.clone());
+    drop(a);
+    let r = std::panic::catch_unwind(collect);
+    assert!(r.is_err());
+    // The collector is usable again.
+    let d = Drops::default();
+    let b = node(&d);
+    link(&b, &b);
+    drop(b);
+    assert_eq!(collect(), 1);
+    heap_lists_consistent();
+}
+
+#[test]
+fn unsized_values() {
+    trait Shape: Trace {
+        fn area(&self) -> u32;
+    }
+    struct Sq(u32, RefCell<Option<Gc<dyn Shape>>>);
+    impl Trace for Sq {
+        fn trace(&self, t: &mut Tracer) {
+            self.1.trace(t);
+        }
+    }
+    impl Shape for Sq {
+        fn area(&self) -> u32 {
+            self.0 * self.0
+        }
+    }
+    let v: Gc<[Gc<i32>]> = Gc::from(vec![Gc::new(1), Gc::new(2)]);
+    assert_eq!(*v[1], 2);
+    assert!(Gc::is_tracked(&v));
+    let s: Gc<str> = Gc::from(String::from("hello"));
+    assert_eq!(&*s, "hello");
+
+    let sq: Gc<dyn Shape> = Gc::from(Box::new(Sq(3, RefCell::new(None))) as Box<dyn Shape>);
+    assert_eq!(sq.area(), 9);
+    assert!(Gc::is_tracked(&sq));
+    // A self-cycle through the trait object.
+    let sq2: Gc<Sq> = Gc::new(Sq(2, RefCell::new(None)));
+    let as_dyn: Gc<dyn Shape> = Gc::from(Box::new(Sq(5, RefCell::new(None))) as Box<dyn Shape>);
+    *sq2.1.borrow_mut() = Some(as_dyn);
+    drop(sq2);
+    drop(sq);
+    assert_eq!(collect(), 0);
+}

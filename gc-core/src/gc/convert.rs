@@ -7,10 +7,10 @@ use core::ptr::{self, NonNull};
 use super::Gc;
 use crate::collector::heap;
 use crate::gc_box::{
-    alloc_block, headful_layout, init_counts, init_head, write_slot, Counts, GcBox, Obj, VTable,
-    HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_NONE, TRACKABLE,
+    Counts, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_NONE, Obj, TRACKABLE, VTable,
+    alloc_block, headful_layout, init_counts, init_head, value_ptr, write_slot,
 };
-use crate::trace::{is_tracked_type, Trace};
+use crate::trace::{Trace, is_tracked_type};
 
 impl<T: Trace + 'static> From<T> for Gc<T> {
     /// Puts `value` in a new `Gc`, as [`Gc::new`].
@@ -64,8 +64,10 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
             let block = alloc_block(layout);
             // SAFETY: `offset` is inside the block (`headful_layout`).
             let b = unsafe { block.add(offset) };
-            // SAFETY: the head is the 16 bytes before the box.
-            let obj = unsafe { init_head(b.sub(16), VTable::slot::<T>(), flags) };
+            // SAFETY: `offset >= 32`: the head is the 16 bytes before the box.
+            let head = unsafe { b.sub(16) };
+            // SAFETY: the head is 8-aligned, writable, in the new block.
+            let obj = unsafe { init_head(head, VTable::slot::<T>(), flags) };
             // SAFETY: `b` starts the box.
             unsafe { init_counts(b, 1, 1 | HAS_HEAD) };
             (b, Some(obj))
@@ -100,7 +102,11 @@ fn headful_flags(tracked: bool, finalizer: bool) -> Option<u32> {
     if !tracked && !finalizer {
         return None;
     }
-    let mut flags = if tracked { LOC_GEN0 | TRACKABLE } else { LOC_NONE };
+    let mut flags = if tracked {
+        LOC_GEN0 | TRACKABLE
+    } else {
+        LOC_NONE
+    };
     if finalizer {
         flags |= HAS_FINALIZER;
     }
@@ -140,7 +146,7 @@ impl<T: Trace + ?Sized + 'static> From<Box<T>> for Gc<T> {
         let fat = with_addr(raw as *mut GcBox<T>, b);
         // SAFETY: `fat` addresses the new box; its metadata came from the
         // value, so the value field's offset and size match `value_layout`.
-        let dst = unsafe { (&raw mut (*fat.as_ptr()).value).cast::<u8>() };
+        let dst = unsafe { value_ptr(fat.as_ptr()) }.cast::<u8>();
         // SAFETY: the box has room for the value; the regions are distinct
         // allocations.
         unsafe { ptr::copy_nonoverlapping(raw.cast::<u8>(), dst, value_layout.size()) };
@@ -165,19 +171,20 @@ impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
     /// ```
     fn from(mut v: Vec<T>) -> Self {
         let len = v.len();
-        let value_layout = Layout::array::<T>(len)
-            .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
+        let value_layout =
+            Layout::array::<T>(len).unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
         let (b, obj) =
             alloc_unsized::<[T]>(value_layout, headful_flags(is_tracked_type::<T>(), false));
         let fat = ptr::slice_from_raw_parts_mut(b.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
         let fat = with_addr(fat, b);
-        // SAFETY: the box's value field has room for `len` elements; the
-        // `Vec` no longer owns them after `set_len(0)`.
-        unsafe {
-            let dst = (&raw mut (*fat.as_ptr()).value).cast::<T>();
-            ptr::copy_nonoverlapping(v.as_ptr(), dst, len);
-            v.set_len(0);
-        }
+        // SAFETY: `fat` is the new box.
+        let dst = unsafe { value_ptr(fat.as_ptr()) }.cast::<T>();
+        // SAFETY: the box's value field has room for `len` elements, in a
+        // different allocation from the `Vec`'s.
+        unsafe { ptr::copy_nonoverlapping(v.as_ptr(), dst, len) };
+        // SAFETY: the elements were moved out bitwise; the `Vec` must not
+        // drop them.
+        unsafe { v.set_len(0) };
         finish(obj, fat)
     }
 }
@@ -226,13 +233,17 @@ impl From<&str> for Gc<str> {
     fn from(s: &str) -> Self {
         let len = s.len();
         let (b, _) = alloc_unsized::<str>(Layout::for_value(s), None);
+        #[expect(
+            clippy::cast_ptr_alignment,
+            reason = "the address is replaced by the box's, which is aligned"
+        )]
         let fat = ptr::slice_from_raw_parts_mut(b.as_ptr(), len) as *mut GcBox<str>;
         let fat = with_addr(fat, b);
-        // SAFETY: the box's value field has room for `len` bytes.
-        unsafe {
-            let dst = (&raw mut (*fat.as_ptr()).value).cast::<u8>();
-            ptr::copy_nonoverlapping(s.as_ptr(), dst, len);
-        }
+        // SAFETY: `fat` is the new box.
+        let dst = unsafe { value_ptr(fat.as_ptr()) }.cast::<u8>();
+        // SAFETY: the box's value field has room for `len` bytes, in a new
+        // allocation.
+        unsafe { ptr::copy_nonoverlapping(s.as_ptr(), dst, len) };
         Gc::from_inner(fat)
     }
 }
