@@ -2,6 +2,12 @@
 //! collected.
 
 mod convert;
+mod ownership;
+mod raw;
+#[cfg(feature = "serde")]
+mod serde;
+#[cfg(test)]
+mod tests;
 mod traits;
 
 use core::alloc::Layout;
@@ -39,6 +45,34 @@ use crate::trace::{Trace, Tracer, is_tracked_type};
 /// allocated until the last handle to it is gone, so a dead handle is never
 /// dangling. Outside `Drop` impls of cyclic garbage (and wrong `Trace` impls)
 /// no handle is ever dead.
+///
+/// # Compared with `Rc`
+///
+/// Everything `Rc` and `rc::Weak` offer on stable Rust, `Gc` and [`Weak`]
+/// offer too, with the same meaning:
+///
+/// | `Rc` / `rc::Weak` | `Gc` / `Weak` | notes |
+/// |---|---|---|
+/// | `Rc::new` | [`Gc::new`] | needs `T: Trace + 'static` |
+/// | `Rc::new_cyclic` | [`Gc::new_cyclic`] | |
+/// | `Rc::pin` | [`Gc::pin`] | |
+/// | `Rc::try_unwrap`, `Rc::into_inner` | [`Gc::try_unwrap`], [`Gc::into_inner`] | the value leaves unfinalized |
+/// | `Rc::unwrap_or_clone` | [`Gc::unwrap_or_clone`] | |
+/// | `Rc::get_mut`, `Rc::make_mut` | [`Gc::get_mut`], [`Gc::make_mut`] | the collector never looks at a value while its `&mut` lives |
+/// | `Rc::strong_count`, `Rc::weak_count` | [`Gc::strong_count`], [`Gc::weak_count`] | |
+/// | `Rc::ptr_eq`, `Rc::as_ptr` | [`Gc::ptr_eq`], [`Gc::as_ptr`] | |
+/// | `Rc::downgrade` | [`Gc::downgrade`] | |
+/// | `Rc::into_raw`, `Rc::from_raw` | [`Gc::into_raw`], [`Gc::from_raw`] | `from_raw` is `unsafe`, as in `Rc` |
+/// | `Rc::increment_strong_count`, `Rc::decrement_strong_count` | [`Gc::increment_strong_count`], [`Gc::decrement_strong_count`] | `unsafe`, as in `Rc` |
+/// | unsizing coercion `Rc<T>` → `Rc<dyn Trait>` | [`Gc::unsize`] | stable Rust has no `CoerceUnsized` for user types |
+/// | `From<T>`, `From<Box<T>>`, `From<&str>`, `From<String>`, `From<Vec<T>>`, `From<&[T]>`, `FromIterator` | the same | `Gc<dyn Trait>` comes from `Box<dyn Trait>` |
+/// | `Default`, `Clone`, `Deref`, `AsRef`, `Borrow`, `Debug`, `Display`, `Pointer`, `PartialEq`, `Eq`, `PartialOrd`, `Ord`, `Hash`, `Unpin` | the same | `Debug`/`Display` print `<dead Gc>` for a dead handle |
+/// | `Weak::new`, `upgrade`, `strong_count`, `weak_count`, `ptr_eq`, `as_ptr`, `into_raw`, `from_raw`, `Clone`, `Default`, `Debug` | the same | `upgrade` also fails for garbage the collector found |
+/// | `Rc::new_uninit`, `new_uninit_slice`, `assume_init` | none | a tracked value must be initialised whenever a collection can run |
+/// | `Rc<dyn Any>::downcast` | none | `dyn Any` is not `Trace`; downcast the value instead |
+/// | `serde`'s `rc` feature | feature `serde` | sharing and cycles are not preserved, as with `Rc` |
+///
+/// Added by `Gc`: [`Gc::is_tracked`], [`Gc::is_dead`], [`Gc::try_deref`].
 ///
 /// # Examples
 ///
@@ -114,6 +148,93 @@ impl<T: Trace + 'static> Gc<T> {
             heap::track_new(obj);
         }
         gc
+    }
+
+    /// Builds a value that holds a [`Weak`] to itself, as
+    /// [`Rc::new_cyclic`](std::rc::Rc::new_cyclic): `data_fn` gets a `Weak`
+    /// that cannot be upgraded until `new_cyclic` returns.
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `data_fn` (nothing leaks), and like [`Gc::new`] a
+    /// panic of an automatic collection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Weak};
+    ///
+    /// #[derive(Trace)]
+    /// struct Me {
+    ///     me: Weak<Me>,
+    /// }
+    ///
+    /// let m = Gc::new_cyclic(|w| {
+    ///     assert!(w.upgrade().is_none());
+    ///     Me { me: w.clone() }
+    /// });
+    /// assert!(Gc::ptr_eq(&m.me.upgrade().unwrap(), &m));
+    /// ```
+    pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
+        let tracked = is_tracked_type::<T>();
+        let mut flags = if tracked {
+            LOC_GEN0 | TRACKABLE
+        } else {
+            LOC_NONE
+        };
+        // Always head-ful, so that a `Weak` made during construction can
+        // free the block (through the vtable's static layout) if `data_fn`
+        // panics before the value exists.
+        let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
+        let block = alloc_block(layout);
+        // SAFETY: `offset` is within the new block.
+        let b = unsafe { block.add(offset) };
+        // SAFETY: `offset >= 16`: the head is inside the block.
+        let head = unsafe { b.sub(16) };
+        // SAFETY: the head is 8-aligned, writable, and part of the new block.
+        let obj = unsafe { init_head(head, VTable::sized::<T>(), LOC_NONE) };
+        // SAFETY: the box starts at `b`; strong 0 means "no value yet", and
+        // the single weak count belongs to `weak` below.
+        unsafe { gc_box::init_counts(b, 0, 1 | HAS_HEAD) };
+        let b = b.cast::<GcBox<T>>();
+        let weak = Weak::from_inner(b);
+        let value = data_fn(&weak);
+        if value.finalizer().is_some() {
+            flags |= HAS_FINALIZER;
+        }
+        // SAFETY: the box is allocated.
+        let v = unsafe { gc_box::value_ptr(b.as_ptr()) };
+        // SAFETY: the value field is allocated and not yet initialised;
+        // nothing reads it while the strong count is zero.
+        unsafe { v.write(value) };
+        obj.set_flags(flags);
+        // SAFETY: allocated; this publishes the value with one strong handle.
+        unsafe { counts(b) }.set_strong(1);
+        // `weak`'s count becomes the one all strong handles hold together.
+        core::mem::forget(weak);
+        if tracked {
+            heap::track_new(obj);
+        }
+        Gc::from_inner(b)
+    }
+
+    /// A pinned `Gc`, as [`Rc::pin`](std::rc::Rc::pin): the value never moves
+    /// while handles exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let p = Gc::pin(5);
+    /// assert_eq!(*p, 5);
+    /// ```
+    #[must_use]
+    pub fn pin(value: T) -> core::pin::Pin<Gc<T>> {
+        // SAFETY: a `Gc` never moves its value out while a handle exists:
+        // only `try_unwrap`/`make_mut`/`get_mut`, which need an unpinned
+        // `Gc` (a `Pin<Gc<T>>` gives out only `&T`).
+        unsafe { core::pin::Pin::new_unchecked(Gc::new(value)) }
     }
 
     /// Allocates a head-ful box; the caller lists it.
@@ -471,13 +592,17 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         unsafe { heap::release_zero(obj) };
         return;
     }
-    // A head-less value is never seen by the collector, so it is not dead.
-    // SAFETY: the value is initialised (I2).
+    // SAFETY: the value is initialised, or was moved out (`try_unwrap`),
+    // which leaves valid bytes; only its metadata is read.
     let layout = Layout::for_value(unsafe { ptr.as_ref() });
-    // SAFETY: the block is allocated.
-    let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
-    // SAFETY: the last handle is gone: the value is dropped this once (I2).
-    unsafe { ptr::drop_in_place(v) };
+    // A head-less value is never collected: it is dead only if it was moved
+    // out.
+    if c.strong() & DEAD == 0 {
+        // SAFETY: the block is allocated.
+        let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
+        // SAFETY: the last handle is gone: the value is dropped this once (I2).
+        unsafe { ptr::drop_in_place(v) };
+    }
     let w = c.weak() - 1;
     c.set_weak(w);
     if w & WEAK_MASK == 0 {

@@ -558,3 +558,15 @@ pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
     // (`headful_layout(.., true)`), and a box pointer is at most 16 bytes.
     unsafe { slot.write(b) };
 }
+
+/// `fat` with its address (and provenance) replaced by `addr`'s, keeping its
+/// metadata (length or vtable).
+pub(crate) fn set_data_ptr<P: ?Sized>(fat: *mut P, addr: *mut u8) -> *mut P {
+    let mut p = fat;
+    // SAFETY: a pointer to an unsized type stores its address first, then
+    // its metadata (for a thin pointer, the address is all of it); writing a
+    // whole pointer value keeps `addr`'s provenance.
+    unsafe { (&raw mut p).cast::<*mut u8>().write(addr) };
+    debug_assert_eq!(p.cast::<u8>(), addr);
+    p
+}

@@ -67,10 +67,14 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, P
 ///
 /// A correct impl reports each `Gc` the value owns exactly once, the same way
 /// every time it is called, and does not create, clone or drop `Gc`s. A wrong
-/// impl is never undefined behaviour (see the [module docs](crate::trace)):
+/// impl is never undefined behaviour:
 /// a `Gc` left out is treated as referenced from outside and leaks; one
 /// reported twice, or a trace that changes over time, can at worst make a
-/// handle *dead* (its `Deref` panics).
+/// handle *dead* (its `Deref` panics). The collector never relies on `trace`
+/// to keep memory sound. Memory is freed only when the counts say no handle
+/// remains; an edge reported too often is caught and keeps its target alive;
+/// and objects whose count reaches zero while the collector looks at them
+/// are freed only after it has finished.
 ///
 /// Values shared through [`Rc`](std::rc::Rc) or [`Arc`](std::sync::Arc) are
 /// not traced: another owner may hold them, so a `Gc` behind one counts as

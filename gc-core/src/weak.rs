@@ -58,7 +58,12 @@ impl<T: ?Sized> Weak<T> {
     }
 
     #[inline]
-    fn is_dangling(&self) -> bool {
+    pub(crate) fn inner_ptr(&self) -> NonNull<GcBox<T>> {
+        self.ptr
+    }
+
+    #[inline]
+    pub(crate) fn is_dangling(&self) -> bool {
         self.ptr.as_ptr().cast::<u8>().addr() == usize::MAX
     }
 

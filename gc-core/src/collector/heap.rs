@@ -210,6 +210,18 @@ pub(crate) fn track_new(obj: Obj) {
     });
 }
 
+/// Takes a head-ful object out of its generation list because its value is
+/// about to be moved out (`Gc::try_unwrap`). Returns `false`, doing nothing,
+/// if a collection is examining the object right now.
+pub(crate) fn unlist_for_move(obj: Obj) -> bool {
+    let loc = obj.loc();
+    if loc == LOC_WORK || loc == LOC_GARBAGE {
+        return false;
+    }
+    with_heap(|h| h.unlist(obj));
+    true
+}
+
 /// Takes a head-ful object out of the lists because `Gc::get_mut` is about to
 /// hand out a `&mut` to its value (invariant I5).
 pub(crate) fn detach(obj: Obj) {

@@ -8,7 +8,7 @@ use super::Gc;
 use crate::collector::heap;
 use crate::gc_box::{
     Counts, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_NONE, Obj, TRACKABLE, VTable,
-    alloc_block, headful_layout, init_counts, init_head, value_ptr, write_slot,
+    alloc_block, headful_layout, init_counts, init_head, set_data_ptr, value_ptr, write_slot,
 };
 use crate::trace::{Trace, is_tracked_type};
 
@@ -77,11 +77,7 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
 
 /// Replaces the address of the fat pointer `fat`, keeping its metadata.
 fn with_addr<T: ?Sized>(fat: *mut GcBox<T>, addr: NonNull<u8>) -> NonNull<GcBox<T>> {
-    let mut p = fat;
-    // SAFETY: a pointer to an unsized type stores its address first, then
-    // the metadata; writing a whole pointer keeps `addr`'s provenance.
-    unsafe { (&raw mut p).cast::<*mut u8>().write(addr.as_ptr()) };
-    debug_assert_eq!(p.cast::<u8>(), addr.as_ptr());
+    let p = set_data_ptr(fat, addr.as_ptr());
     // SAFETY: `addr` is non-null.
     unsafe { NonNull::new_unchecked(p) }
 }
@@ -139,8 +135,10 @@ impl<T: Trace + ?Sized + 'static> From<Box<T>> for Gc<T> {
     /// assert_eq!(s.area(), 4.0);
     /// ```
     fn from(value: Box<T>) -> Self {
-        let value_layout = Layout::for_value(&*value);
-        let flags = headful_flags(value.__gc_tracked_dyn(), value.finalizer().is_some());
+        // Ask the value, not the `Box` (which is `Trace` too).
+        let inner: &T = &value;
+        let value_layout = Layout::for_value(inner);
+        let flags = headful_flags(inner.__gc_tracked_dyn(), inner.finalizer().is_some());
         let raw: *mut T = Box::into_raw(value);
         let (b, obj) = alloc_unsized::<T>(value_layout, flags);
         let fat = with_addr(raw as *mut GcBox<T>, b);

@@ -1,0 +1,270 @@
+//! Raw pointers to the value of a [`Gc`] or [`Weak`], as `Rc` offers them,
+//! and conversion to an unsized handle (`Gc<dyn Trait>`).
+
+use core::alloc::Layout;
+use core::mem::{self, ManuallyDrop};
+use core::ptr::{self, NonNull};
+
+use super::Gc;
+use crate::Weak;
+use crate::gc_box::{Counts, GcBox, set_data_ptr};
+
+/// The offset of the value in a `GcBox` whose value has alignment `align`.
+fn value_offset(align: usize) -> usize {
+    let value = Layout::from_size_align(0, align).expect("a valid alignment");
+    Layout::new::<Counts>()
+        .extend(value)
+        .expect("a small layout")
+        .1
+}
+
+/// The box of the value at `value`.
+///
+/// # Safety
+///
+/// - `value` was returned by [`Gc::into_raw`], [`Gc::as_ptr`],
+///   [`Weak::into_raw`] or [`Weak::as_ptr`] (for a live allocation), possibly
+///   after an unsizing coercion.
+unsafe fn box_of_value<T: ?Sized>(value: *const T) -> NonNull<GcBox<T>> {
+    // SAFETY: the caller guarantees `value` points into a live box; reading
+    // the alignment needs only the metadata (the value may have been dropped
+    // in place, which leaves valid bytes behind).
+    let align = mem::align_of_val(unsafe { &*value });
+    let b = value.wrapping_byte_sub(value_offset(align)) as *mut GcBox<T>;
+    // SAFETY: the box starts before its value, at a non-null address.
+    unsafe { NonNull::new_unchecked(b) }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// Consumes the handle, returning a pointer to the value, as
+    /// [`Rc::into_raw`](std::rc::Rc::into_raw). The strong count is kept:
+    /// turn the pointer back into a handle with [`Gc::from_raw`] to release
+    /// it, or the value leaks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(String::from("hi"));
+    /// let p = Gc::into_raw(x);
+    /// assert_eq!(unsafe { &*p }, "hi");
+    /// let x = unsafe { Gc::from_raw(p) };
+    /// assert_eq!(&*x, "hi");
+    /// ```
+    #[must_use = "the value leaks unless the pointer is given back to `Gc::from_raw`"]
+    pub fn into_raw(this: Self) -> *const T {
+        let this = ManuallyDrop::new(this);
+        Gc::as_ptr(&this)
+    }
+
+    /// Rebuilds a handle from a pointer returned by [`Gc::into_raw`], as
+    /// [`Rc::from_raw`](std::rc::Rc::from_raw).
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by `Gc::<U>::into_raw` where `U` is `T`, or `U`
+    ///   coerces to `T` by an unsizing coercion (e.g. `T = dyn Trait`);
+    /// - each such pointer is given to `from_raw` at most once per
+    ///   `into_raw` (or per [`Gc::increment_strong_count`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// use std::fmt::Display;
+    ///
+    /// let raw: *const i32 = Gc::into_raw(Gc::new(5));
+    /// let p: *const dyn Display = raw; // an unsizing coercion
+    /// let g: Gc<dyn Display> = unsafe { Gc::from_raw(p) };
+    /// assert_eq!(g.to_string(), "5");
+    /// ```
+    pub unsafe fn from_raw(ptr: *const T) -> Self {
+        // SAFETY: guaranteed by the caller.
+        Gc::from_inner(unsafe { box_of_value(ptr) })
+    }
+
+    /// Adds one strong count to the value behind a pointer from
+    /// [`Gc::into_raw`], as
+    /// [`Rc::increment_strong_count`](std::rc::Rc::increment_strong_count).
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by [`Gc::into_raw`] and its strong count is still
+    ///   held (the value is alive).
+    ///
+    /// # Panics
+    ///
+    /// Panics on strong count overflow, as `Clone` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let p = Gc::into_raw(Gc::new(1));
+    /// unsafe {
+    ///     Gc::increment_strong_count(p);
+    ///     let a = Gc::from_raw(p);
+    ///     assert_eq!(Gc::strong_count(&a), 2);
+    ///     Gc::decrement_strong_count(p);
+    ///     assert_eq!(Gc::strong_count(&a), 1);
+    /// }
+    /// ```
+    pub unsafe fn increment_strong_count(ptr: *const T) {
+        // SAFETY: guaranteed by the caller: one handle's count is held.
+        let this = ManuallyDrop::new(unsafe { Gc::from_raw(ptr) });
+        mem::forget(Gc::clone(&this));
+    }
+
+    /// Drops one strong count of the value behind a pointer from
+    /// [`Gc::into_raw`], as
+    /// [`Rc::decrement_strong_count`](std::rc::Rc::decrement_strong_count).
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by [`Gc::into_raw`], and the count it releases is
+    ///   one held through that pointer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(1);
+    /// let p = Gc::into_raw(a.clone());
+    /// unsafe { Gc::decrement_strong_count(p) };
+    /// assert_eq!(Gc::strong_count(&a), 1);
+    /// ```
+    pub unsafe fn decrement_strong_count(ptr: *const T) {
+        // SAFETY: guaranteed by the caller.
+        drop(unsafe { Gc::from_raw(ptr) });
+    }
+
+    /// Converts the handle to one of an unsized type the value coerces to,
+    /// such as `Gc<dyn Trait>`: the safe, stable replacement for the
+    /// unsizing coercion `Rc` gets from the compiler. Name the target type
+    /// and pass the identity closure, `Gc::unsize::<dyn Trait>(gc, |x| x)`:
+    /// the compiler inserts the coercion in the closure.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the handle is dead, or if `coerce` returns a reference to
+    /// anything but the whole value itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace};
+    ///
+    /// trait Animal: Trace {
+    ///     fn name(&self) -> String;
+    /// }
+    /// #[derive(Trace)]
+    /// struct Dog;
+    /// impl Animal for Dog {
+    ///     fn name(&self) -> String {
+    ///         "dog".into()
+    ///     }
+    /// }
+    ///
+    /// let dog = Gc::new(Dog);
+    /// let animal = Gc::unsize::<dyn Animal>(dog.clone(), |x| x);
+    /// assert_eq!(animal.name(), "dog");
+    /// assert_eq!(Gc::strong_count(&dog), 2);
+    /// ```
+    #[track_caller]
+    pub fn unsize<U: ?Sized>(this: Self, coerce: impl FnOnce(&T) -> &U) -> Gc<U> {
+        let value: &T = &this;
+        let target: &U = coerce(value);
+        assert!(
+            ptr::addr_eq(value, target)
+                && mem::size_of_val(value) == mem::size_of_val(target)
+                && mem::align_of_val(value) == mem::align_of_val(target),
+            "Gc::unsize: the closure must return the value itself (`|x| x`)"
+        );
+        let target: *const U = target;
+        let raw = Gc::into_raw(this);
+        // Same address; `raw`'s provenance, `target`'s metadata.
+        let target = set_data_ptr(target.cast_mut(), raw.cast::<u8>().cast_mut());
+        // SAFETY: `target` points where `raw` does, with `raw`'s provenance
+        // and metadata describing a value of the same size and alignment
+        // there, so its box is the same box; the strong count moves with it.
+        unsafe { Gc::from_raw(target) }
+    }
+}
+
+impl<T: ?Sized> Weak<T> {
+    /// A pointer to the value, as [`std::rc::Weak::as_ptr`]. It is valid
+    /// to read only while some `Gc` keeps the value alive; for
+    /// [`Weak::new`] it dangles.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let a = Gc::new(5);
+    /// let w = Gc::downgrade(&a);
+    /// assert_eq!(w.as_ptr(), Gc::as_ptr(&a));
+    /// ```
+    #[must_use]
+    pub fn as_ptr(&self) -> *const T {
+        let b = self.inner_ptr();
+        if self.is_dangling() {
+            return b.as_ptr() as *const T;
+        }
+        // SAFETY: a `Weak` keeps the block allocated (I1); the projection
+        // creates no reference.
+        unsafe { crate::gc_box::value_ptr(b.as_ptr()) }
+    }
+
+    /// Consumes the `Weak`, returning a pointer to the value and keeping its
+    /// weak count, as [`std::rc::Weak::into_raw`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Weak};
+    ///
+    /// let a = Gc::new(1);
+    /// let p = Gc::downgrade(&a).into_raw();
+    /// let w = unsafe { Weak::from_raw(p) };
+    /// assert_eq!(*w.upgrade().unwrap(), 1);
+    /// ```
+    #[must_use = "the weak count leaks unless the pointer is given back to `Weak::from_raw`"]
+    pub fn into_raw(self) -> *const T {
+        let this = ManuallyDrop::new(self);
+        this.as_ptr()
+    }
+
+    /// Rebuilds a `Weak` from a pointer returned by [`Weak::into_raw`], as
+    /// [`std::rc::Weak::from_raw`].
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` was returned by `Weak::<U>::into_raw` where `U` is `T` or
+    ///   coerces to it, and is given back at most once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::Weak;
+    ///
+    /// let p = Weak::<i32>::new().into_raw();
+    /// let w = unsafe { Weak::from_raw(p) };
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    pub unsafe fn from_raw(ptr: *const T) -> Self {
+        if ptr.cast::<u8>().addr() == usize::MAX {
+            // From `Weak::new`: the sentinel, not a box.
+            return Weak::from_inner(
+                // SAFETY: `usize::MAX` is not null.
+                unsafe { NonNull::new_unchecked(ptr.cast_mut() as *mut GcBox<T>) },
+            );
+        }
+        // SAFETY: guaranteed by the caller; the block is still allocated
+        // because the weak count was kept.
+        Weak::from_inner(unsafe { box_of_value(ptr) })
+    }
+}
