@@ -271,6 +271,12 @@ impl<T: ?Sized> Gc<T> {
         unsafe { counts(self.ptr) }
     }
 
+    /// The address of the object's box (its identity).
+    #[inline]
+    pub(crate) fn box_addr(this: &Self) -> usize {
+        this.ptr.as_ptr().cast::<u8>().addr()
+    }
+
     /// The collector header, if the object has one.
     #[inline]
     pub(crate) fn obj(this: &Self) -> Option<Obj> {
@@ -636,8 +642,9 @@ impl<T: Trace + ?Sized> Trace for Gc<T> {
     /// Reports the strong edge to this handle's object.
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
-        if let Some(obj) = Gc::obj(self) {
-            tracer.visit(obj);
+        match Gc::obj(self) {
+            Some(obj) => tracer.visit(obj),
+            None => tracer.visit_leaf(self.counts(), core::any::type_name::<T>),
         }
     }
 

@@ -152,8 +152,9 @@ pub(crate) struct VTable {
     pub(crate) dealloc: unsafe fn(Obj),
     /// `std::any::type_name` of the value.
     pub(crate) type_name: fn() -> &'static str,
+    /// `TypeId` of the value's type (for downcasting saved garbage).
+    pub(crate) type_id: fn() -> core::any::TypeId,
     /// Size of the block in bytes (for the census).
-    #[allow(dead_code, reason = "used by heap introspection, not yet written")]
     pub(crate) block_size: unsafe fn(Obj) -> usize,
 }
 
@@ -222,11 +223,19 @@ pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Obj {
 }
 
 impl Obj {
-    /// The raw head pointer (for identity and debugging output).
-    #[allow(dead_code, reason = "used by heap introspection, not yet written")]
+    /// The address of the object's box: its identity, shared with
+    /// head-less objects (see `debug::ObjectId`).
     #[inline]
-    pub(crate) fn addr(self) -> usize {
-        self.0.as_ptr().addr()
+    pub(crate) fn box_addr(self) -> usize {
+        self.box_start().as_ptr().addr()
+    }
+
+    /// A handle-less pointer to the sized box, for `debug::Garbage::downcast`.
+    ///
+    /// Only meaningful if the object was allocated as a sized `GcBox<T>`.
+    #[inline]
+    pub(crate) fn typed_box<T>(self) -> NonNull<GcBox<T>> {
+        self.box_start().cast()
     }
 
     #[inline]
@@ -294,7 +303,6 @@ impl Obj {
         )]
         self.head().index.set(i as u32);
     }
-    #[allow(dead_code, reason = "used by heap introspection, not yet written")]
     #[inline]
     pub(crate) fn strong_count(self) -> u32 {
         self.counts().strong() & COUNT_MASK
@@ -397,6 +405,7 @@ impl<T: Trace + 'static> VTables<T> {
         drop_value: drop_sized::<T>,
         dealloc: dealloc_sized::<T>,
         type_name: core::any::type_name::<T>,
+        type_id: core::any::TypeId::of::<T>,
         block_size: block_size_sized::<T>,
     };
 }
@@ -408,6 +417,7 @@ impl<T: Trace + ?Sized + 'static> VTables<T> {
         drop_value: drop_slot::<T>,
         dealloc: dealloc_slot::<T>,
         type_name: core::any::type_name::<T>,
+        type_id: core::any::TypeId::of::<T>,
         block_size: block_size_slot::<T>,
     };
 }

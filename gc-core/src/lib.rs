@@ -125,6 +125,7 @@
 extern crate self as gc_core;
 
 mod collector;
+pub mod debug;
 mod gc;
 mod gc_box;
 mod trace;

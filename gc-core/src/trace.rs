@@ -235,6 +235,11 @@ pub struct Tracer {
     pub(crate) discovered: Vec<Obj>,
     /// `Collect`: the recorded edges.
     pub(crate) edges: Vec<Obj>,
+    /// `Collect`: edges to head-less (untracked) objects: box address, type
+    /// name and strong count.
+    pub(crate) leaf_edges: Vec<(usize, &'static str, u32)>,
+    /// `Collect`: the traced value reported an unreadable part.
+    pub(crate) unreadable: bool,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -256,6 +261,8 @@ impl Tracer {
             reached: 0,
             discovered: Vec::new(),
             edges: Vec::new(),
+            leaf_edges: Vec::new(),
+            unreadable: false,
         }
     }
 
@@ -294,7 +301,9 @@ impl Tracer {
     /// assert_eq!(gc_core::collect(), 1);
     /// ```
     pub fn mark_unreadable(&mut self) {
-        if let Some(obj) = self.current {
+        if self.mode == Mode::Collect {
+            self.unreadable = true;
+        } else if let Some(obj) = self.current {
             obj.set_flags(obj.flags() | PINNED);
         }
     }
@@ -324,6 +333,21 @@ impl Tracer {
                 }
             }
             Mode::Collect => self.edges.push(obj),
+        }
+    }
+
+    /// Reports a strong edge to a head-less object whose counts are at
+    /// `counts`: only heap introspection records those.
+    #[inline]
+    pub(crate) fn visit_leaf(
+        &mut self,
+        counts: &crate::gc_box::Counts,
+        type_name: fn() -> &'static str,
+    ) {
+        if self.mode == Mode::Collect {
+            let addr = core::ptr::from_ref(counts).addr();
+            self.leaf_edges
+                .push((addr, type_name(), counts.strong() & COUNT_MASK));
         }
     }
 

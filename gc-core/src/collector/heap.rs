@@ -57,6 +57,10 @@ impl List {
         self.with(Vec::pop)
     }
 
+    pub(crate) fn to_vec(&self) -> Vec<Obj> {
+        self.with(|v| v.clone())
+    }
+
     pub(crate) fn push(&self, obj: Obj) {
         self.with(|v| v.push(obj));
     }
@@ -94,6 +98,10 @@ pub(crate) struct Heap {
     /// The thread is exiting: the lists were released; new objects are not
     /// tracked.
     pub(crate) torn_down: Cell<bool>,
+    /// `debug::DebugFlags` bits.
+    pub(crate) debug: Cell<u32>,
+    /// Garbage kept by `DebugFlags::SAVE_ALL`; each holds one strong count.
+    pub(crate) saved: List,
     /// The exit guard's destructor is registered.
     guard_registered: Cell<bool>,
     /// Configuration, statistics and callbacks.
@@ -124,6 +132,8 @@ impl Heap {
             pending: List::new(),
             collecting: Cell::new(false),
             torn_down: Cell::new(false),
+            debug: Cell::new(0),
+            saved: List::new(),
             guard_registered: Cell::new(false),
             state: ManuallyDrop::new(RefCell::new(State::new())),
         }

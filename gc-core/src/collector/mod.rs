@@ -609,6 +609,17 @@ fn run(h: &Heap, generation: usize) -> usize {
         ..CollectInfo::default()
     };
     call_callbacks(h, Phase::Start, &info, &mut panics);
+    let print_stats = h.debug.get() & crate::debug::DebugFlags::STATS.bits() != 0;
+    if print_stats {
+        eprintln!("gc: collecting generation {generation}...");
+        eprintln!(
+            "gc: objects in each generation: {} {} {}",
+            h.lists[0].len(),
+            h.lists[1].len(),
+            h.lists[2].len()
+        );
+        eprintln!("gc: objects in permanent generation: {}", h.lists[3].len());
+    }
 
     {
         let mut s = h.state.borrow_mut();
@@ -675,6 +686,12 @@ fn run(h: &Heap, generation: usize) -> usize {
         st.total_pause += pause;
         st.max_pause = st.max_pause.max(pause);
     }
+    if print_stats {
+        eprintln!(
+            "gc: done, {collected} unreachable, {resurrected} resurrected, {:.4}s elapsed",
+            pause.as_secs_f64()
+        );
+    }
     info.collected = collected;
     info.resurrected = resurrected;
     info.pause = pause;
@@ -719,6 +736,9 @@ pub(crate) fn teardown(h: &Heap) {
         return;
     }
     unfreeze();
+    // Saved garbage is released so the exit collection can free it.
+    h.debug.set(0);
+    drop(crate::debug::release_saved(h));
     for _ in 0..EXIT_PASSES {
         let r = panic::catch_unwind(AssertUnwindSafe(|| run(h, 2)));
         if matches!(r, Ok(0)) {

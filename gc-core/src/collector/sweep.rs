@@ -83,6 +83,26 @@ pub(crate) fn dispose(
         garbage = core::mem::take(&mut rest);
     }
 
+    let flags = to.heap.debug.get();
+    if flags & crate::debug::DebugFlags::COLLECTABLE.bits() != 0 {
+        for &obj in &garbage {
+            eprintln!(
+                "gc: collectable <{} {:#x}>",
+                (obj.vtable().type_name)(),
+                obj.box_addr()
+            );
+        }
+    }
+    if flags & crate::debug::DebugFlags::SAVE_ALL.bits() != 0 {
+        // Keep the garbage for inspection: back into the survivors' list,
+        // with the collector's count now held by the saved list.
+        to.heap.lists[to.list].append(&garbage, to.list_loc());
+        for &obj in &garbage {
+            to.heap.saved.push(obj);
+        }
+        return (garbage.len(), resurrected);
+    }
+
     // 4. Drop the values, then give back the collector's counts.
     for &obj in &garbage {
         let c = obj.counts();

@@ -1,0 +1,986 @@
+//! Heap introspection: "why is this still alive?", answered in one call.
+//!
+//! Python users reach for `gc.get_objects()`, `gc.get_referrers()`,
+//! `gc.set_debug(gc.DEBUG_SAVEALL)` and objgraph's pictures when memory
+//! grows. This module offers the same on this thread's heap:
+//!
+//! | Python | here |
+//! |---|---|
+//! | `gc.get_objects(generation)` | [`objects`] |
+//! | objgraph's `show_most_common_types` | [`census`] |
+//! | `gc.get_referents(obj)`, `gc.get_referrers(obj)` | [`referents`], [`referrers`] |
+//! | objgraph's `find_backref_chain` | [`path_to`] |
+//! | objgraph's `show_refs`, `show_backrefs` | [`dot_heap`], [`dot_from`], [`dot_to`] |
+//! | `gc.set_debug`, `gc.get_debug` | [`set_debug`], [`debug_flags`] |
+//! | `gc.garbage` under `DEBUG_SAVEALL` | [`garbage`], [`release_garbage`] |
+//!
+//! Objects are named by an [`ObjectId`] (the address of the object's block,
+//! stable while it lives) and their type name (`std::any::type_name`).
+//!
+//! Nothing here costs anything until it is called: no per-object memory, no
+//! work on allocation, drop or collection (beyond one flag test per
+//! collection). The scans trace every tracked object, so they take time
+//! proportional to the heap: they are debugging tools.
+//!
+//! # Examples
+//!
+//! ```
+//! use gc_core::{debug, Gc, Trace};
+//! use std::cell::RefCell;
+//!
+//! #[derive(Trace)]
+//! struct Node(RefCell<Option<Gc<Node>>>);
+//!
+//! let root = Gc::new(Node(RefCell::new(None)));
+//! let leaf = Gc::new(Node(RefCell::new(None)));
+//! *root.0.borrow_mut() = Some(leaf.clone());
+//! drop(leaf.clone());
+//!
+//! // Who refers to `leaf`?
+//! let who = debug::referrers(&leaf);
+//! assert_eq!(who.len(), 1);
+//! assert_eq!(who[0].id, debug::ObjectId::of(&root));
+//!
+//! // And what keeps it alive? (Here: a local handle to `leaf` itself.)
+//! let path = debug::path_to(&leaf).unwrap();
+//! assert_eq!(path.last().unwrap().id, debug::ObjectId::of(&leaf));
+//! ```
+
+use core::fmt;
+use core::ops::{BitOr, BitOrAssign};
+use std::any::TypeId;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::collector::heap::{self, Heap, with_heap};
+use crate::gc_box::{COUNT_MASK, DETACHED, Obj};
+use crate::trace::{Mode, Tracer};
+use crate::{Gc, Trace};
+
+/// Identifies an object: the address of its block, stable while it lives
+/// (a later object may reuse it).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug::ObjectId, Gc};
+///
+/// let a = Gc::new(1);
+/// let b = a.clone();
+/// assert_eq!(ObjectId::of(&a), ObjectId::of(&b));
+/// assert_ne!(ObjectId::of(&a), ObjectId::of(&Gc::new(1)));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(usize);
+
+impl ObjectId {
+    /// The id of `gc`'s object.
+    #[must_use]
+    pub fn of<T: ?Sized>(gc: &Gc<T>) -> ObjectId {
+        ObjectId(Gc::box_addr(gc))
+    }
+
+    /// The id as a number (the block's address).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{debug::ObjectId, Gc};
+    /// assert_ne!(ObjectId::of(&Gc::new(1)).as_usize(), 0);
+    /// ```
+    #[must_use]
+    pub fn as_usize(self) -> usize {
+        self.0
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{:x}", self.0)
+    }
+}
+
+impl fmt::Display for ObjectId {
+    /// Formats as `#` and the address in hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{:x}", self.0)
+    }
+}
+
+/// One object, as the scans report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ObjectInfo {
+    /// Its id.
+    pub id: ObjectId,
+    /// `std::any::type_name` of its value.
+    pub type_name: &'static str,
+    /// Its strong count when it was scanned.
+    pub strong_count: usize,
+    /// Whether the cycle collector tracks it.
+    pub tracked: bool,
+}
+
+impl ObjectInfo {
+    fn of_obj(obj: Obj) -> Self {
+        ObjectInfo {
+            id: ObjectId(obj.box_addr()),
+            type_name: (obj.vtable().type_name)(),
+            strong_count: obj.strong_count() as usize,
+            tracked: true,
+        }
+    }
+}
+
+/// Which tracked objects a scan looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Generations 0, 1 and 2 (not the frozen objects), as Python's
+    /// `gc.get_objects()`.
+    All,
+    /// One generation, 0, 1 or 2.
+    Generation(usize),
+    /// The permanent generation of [`freeze`](crate::freeze).
+    Frozen,
+}
+
+impl Scope {
+    fn lists(self) -> core::ops::Range<usize> {
+        match self {
+            Scope::All => 0..3,
+            Scope::Generation(g) => {
+                assert!(
+                    g <= 2,
+                    "gc_core::debug: generation must be 0, 1 or 2, got {g}"
+                );
+                g..g + 1
+            }
+            Scope::Frozen => 3..4,
+        }
+    }
+}
+
+/// Holds one strong count on each object of a snapshot, so that user code
+/// run by a scan (`trace`) cannot free them under it.
+struct Pinned(Vec<Obj>);
+
+impl Pinned {
+    fn new(h: &Heap, lists: core::ops::Range<usize>) -> Pinned {
+        let mut objs = Vec::new();
+        for l in lists {
+            objs.extend(h.lists[l].to_vec());
+        }
+        for obj in &objs {
+            let c = obj.counts();
+            c.set_strong(c.strong() + 1);
+        }
+        Pinned(objs)
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        for &obj in &self.0 {
+            release(obj);
+        }
+    }
+}
+
+/// Drops one strong count held by this module.
+fn release(obj: Obj) {
+    let c = obj.counts();
+    let s = c.strong() - 1;
+    c.set_strong(s);
+    if s & COUNT_MASK == 0 {
+        // SAFETY: this module held the last count, and releases it once.
+        unsafe { heap::release_zero(obj) };
+    }
+}
+
+/// What tracing one object reported.
+#[derive(Default)]
+struct Edges {
+    to: Vec<Obj>,
+    leaves: Vec<(usize, &'static str, u32)>,
+    unreadable: bool,
+}
+
+/// Traces `obj` in `Collect` mode. Detached objects (their value may be
+/// exclusively borrowed) and panicking traces report nothing.
+fn edges_of(obj: Obj) -> Edges {
+    if obj.counts().strong() & DETACHED != 0 {
+        return Edges {
+            unreadable: true,
+            ..Edges::default()
+        };
+    }
+    let mut tracer = Tracer::new(Mode::Collect, u32::MAX);
+    tracer.current = Some(obj);
+    let trace = obj.vtable().trace;
+    // SAFETY: the object is pinned (allocated, I1), listed so its value is
+    // initialised (I2), and not detached (I5).
+    let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { trace(obj, &mut tracer) }));
+    Edges {
+        to: tracer.edges,
+        leaves: tracer.leaf_edges,
+        unreadable: tracer.unreadable || r.is_err(),
+    }
+}
+
+/// The tracked objects in `scope` (Python's `gc.get_objects()`).
+///
+/// # Panics
+///
+/// Panics for `Scope::Generation(g)` with `g > 2`.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+/// use std::cell::RefCell;
+///
+/// let a = Gc::new(RefCell::new(Vec::<Gc<i32>>::new()));
+/// let young = debug::objects(debug::Scope::Generation(0));
+/// assert!(young.iter().any(|o| o.id == debug::ObjectId::of(&a)));
+/// ```
+#[must_use]
+pub fn objects(scope: Scope) -> Vec<ObjectInfo> {
+    let lists = scope.lists();
+    with_heap(|h| {
+        lists
+            .flat_map(|l| h.lists[l].to_vec())
+            .map(ObjectInfo::of_obj)
+            .collect()
+    })
+}
+
+/// One line of a [`census`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CensusEntry {
+    /// `std::any::type_name` of the values.
+    pub type_name: &'static str,
+    /// Number of live tracked objects of this type.
+    pub count: usize,
+    /// Bytes their blocks take (header included).
+    pub bytes: usize,
+}
+
+/// Live tracked objects grouped by type, most numerous first (then by
+/// bytes, then by name).
+///
+/// # Panics
+///
+/// Panics for `Scope::Generation(g)` with `g > 2`.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Vec<Gc<Node>>>);
+///
+/// let nodes: Vec<_> = (0..3).map(|_| Gc::new(Node(RefCell::new(vec![])))).collect();
+/// let census = debug::census(debug::Scope::All);
+/// let line = census.iter().find(|e| e.type_name.ends_with("Node")).unwrap();
+/// assert_eq!(line.count, 3);
+/// # drop(nodes);
+/// ```
+#[must_use]
+pub fn census(scope: Scope) -> Vec<CensusEntry> {
+    let lists = scope.lists();
+    let mut by_type: HashMap<TypeId, CensusEntry> = HashMap::new();
+    with_heap(|h| {
+        for l in lists {
+            for obj in h.lists[l].to_vec() {
+                let vt = obj.vtable();
+                // SAFETY: listed objects are allocated; the size needs only
+                // the vtable (and the slot's metadata).
+                let size = unsafe { (vt.block_size)(obj) };
+                let e = by_type.entry((vt.type_id)()).or_insert(CensusEntry {
+                    type_name: (vt.type_name)(),
+                    count: 0,
+                    bytes: 0,
+                });
+                e.count += 1;
+                e.bytes += size;
+            }
+        }
+    });
+    let mut v: Vec<CensusEntry> = by_type.into_values().collect();
+    v.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(b.bytes.cmp(&a.bytes))
+            .then(a.type_name.cmp(b.type_name))
+    });
+    v
+}
+
+/// The objects `gc`'s value refers to with strong edges (Python's
+/// `gc.get_referents`), in trace order, tracked or not. A dead handle has
+/// none.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+///
+/// let a = Gc::new(1);
+/// let pair = Gc::new((a.clone(), Some(a.clone())));
+/// let r = debug::referents(&pair);
+/// assert_eq!(r.len(), 2);
+/// assert!(r.iter().all(|o| o.id == debug::ObjectId::of(&a) && !o.tracked));
+/// ```
+#[must_use]
+pub fn referents<T: Trace + ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
+    let Some(value) = Gc::try_deref(gc) else {
+        return Vec::new();
+    };
+    let mut tracer = Tracer::new(Mode::Collect, u32::MAX);
+    // A panicking trace reports what it reported before the panic.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| value.trace(&mut tracer)));
+    let mut out: Vec<ObjectInfo> = tracer
+        .edges
+        .iter()
+        .map(|&o| ObjectInfo::of_obj(o))
+        .collect();
+    out.extend(
+        tracer
+            .leaf_edges
+            .iter()
+            .map(|&(addr, name, strong)| ObjectInfo {
+                id: ObjectId(addr),
+                type_name: name,
+                strong_count: strong as usize,
+                tracked: false,
+            }),
+    );
+    out
+}
+
+/// The tracked objects (generations 0–2, not frozen ones) whose value holds a
+/// strong edge to `gc`'s object (Python's `gc.get_referrers`).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+/// use std::cell::RefCell;
+///
+/// let x = Gc::new(5);
+/// let holder = Gc::new(RefCell::new(vec![x.clone()]));
+/// let who = debug::referrers(&x);
+/// assert_eq!(who.iter().map(|o| o.id).collect::<Vec<_>>(), [debug::ObjectId::of(&holder)]);
+/// ```
+#[must_use]
+pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
+    let target = ObjectId::of(gc).0;
+    with_heap(|h| {
+        let pinned = Pinned::new(h, 0..3);
+        let mut out = Vec::new();
+        for &obj in &pinned.0 {
+            let e = edges_of(obj);
+            if e.to.iter().any(|t| t.box_addr() == target) || e.leaves.iter().any(|l| l.0 == target)
+            {
+                let mut info = ObjectInfo::of_obj(obj);
+                info.strong_count -= 1; // not counting the scan's own count
+                out.push(info);
+            }
+        }
+        out
+    })
+}
+
+/// The graph of the tracked heap (generations 0–2), pinned while it lives.
+struct Graph {
+    pinned: Pinned,
+    index: HashMap<usize, usize>,
+    edges: Vec<Edges>,
+    /// Objects with references from outside the graph (or unreadable).
+    roots: Vec<bool>,
+}
+
+impl Graph {
+    fn build(h: &Heap) -> Graph {
+        let pinned = Pinned::new(h, 0..3);
+        let index: HashMap<usize, usize> = pinned
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.box_addr(), i))
+            .collect();
+        let edges: Vec<Edges> = pinned.0.iter().map(|&o| edges_of(o)).collect();
+        // Trial deletion: what the graph's own edges do not explain comes
+        // from outside (minus the scan's own count).
+        let mut refs: Vec<i64> = pinned
+            .0
+            .iter()
+            .map(|o| i64::from(o.strong_count()) - 1)
+            .collect();
+        for e in &edges {
+            for t in &e.to {
+                if let Some(&j) = index.get(&t.box_addr()) {
+                    refs[j] -= 1;
+                }
+            }
+        }
+        let roots = refs
+            .iter()
+            .zip(&edges)
+            .map(|(&r, e)| r > 0 || e.unreadable)
+            .collect();
+        Graph {
+            pinned,
+            index,
+            edges,
+            roots,
+        }
+    }
+
+    fn info(&self, i: usize) -> ObjectInfo {
+        let mut info = ObjectInfo::of_obj(self.pinned.0[i]);
+        info.strong_count -= 1;
+        info
+    }
+
+    fn successors(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.edges[i]
+            .to
+            .iter()
+            .filter_map(|t| self.index.get(&t.box_addr()).copied())
+    }
+}
+
+/// The shortest chain of strong references from an object referenced from
+/// outside the tracked heap (a local variable, a `static`, an untracked or
+/// frozen value, a borrowed cell...) to `gc`'s object: the answer to "what
+/// keeps this alive?". The chain starts at that root and ends at `gc`.
+///
+/// The handle you pass is taken to be one you hold outside the heap (a
+/// local variable) and is not counted as a reason: the question is what
+/// *else* keeps the object alive. If something outside the heap refers to the
+/// object directly, the chain is the object alone.
+///
+/// Returns `None` if no root reaches it: the object is cyclic garbage, kept
+/// only by your handle, that the next collection would free once the handle
+/// is gone.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Option<Gc<Node>>>);
+///
+/// let a = Gc::new(Node(RefCell::new(None)));
+/// let b = Gc::new(Node(RefCell::new(None)));
+/// let c = Gc::new(Node(RefCell::new(None)));
+/// *a.0.borrow_mut() = Some(b.clone());
+/// *b.0.borrow_mut() = Some(c.clone());
+/// let ids = [&a, &b, &c].map(debug::ObjectId::of);
+/// drop(b);
+/// // `a` is held by a local; `b` and `c` only through `a`.
+/// let chain: Vec<_> = debug::path_to(&c).unwrap().iter().map(|o| o.id).collect();
+/// assert_eq!(chain, ids);
+/// ```
+#[must_use]
+pub fn path_to<T: ?Sized>(gc: &Gc<T>) -> Option<Vec<ObjectInfo>> {
+    let target = ObjectId::of(gc).0;
+    with_heap(|h| {
+        let g = Graph::build(h);
+        let tracked_target = g.index.get(&target).copied();
+        // The handle `gc` itself is outside the graph: ignore it, so the
+        // question is what *else* keeps the object alive.
+        let mut roots = g.roots.clone();
+        if let Some(t) = tracked_target {
+            let obj = g.pinned.0[t];
+            let inner: i64 = g
+                .edges
+                .iter()
+                .map(|e| {
+                    let n = e.to.iter().filter(|x| x.box_addr() == target).count();
+                    i64::try_from(n).unwrap_or(i64::MAX)
+                })
+                .sum();
+            let outside = i64::from(obj.strong_count()) - 1 - inner - 1;
+            roots[t] = outside > 0 || g.edges[t].unreadable;
+            if roots[t] {
+                return Some(vec![g.info(t)]);
+            }
+        }
+        let n = g.pinned.0.len();
+        let mut prev = vec![usize::MAX; n];
+        let mut seen = vec![false; n];
+        let mut queue = VecDeque::new();
+        for (i, &r) in roots.iter().enumerate() {
+            if r {
+                seen[i] = true;
+                queue.push_back(i);
+            }
+        }
+        while let Some(i) = queue.pop_front() {
+            let hit_leaf = g.edges[i].leaves.iter().find(|l| l.0 == target);
+            if tracked_target == Some(i) || hit_leaf.is_some() {
+                let mut chain = vec![];
+                if let Some(&(addr, name, strong)) = hit_leaf {
+                    chain.push(ObjectInfo {
+                        id: ObjectId(addr),
+                        type_name: name,
+                        strong_count: strong as usize,
+                        tracked: false,
+                    });
+                }
+                let mut k = i;
+                loop {
+                    chain.push(g.info(k));
+                    if prev[k] == usize::MAX {
+                        break;
+                    }
+                    k = prev[k];
+                }
+                chain.reverse();
+                return Some(chain);
+            }
+            for j in g.successors(i) {
+                if !seen[j] {
+                    seen[j] = true;
+                    prev[j] = i;
+                    queue.push_back(j);
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Which part of the heap a DOT picture shows.
+#[derive(Clone, Copy)]
+enum View {
+    All,
+    From(usize),
+    To(usize),
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Which nodes of `g` a view shows.
+fn visible(g: &Graph, view: View) -> Vec<bool> {
+    let n = g.pinned.0.len();
+    let mut seen = vec![false; n];
+    let mut stack: Vec<usize> = Vec::new();
+    match view {
+        View::All => return vec![true; n],
+        View::From(addr) => {
+            if let Some(&s) = g.index.get(&addr) {
+                seen[s] = true;
+                stack.push(s);
+            }
+            while let Some(i) = stack.pop() {
+                for j in g.successors(i) {
+                    if !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        View::To(addr) => {
+            let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+            for i in 0..n {
+                for j in g.successors(i) {
+                    preds[j].push(i);
+                }
+            }
+            if let Some(&t) = g.index.get(&addr) {
+                seen[t] = true;
+                stack.push(t);
+            } else {
+                // An untracked target: start from its referrers.
+                for (i, e) in g.edges.iter().enumerate() {
+                    if e.leaves.iter().any(|l| l.0 == addr) {
+                        seen[i] = true;
+                        stack.push(i);
+                    }
+                }
+            }
+            while let Some(i) = stack.pop() {
+                for &p in &preds[i] {
+                    if !seen[p] {
+                        seen[p] = true;
+                        stack.push(p);
+                    }
+                }
+            }
+        }
+    }
+    seen
+}
+
+fn dot(view: View) -> String {
+    use fmt::Write as _;
+    with_heap(|h| {
+        let g = Graph::build(h);
+        let saved: HashSet<usize> = h.saved.to_vec().iter().map(|o| o.box_addr()).collect();
+        let show = visible(&g, view);
+        let shown = || (0..show.len()).filter(|&i| show[i]);
+        let mut out = String::from(
+            "digraph heap {\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n",
+        );
+        for i in shown() {
+            let info = g.info(i);
+            let mut attrs = String::new();
+            if g.roots[i] {
+                attrs.push_str(", penwidth=2, color=\"#1f5fbf\", peripheries=2");
+            }
+            if saved.contains(&info.id.0) {
+                attrs.push_str(", style=filled, fillcolor=\"#f4b4b4\"");
+            }
+            let _ = writeln!(
+                out,
+                "  \"o{:x}\" [label=\"{}\\n{} (strong {}){}\"{}];",
+                info.id.0,
+                escape(info.type_name),
+                info.id,
+                info.strong_count,
+                if g.roots[i] { "\\nroot" } else { "" },
+                attrs
+            );
+        }
+        let mut extra: HashSet<usize> = HashSet::new();
+        for i in shown() {
+            let from = g.pinned.0[i].box_addr();
+            for t in &g.edges[i].to {
+                let to = t.box_addr();
+                if g.index.get(&to).is_some_and(|&j| !show[j]) {
+                    continue;
+                }
+                let _ = writeln!(out, "  \"o{from:x}\" -> \"o{to:x}\";");
+                if !g.index.contains_key(&to) && extra.insert(to) {
+                    let _ = writeln!(
+                        out,
+                        "  \"o{to:x}\" [label=\"{}\\n#{to:x} (outside the scan)\", style=dashed];",
+                        escape((t.vtable().type_name)())
+                    );
+                }
+            }
+            for &(addr, name, strong) in &g.edges[i].leaves {
+                if extra.insert(addr) {
+                    let _ = writeln!(
+                        out,
+                        "  \"o{addr:x}\" [label=\"{}\\n#{addr:x} (strong {strong}, untracked)\", shape=ellipse, color=gray];",
+                        escape(name)
+                    );
+                }
+                let _ = writeln!(out, "  \"o{from:x}\" -> \"o{addr:x}\" [color=gray];");
+            }
+        }
+        out.push_str("}\n");
+        out
+    })
+}
+
+/// A Graphviz DOT picture of the whole tracked heap (generations 0–2):
+/// nodes are labelled with type name, id and strong count; objects referenced
+/// from outside (roots) have a double blue border; garbage kept by
+/// [`DebugFlags::SAVE_ALL`] is filled red; untracked objects they point to
+/// are grey ellipses. Render it with `dot -Tsvg`.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+/// use std::cell::RefCell;
+///
+/// let a = Gc::new(RefCell::new(vec![Gc::new(1)]));
+/// let text = debug::dot_heap();
+/// assert!(text.starts_with("digraph heap {"));
+/// assert!(text.contains(&format!("\"o{:x}\"", debug::ObjectId::of(&a).as_usize())));
+/// ```
+#[must_use]
+pub fn dot_heap() -> String {
+    dot(View::All)
+}
+
+/// A DOT picture of the part of the tracked heap reachable from `gc`'s
+/// object (see [`dot_heap`] for the notation).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+/// use std::cell::RefCell;
+///
+/// let inner = Gc::new(RefCell::new(Vec::<Gc<i32>>::new()));
+/// let outer = Gc::new(RefCell::new(vec![inner.clone()]));
+/// let text = debug::dot_from(&outer);
+/// let edge = format!(
+///     "\"o{:x}\" -> \"o{:x}\"",
+///     debug::ObjectId::of(&outer).as_usize(),
+///     debug::ObjectId::of(&inner).as_usize()
+/// );
+/// assert!(text.contains(&edge));
+/// ```
+#[must_use]
+pub fn dot_from<T: ?Sized>(gc: &Gc<T>) -> String {
+    dot(View::From(ObjectId::of(gc).0))
+}
+
+/// A DOT picture of the objects whose references lead to `gc`'s object:
+/// what keeps it alive (see [`dot_heap`] for the notation).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+/// use std::cell::RefCell;
+///
+/// let x = Gc::new(RefCell::new(Vec::<Gc<i32>>::new()));
+/// let holder = Gc::new(RefCell::new(vec![x.clone()]));
+/// let text = debug::dot_to(&x);
+/// assert!(text.contains(&format!("o{:x}", debug::ObjectId::of(&holder).as_usize())));
+/// ```
+#[must_use]
+pub fn dot_to<T: ?Sized>(gc: &Gc<T>) -> String {
+    dot(View::To(ObjectId::of(gc).0))
+}
+
+/// Debugging options of the collector (Python's `gc.DEBUG_*` flags).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::debug::{self, DebugFlags};
+///
+/// debug::set_debug(DebugFlags::STATS | DebugFlags::SAVE_ALL);
+/// assert!(debug::debug_flags().contains(DebugFlags::SAVE_ALL));
+/// debug::set_debug(DebugFlags::empty());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DebugFlags(u32);
+
+impl DebugFlags {
+    /// Print statistics to stderr at the start and end of each collection
+    /// (`DEBUG_STATS`).
+    pub const STATS: DebugFlags = DebugFlags(1);
+    /// Print each collectable object found to stderr (`DEBUG_COLLECTABLE`).
+    pub const COLLECTABLE: DebugFlags = DebugFlags(2);
+    /// Keep cyclic garbage instead of dropping it: see [`garbage`]
+    /// (`DEBUG_SAVEALL`). Weak references to it are still cleared and its
+    /// finalizers still run, as in Python.
+    pub const SAVE_ALL: DebugFlags = DebugFlags(32);
+    /// `COLLECTABLE | SAVE_ALL` (`DEBUG_LEAK`).
+    pub const LEAK: DebugFlags = DebugFlags(2 | 32);
+
+    /// No flags.
+    #[must_use]
+    pub const fn empty() -> DebugFlags {
+        DebugFlags(0)
+    }
+
+    /// The flags as bits (Python's values).
+    #[must_use]
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every flag of `other` is set.
+    #[must_use]
+    pub const fn contains(self, other: DebugFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for DebugFlags {
+    type Output = DebugFlags;
+    fn bitor(self, rhs: DebugFlags) -> DebugFlags {
+        DebugFlags(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for DebugFlags {
+    fn bitor_assign(&mut self, rhs: DebugFlags) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl fmt::Debug for DebugFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [(1, "STATS"), (2, "COLLECTABLE"), (32, "SAVE_ALL")];
+        let set: Vec<&str> = names
+            .iter()
+            .filter(|(b, _)| self.0 & b != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        write!(f, "DebugFlags({})", set.join(" | "))
+    }
+}
+
+/// Sets this thread's debug flags (Python's `gc.set_debug`).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::debug::{self, DebugFlags};
+///
+/// debug::set_debug(DebugFlags::STATS);
+/// gc_core::collect(); // prints "gc: collecting generation 2..." etc. to stderr
+/// debug::set_debug(DebugFlags::empty());
+/// ```
+pub fn set_debug(flags: DebugFlags) {
+    with_heap(|h| h.debug.set(flags.0));
+}
+
+/// This thread's debug flags (Python's `gc.get_debug`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(gc_core::debug::debug_flags(), gc_core::debug::DebugFlags::empty());
+/// ```
+#[must_use]
+pub fn debug_flags() -> DebugFlags {
+    with_heap(|h| DebugFlags(h.debug.get()))
+}
+
+/// A type-erased strong handle to an object kept by
+/// [`DebugFlags::SAVE_ALL`].
+pub struct Garbage {
+    obj: Obj,
+}
+
+impl Garbage {
+    /// Its id.
+    #[must_use]
+    pub fn id(&self) -> ObjectId {
+        ObjectId(self.obj.box_addr())
+    }
+
+    /// `std::any::type_name` of its value.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        (self.obj.vtable().type_name)()
+    }
+
+    /// Whether its value is a `T`.
+    #[must_use]
+    pub fn is<T: 'static>(&self) -> bool {
+        (self.obj.vtable().type_id)() == TypeId::of::<T>()
+    }
+
+    /// A `Gc<T>` to the object, if its value is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::debug::{self, DebugFlags};
+    /// use gc_core::{Gc, Trace};
+    /// use std::cell::RefCell;
+    ///
+    /// #[derive(Trace)]
+    /// struct Node(RefCell<Option<Gc<Node>>>, u32);
+    ///
+    /// debug::set_debug(DebugFlags::SAVE_ALL);
+    /// let a = Gc::new(Node(RefCell::new(None), 7));
+    /// *a.0.borrow_mut() = Some(a.clone());
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// let saved = debug::garbage();
+    /// assert_eq!(saved.len(), 1);
+    /// assert!(saved[0].type_name().ends_with("Node"));
+    /// let node: Gc<Node> = saved[0].downcast().unwrap();
+    /// assert_eq!(node.1, 7);
+    /// drop((saved, node));
+    /// debug::set_debug(DebugFlags::empty());
+    /// assert_eq!(debug::release_garbage(), 1);
+    /// assert_eq!(gc_core::collect(), 1); // now it is freed
+    /// ```
+    #[must_use]
+    pub fn downcast<T: 'static>(&self) -> Option<Gc<T>> {
+        if !self.is::<T>() {
+            return None;
+        }
+        let c = self.obj.counts();
+        c.set_strong(c.strong() + 1);
+        // Sized values' boxes start right after the head, whatever their
+        // allocation; the type was just checked, and the count taken.
+        Some(Gc::from_inner(self.obj.typed_box::<T>()))
+    }
+}
+
+impl Clone for Garbage {
+    fn clone(&self) -> Self {
+        let c = self.obj.counts();
+        c.set_strong(c.strong() + 1);
+        Garbage { obj: self.obj }
+    }
+}
+
+impl Drop for Garbage {
+    fn drop(&mut self) {
+        release(self.obj);
+    }
+}
+
+impl fmt::Debug for Garbage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} {}>", self.type_name(), self.id())
+    }
+}
+
+/// Handles to the garbage kept so far by [`DebugFlags::SAVE_ALL`] (Python's
+/// `gc.garbage`). The objects stay saved until [`release_garbage`].
+///
+/// # Examples
+///
+/// ```
+/// assert!(gc_core::debug::garbage().is_empty());
+/// ```
+#[must_use]
+pub fn garbage() -> Vec<Garbage> {
+    with_heap(|h| {
+        h.saved
+            .to_vec()
+            .into_iter()
+            .map(|obj| {
+                let c = obj.counts();
+                c.set_strong(c.strong() + 1);
+                Garbage { obj }
+            })
+            .collect()
+    })
+}
+
+/// Lets go of the garbage kept by [`DebugFlags::SAVE_ALL`] and returns how
+/// many objects were saved. If it is still garbage, the next collection
+/// frees it (unless `SAVE_ALL` is still on, which keeps it again).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(gc_core::debug::release_garbage(), 0);
+/// ```
+pub fn release_garbage() -> usize {
+    let saved = with_heap(release_saved);
+    let n = saved.len();
+    drop(saved);
+    n
+}
+
+/// Takes the saved garbage as handles (dropping them releases it).
+pub(crate) fn release_saved(h: &Heap) -> Vec<Garbage> {
+    h.saved
+        .take()
+        .into_iter()
+        .map(|obj| Garbage { obj })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
