@@ -20,7 +20,7 @@ use crate::collector::heap;
 use crate::gc_box::{
     self, COUNT_MASK, DEAD, DETACHED, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_MASK, LOC_NONE,
     MAX_HANDLES, Obj, TRACKABLE, VTable, WEAK_MASK, alloc_block, counts, free_block, head_of,
-    headful_layout, init_head,
+    headful_layout, init_head, init_inline_head,
 };
 use crate::trace::{Trace, Tracer, is_tracked_type};
 
@@ -143,11 +143,31 @@ impl<T: Trace + 'static> Gc<T> {
         if finalizer {
             flags |= HAS_FINALIZER;
         }
-        let (gc, obj) = Self::new_headful(value, flags, 1);
+        if let Some(size) = gc_box::typed_block::<T>() {
+            // The usual case: one visit to the heap for the block and the
+            // list.
+            return heap::with_heap(|h| {
+                let block = h.slab.alloc_typed(VTable::sized::<T>(), size);
+                // SAFETY: a typed slab block of `size` bytes: the head, then
+                // the box, 8-aligned.
+                let obj = unsafe { init_head(block, flags) };
+                // SAFETY: the box follows the 8-byte head inside the block.
+                let b = unsafe { block.add(8) }.cast::<GcBox<T>>();
+                // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
+                unsafe { b.write(GcBox::new(1, 1 | HAS_HEAD, value)) };
+                if tracked {
+                    h.track(obj);
+                }
+                Gc::from_inner(b)
+            });
+        }
+        let (obj, b) = Self::alloc_headful(flags);
+        // SAFETY: `b` is the new block's box, aligned for `GcBox<T>`.
+        unsafe { b.write(GcBox::new(1, 1 | HAS_HEAD, value)) };
         if tracked {
             heap::track_new(obj);
         }
-        gc
+        Gc::from_inner(b)
     }
 
     /// Builds a value that holds a [`Weak`] to itself, as
@@ -185,18 +205,10 @@ impl<T: Trace + 'static> Gc<T> {
         // Always head-ful, so that a `Weak` made during construction can
         // free the block (through the vtable's static layout) if `data_fn`
         // panics before the value exists.
-        let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-        let block = alloc_block(layout);
-        // SAFETY: `offset` is within the new block.
-        let b = unsafe { block.add(offset) };
-        // SAFETY: `offset >= 16`: the head is inside the block.
-        let head = unsafe { b.sub(16) };
-        // SAFETY: the head is 8-aligned, writable, and part of the new block.
-        let obj = unsafe { init_head(head, VTable::sized::<T>(), LOC_NONE) };
+        let (obj, b) = Self::alloc_headful(LOC_NONE);
         // SAFETY: the box starts at `b`; strong 0 means "no value yet", and
         // the single weak count belongs to `weak` below.
-        unsafe { gc_box::init_counts(b, 0, 1 | HAS_HEAD) };
-        let b = b.cast::<GcBox<T>>();
+        unsafe { gc_box::init_counts(b.cast(), 0, 1 | HAS_HEAD) };
         let weak = Weak::from_inner(b);
         let value = data_fn(&weak);
         if value.finalizer().is_some() {
@@ -207,7 +219,7 @@ impl<T: Trace + 'static> Gc<T> {
         // SAFETY: the value field is allocated and not yet initialised;
         // nothing reads it while the strong count is zero.
         unsafe { v.write(value) };
-        obj.set_flags(flags);
+        obj.set_flags((obj.flags() & gc_box::INLINE) | flags);
         // SAFETY: allocated; this publishes the value with one strong handle.
         unsafe { counts(b) }.set_strong(1);
         // `weak`'s count becomes the one all strong handles hold together.
@@ -237,22 +249,32 @@ impl<T: Trace + 'static> Gc<T> {
         unsafe { core::pin::Pin::new_unchecked(Gc::new(value)) }
     }
 
-    /// Allocates a head-ful box; the caller lists it.
+    /// Allocates a head-ful block with the head written and the box
+    /// uninitialised: from the type's slab pool when the slab serves it,
+    /// with an inline vtable otherwise. The caller initialises the box and
+    /// lists the object.
     #[inline]
-    fn new_headful(value: T, flags: u32, strong: u32) -> (Gc<T>, Obj) {
+    fn alloc_headful(flags: u32) -> (Obj, NonNull<GcBox<T>>) {
+        if let Some(size) = gc_box::typed_block::<T>() {
+            let block = heap::with_heap(|h| h.slab.alloc_typed(VTable::sized::<T>(), size));
+            // SAFETY: a typed slab block of `size` bytes: the head, then the
+            // box, 8-aligned.
+            let obj = unsafe { init_head(block, flags) };
+            // SAFETY: the box follows the 8-byte head inside the block.
+            let b = unsafe { block.add(8) }.cast::<GcBox<T>>();
+            return (obj, b);
+        }
         let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
         let block = alloc_block(layout);
         // SAFETY: `offset` is within the new block (from `headful_layout`).
         let b = unsafe { block.add(offset) };
-        // SAFETY: `offset >= 16`, so the head's 16 bytes before the box are
-        // inside the block.
-        let head = unsafe { b.sub(16) };
-        // SAFETY: the head is 8-aligned, writable, and part of the new block.
-        let obj = unsafe { init_head(head, VTable::sized::<T>(), flags) };
-        let b = b.cast::<GcBox<T>>();
-        // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
-        unsafe { b.write(GcBox::new(strong, 1 | HAS_HEAD, value)) };
-        (Gc::from_inner(b), obj)
+        // SAFETY: `offset >= 16`, so the head's 8 bytes and the vtable's 8
+        // before it are inside the block.
+        let head = unsafe { b.sub(8) };
+        // SAFETY: the head and vtable are 8-aligned, writable, and part of
+        // the new block.
+        let obj = unsafe { init_inline_head(head, VTable::sized::<T>(), flags) };
+        (obj, b.cast::<GcBox<T>>())
     }
 }
 

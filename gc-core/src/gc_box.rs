@@ -8,20 +8,23 @@
 //! fixed offsets whatever else the block holds.
 //!
 //! ```text
-//!   untracked  (leaf types):          [strong u32 | weak u32 | value T]
-//!   head-ful   (tracked or finalizer): [Head 16 B][strong | weak | value T]
-//!   head-ful, built from an unsized value (Box<dyn Trait>, Vec<T> as [T]):
-//!                          [Slot 16 B][Head 16 B][strong | weak | value T]
+//!   untracked (leaf types):                    [strong u32 | weak u32 | value]
+//!   tracked, from the slab (the usual case):   [Head 8 B][strong | weak | value]
+//!   tracked, large / over-aligned:   [vtable 8 B][Head 8 B][strong | weak | value]
+//!   tracked, built from an unsized value (Box<dyn Trait>, Vec<T> as [T]):
+//!                          [slot 16 B][vtable 8 B][Head 8 B][strong | weak | value]
 //! ```
 //!
-//! A [`Head`] sits directly before the box (at `box - 16`), like CPython's
-//! `PyGC_Head`. It holds the type-erased [`VTable`], the object's position in
-//! its list, and the collector's flags. The optional slot before it stores the
-//! fat `*const GcBox<T>` so the collector can rebuild the unsized pointer from
-//! the thin head pointer.
+//! A [`Head`] sits directly before the box (at `box - 8`), like CPython's
+//! `PyGC_Head`: the object's position in its list and the collector's flags.
+//! Its type-erased [`VTable`] is found either in the header of the slab page
+//! the object lives in (all objects of a slab page have one type), or, when
+//! the `INLINE` flag is set, in the 8 bytes before the head. The optional
+//! slot before that stores the fat `*const GcBox<T>`, so the collector can
+//! rebuild the unsized pointer from the thin head pointer.
 //!
-//! An untracked box carries 8 bytes of header (`Rc` carries 16); a tracked one
-//! carries 24 (CPython: 32).
+//! An untracked box carries 8 bytes of header (`Rc` carries 16); a tracked
+//! one carries 16 (CPython: 32), plus 8 bytes in its generation's list.
 //!
 //! # Invariants
 //!
@@ -37,8 +40,9 @@
 //!   handle exists), and nothing reads the value again except to compute its
 //!   layout.
 //! - **I3 (head)**: the `HAS_HEAD` bit of `weak` never changes after
-//!   allocation; when set, a valid [`Head`] sits at `box - 16`, and the head's
-//!   vtable was built for the box's real type.
+//!   allocation; when set, a valid [`Head`] sits at `box - 8`, and the
+//!   object's vtable (inline before the head, or its slab page's) was built
+//!   for the box's real type.
 //! - **I4 (lists)**: a head whose location is a list (`LOC_GEN0..=LOC_PERM`)
 //!   is at `heap.lists[loc][index]`; `LOC_WORK` and `LOC_GARBAGE` heads are at
 //!   `index` of the collector's working vector; `LOC_NONE` heads are in no
@@ -100,6 +104,9 @@ pub(crate) const TRACKABLE: u32 = 1 << 9;
 /// A collection found a strong edge to this detached object; it may be put
 /// back in the lists when that collection ends (see `Gc::get_mut`).
 pub(crate) const DISCOVERED: u32 = 1 << 10;
+/// The vtable is stored in the 8 bytes before the head (the object is not in
+/// a typed slab page).
+pub(crate) const INLINE: u32 = 1 << 11;
 
 /// The counts at the start of every box.
 #[repr(C)]
@@ -131,13 +138,14 @@ impl<T> GcBox<T> {
 /// The collector's per-object header, directly before a head-ful box.
 #[repr(C)]
 pub(crate) struct Head {
-    vtable: &'static VTable,
     index: Cell<u32>,
     flags: Cell<u32>,
 }
 
 const HEAD_SIZE: usize = core::mem::size_of::<Head>();
-const _: () = assert!(HEAD_SIZE == 16);
+const _: () = assert!(HEAD_SIZE == 8);
+/// Bytes of an inline vtable pointer.
+const VTABLE_SIZE: usize = core::mem::size_of::<&'static VTable>();
 const _: () = assert!(core::mem::size_of::<Counts>() == 8);
 
 /// Type-erased operations on a head-ful object, one static table per type.
@@ -245,6 +253,13 @@ impl Obj {
         unsafe { self.0.as_ref() }
     }
 
+    /// The object's head as a block pointer (a typed slab block starts
+    /// there).
+    #[inline]
+    pub(crate) fn block(self) -> NonNull<u8> {
+        self.0.cast()
+    }
+
     /// The start of this object's box.
     #[inline]
     fn box_start(self) -> NonNull<u8> {
@@ -253,12 +268,22 @@ impl Obj {
         unsafe { self.0.cast::<u8>().add(HEAD_SIZE) }
     }
 
-    /// The slot before this object's head (only for slot-carrying blocks).
+    /// The inline vtable before this object's head (only for `INLINE`
+    /// objects).
+    #[inline]
+    fn inline_vtable_start(self) -> NonNull<u8> {
+        // SAFETY: only called for `INLINE` objects, whose vtable is the
+        // `VTABLE_SIZE` bytes before the head, in the same block.
+        unsafe { self.0.cast::<u8>().sub(VTABLE_SIZE) }
+    }
+
+    /// The slot before this object's inline vtable (only for slot-carrying
+    /// blocks).
     #[inline]
     fn slot_start(self) -> NonNull<u8> {
         // SAFETY: only called for blocks allocated with a slot, which is the
-        // `HEAD_SIZE` bytes before the head, in the same block.
-        unsafe { self.0.cast::<u8>().sub(HEAD_SIZE) }
+        // 16 bytes before the inline vtable, in the same block.
+        unsafe { self.inline_vtable_start().sub(16) }
     }
 
     /// The counts of this object's box.
@@ -272,7 +297,18 @@ impl Obj {
 
     #[inline]
     pub(crate) fn vtable(self) -> &'static VTable {
-        self.head().vtable
+        if self.flags() & INLINE != 0 {
+            let v = self.inline_vtable_start().cast::<&'static VTable>();
+            // SAFETY: an `INLINE` object's vtable was written there at
+            // allocation and never changes (I3).
+            unsafe { v.read() }
+        } else {
+            // SAFETY: a head-ful object without `INLINE` was allocated by
+            // `Slab::alloc_typed`, its block starting at the head (I3), and
+            // is allocated while the `Obj` is used (I1).
+            let v = unsafe { crate::slab::vtable_of(self.0.cast()) };
+            v.expect("a typed slab page has a vtable")
+        }
     }
     #[inline]
     pub(crate) fn flags(self) -> u32 {
@@ -309,7 +345,7 @@ impl Obj {
     }
 
     /// The pointer to the typed box, for a sized `T`: only meaningful if
-    /// the object was allocated as a sized `GcBox<T>` (its vtable is
+    /// the object was allocated as a `GcBox<T>` (its vtable is
     /// `VTable::sized::<T>()`).
     #[inline]
     fn sized_box<T>(self) -> *mut GcBox<T> {
@@ -331,10 +367,10 @@ impl Obj {
     }
 }
 
-/// Layout of a head-ful block holding a box of `box_layout`, and the offset
-/// of the box in it.
+/// Layout of a head-ful block with an inline vtable holding a box of
+/// `box_layout`, and the offset of the box in it.
 pub(crate) fn headful_layout(box_layout: Layout, slot: bool) -> (Layout, usize) {
-    let prefix = Layout::from_size_align(if slot { 2 * HEAD_SIZE } else { HEAD_SIZE }, 8)
+    let prefix = Layout::from_size_align(if slot { 16 } else { 0 } + VTABLE_SIZE + HEAD_SIZE, 8)
         .expect("valid prefix layout");
     let (layout, offset) = prefix
         .extend(box_layout)
@@ -342,9 +378,13 @@ pub(crate) fn headful_layout(box_layout: Layout, slot: bool) -> (Layout, usize) 
     (layout.pad_to_align(), offset)
 }
 
-/// Allocates `layout`, aborting through `handle_alloc_error` on failure.
+/// Allocates `layout` (from the slab when it serves it), aborting through
+/// `handle_alloc_error` on failure.
 pub(crate) fn alloc_block(layout: Layout) -> NonNull<u8> {
     debug_assert!(layout.size() > 0);
+    if crate::slab::serves(layout.size(), layout.align()) {
+        return crate::collector::heap::with_heap(|h| h.slab.alloc(layout.size()));
+    }
     // SAFETY: every block holds at least the 8-byte counts, so the size is
     // non-zero.
     let raw = unsafe { alloc::alloc(layout) };
@@ -358,26 +398,61 @@ pub(crate) fn alloc_block(layout: Layout) -> NonNull<u8> {
 /// - `ptr` came from `alloc_block(layout)` with this same `layout` and is not
 ///   used again.
 pub(crate) unsafe fn free_block(ptr: NonNull<u8>, layout: Layout) {
+    if crate::slab::serves(layout.size(), layout.align()) {
+        // SAFETY: the slab handed it out (same decision as `alloc_block`).
+        crate::collector::heap::with_heap(|h| unsafe { h.slab.free(ptr) });
+        return;
+    }
     // SAFETY: guaranteed by the caller.
     unsafe { alloc::dealloc(ptr.as_ptr(), layout) }
+}
+
+/// Size of a typed slab block holding a `GcBox<T>` after its head, if the
+/// slab serves it.
+pub(crate) const fn typed_block<T>() -> Option<usize> {
+    let size = HEAD_SIZE + core::mem::size_of::<GcBox<T>>();
+    if crate::slab::serves(size, core::mem::align_of::<GcBox<T>>()) {
+        Some(size)
+    } else {
+        None
+    }
 }
 
 /// Writes a new head at `head`.
 ///
 /// # Safety
 ///
-/// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block.
-pub(crate) unsafe fn init_head(head: NonNull<u8>, vtable: &'static VTable, flags: u32) -> Obj {
+/// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
+///   followed by the box.
+pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: u32) -> Obj {
     let head = head.cast::<Head>();
     // SAFETY: guaranteed by the caller.
     unsafe {
         head.write(Head {
-            vtable,
             index: Cell::new(0),
             flags: Cell::new(flags),
         });
     }
     Obj(head)
+}
+
+/// Writes a new head with an inline vtable (sets `INLINE`).
+///
+/// # Safety
+///
+/// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
+///   preceded by `VTABLE_SIZE` writable bytes of the same block.
+pub(crate) unsafe fn init_inline_head(
+    head: NonNull<u8>,
+    vtable: &'static VTable,
+    flags: u32,
+) -> Obj {
+    // SAFETY: guaranteed by the caller.
+    let obj = unsafe { init_head(head, flags | INLINE) };
+    let v = obj.inline_vtable_start().cast::<&'static VTable>();
+    // SAFETY: the vtable's bytes are writable, 8-aligned and in the block.
+    unsafe { v.write(vtable) };
+    obj
 }
 
 /// Writes counts at the start of a new box.
@@ -516,8 +591,15 @@ unsafe fn block_start(obj: Obj, offset: usize) -> NonNull<u8> {
 }
 
 unsafe fn dealloc_sized<T>(obj: Obj) {
+    if obj.flags() & INLINE == 0 {
+        // SAFETY: a non-`INLINE` object came from `Slab::alloc_typed`, its
+        // block starting at the head; the caller frees it once, when both
+        // counts are zero (I1).
+        crate::collector::heap::with_heap(|h| unsafe { h.slab.free(obj.0.cast()) });
+        return;
+    }
     let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-    // SAFETY: a sized block's box is at `offset`.
+    // SAFETY: a sized inline block's box is at `offset`.
     let base = unsafe { block_start(obj, offset) };
     // SAFETY: the block was allocated with this layout; the caller frees it
     // once, when both counts are zero (I1).
@@ -548,8 +630,11 @@ unsafe fn dealloc_slot<T: ?Sized>(obj: Obj) {
     unsafe { free_block(base, layout) }
 }
 
-unsafe fn block_size_sized<T>(_: Obj) -> usize {
-    headful_layout(Layout::new::<GcBox<T>>(), false).0.size()
+unsafe fn block_size_sized<T>(obj: Obj) -> usize {
+    match typed_block::<T>() {
+        Some(size) if obj.flags() & INLINE == 0 => crate::slab::block_size(size),
+        _ => headful_layout(Layout::new::<GcBox<T>>(), false).0.size(),
+    }
 }
 
 unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
@@ -564,8 +649,8 @@ unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
 /// - `obj`'s block was allocated with a slot, and `b` is its box.
 pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
     let slot = obj.slot_start().cast::<*mut GcBox<T>>();
-    // SAFETY: the slot is `HEAD_SIZE` pointer-aligned bytes before the head
-    // (`headful_layout(.., true)`), and a box pointer is at most 16 bytes.
+    // SAFETY: the slot is the 16 pointer-aligned bytes before the inline
+    // vtable (`headful_layout(.., true)`); a box pointer is at most 16 bytes.
     unsafe { slot.write(b) };
 }
 

@@ -128,6 +128,7 @@ mod collector;
 pub mod debug;
 mod gc;
 mod gc_box;
+mod slab;
 mod trace;
 mod weak;
 

@@ -757,4 +757,5 @@ pub(crate) fn teardown(h: &Heap) {
     drop(h.pending.take());
     heap::drain_trashcan(h);
     debug_assert!(h.lists.iter().all(|l| l.len() == 0));
+    h.slab.close();
 }

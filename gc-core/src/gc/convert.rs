@@ -8,7 +8,8 @@ use super::Gc;
 use crate::collector::heap;
 use crate::gc_box::{
     Counts, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_NONE, Obj, TRACKABLE, VTable,
-    alloc_block, headful_layout, init_counts, init_head, set_data_ptr, value_ptr, write_slot,
+    alloc_block, headful_layout, init_counts, init_inline_head, set_data_ptr, value_ptr,
+    write_slot,
 };
 use crate::trace::{Trace, is_tracked_type};
 
@@ -64,10 +65,12 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
             let block = alloc_block(layout);
             // SAFETY: `offset` is inside the block (`headful_layout`).
             let b = unsafe { block.add(offset) };
-            // SAFETY: `offset >= 32`: the head is the 16 bytes before the box.
-            let head = unsafe { b.sub(16) };
-            // SAFETY: the head is 8-aligned, writable, in the new block.
-            let obj = unsafe { init_head(head, VTable::slot::<T>(), flags) };
+            // SAFETY: `offset >= 32`: the head is the 8 bytes before the box,
+            // after the vtable and the slot.
+            let head = unsafe { b.sub(8) };
+            // SAFETY: the head and vtable are 8-aligned, writable, in the new
+            // block.
+            let obj = unsafe { init_inline_head(head, VTable::slot::<T>(), flags) };
             // SAFETY: `b` starts the box.
             unsafe { init_counts(b, 1, 1 | HAS_HEAD) };
             (b, Some(obj))

@@ -1,0 +1,494 @@
+//! A per-thread size-class allocator for `Gc` blocks, after CPython's
+//! `pymalloc` and mimalloc's page-local free lists.
+//!
+//! Blocks of at most [`MAX_BLOCK`] bytes and alignment at most 8 come from
+//! 64 KiB pages aligned to their size, so a block's page header is found by
+//! masking its address. Each page serves one *pool*: either a size class
+//! (head-less values and values with an inline vtable) or one tracked type,
+//! whose vtable the page header then holds, so those objects need no vtable
+//! pointer of their own (8 bytes less per tracked object).
+//!
+//! Allocation pops the current page's free list or bumps its cursor; a free
+//! pushes onto the block's own page. A page whose last block is freed goes
+//! back to a small spare list (or to the system), so memory moves between
+//! types. Everything is thread-local: a `Gc` never leaves its thread.
+//!
+//! # Invariants
+//!
+//! - **S1**: a page is `PAGE_SIZE` bytes, aligned to `PAGE_SIZE`, allocated by
+//!   `new_page` and freed only by `release_page` once no block in it is live.
+//! - **S2**: every block handed out lies in one page, at
+//!   `HEADER + k * block` for its pool's block size, and is handed out at
+//!   most once until it is freed (it is then on its page's free list).
+//! - **S3**: a pool outlives its pages (it is freed only when it owns none).
+
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+use std::alloc;
+
+use crate::gc_box::VTable;
+
+/// Size (and alignment) of a page.
+pub(crate) const PAGE_SIZE: usize = 64 * 1024;
+/// The largest block the slab serves.
+pub(crate) const MAX_BLOCK: usize = 512;
+/// Size classes: one per 8 bytes up to `MAX_BLOCK`.
+const CLASSES: usize = MAX_BLOCK / 8 + 1;
+/// Bytes at the start of a page for its header.
+const HEADER: usize = 64;
+/// Empty pages kept for reuse instead of being returned to the system.
+const MAX_SPARE: u32 = 16;
+/// Entries in the type-pool cache.
+const CACHE: usize = 64;
+
+const _: () = assert!(core::mem::size_of::<Page>() <= HEADER);
+
+/// Where a page stands in its pool.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    /// The page allocations come from.
+    Current,
+    /// Has free blocks; in the pool's partial list.
+    Partial,
+    /// Every block is live; in no list.
+    Full,
+    /// In the heap's spare list.
+    Spare,
+}
+
+/// A free block: the next one of its page's free list.
+struct Free {
+    next: *mut Free,
+}
+
+/// The header at the start of every page.
+#[repr(C)]
+pub(crate) struct Page {
+    /// The tracked type whose objects the page holds, or null.
+    vtable: Cell<*const VTable>,
+    pool: Cell<*mut Pool>,
+    free: Cell<*mut Free>,
+    /// Offset of the first never-used block.
+    bump: Cell<u32>,
+    live: Cell<u32>,
+    block: Cell<u32>,
+    state: Cell<State>,
+    prev: Cell<*mut Page>,
+    next: Cell<*mut Page>,
+}
+
+/// Where blocks of one size (and, for a typed pool, one type) come from.
+pub(crate) struct Pool {
+    vtable: *const VTable,
+    block: u32,
+    current: Cell<*mut Page>,
+    /// Doubly linked list of `Partial` pages.
+    partial: Cell<*mut Page>,
+    /// Pages owned (any state but `Spare`).
+    pages: Cell<u32>,
+}
+
+/// The allocator's thread-local state (part of the heap).
+pub(crate) struct Slab {
+    /// Untyped pools by size class.
+    classes: [Cell<*mut Pool>; CLASSES],
+    /// Typed pools by vtable, direct-mapped.
+    cache: [Cell<(*const VTable, *mut Pool)>; CACHE],
+    /// All typed pools (the cache's backing store).
+    typed: Cell<*mut Vec<*mut Pool>>,
+    spare: Cell<*mut Page>,
+    spares: Cell<u32>,
+    /// Set once the thread's heap is torn down: nothing is kept spare.
+    closing: Cell<bool>,
+}
+
+impl Slab {
+    pub(crate) const fn new() -> Self {
+        Slab {
+            classes: [const { Cell::new(ptr::null_mut()) }; CLASSES],
+            cache: [const { Cell::new((ptr::null(), ptr::null_mut())) }; CACHE],
+            typed: Cell::new(ptr::null_mut()),
+            spare: Cell::new(ptr::null_mut()),
+            spares: Cell::new(0),
+            closing: Cell::new(false),
+        }
+    }
+}
+
+/// Whether the slab serves blocks of `layout`.
+#[inline]
+pub(crate) const fn serves(size: usize, align: usize) -> bool {
+    !cfg!(gc_system_alloc) && size <= MAX_BLOCK && align <= 8
+}
+
+/// The block size for `size` bytes.
+#[inline]
+pub(crate) const fn block_size(size: usize) -> usize {
+    (size + 7) & !7
+}
+
+/// The page holding `block`.
+#[inline]
+fn page_of(block: NonNull<u8>) -> *mut Page {
+    block.as_ptr().map_addr(|a| a & !(PAGE_SIZE - 1)).cast()
+}
+
+/// The vtable of the typed page holding `block`, or `None` for an untyped
+/// page.
+///
+/// # Safety
+///
+/// - `block` was handed out by this allocator and is live (S2).
+#[inline]
+pub(crate) unsafe fn vtable_of(block: NonNull<u8>) -> Option<&'static VTable> {
+    // SAFETY: the page is live while one of its blocks is (S1); its header
+    // is only accessed through shared references to `Cell`s.
+    let page = unsafe { &*page_of(block) };
+    // SAFETY: a non-null page vtable is a `&'static VTable` (set by
+    // `alloc_typed`).
+    unsafe { page.vtable.get().as_ref() }
+}
+
+impl Slab {
+    /// A block of `size` bytes (alignment 8) from the size-class pool.
+    ///
+    /// `serves(size, 8)` must hold.
+    #[inline]
+    pub(crate) fn alloc(&self, size: usize) -> NonNull<u8> {
+        let block = block_size(size);
+        let cell = &self.classes[block / 8];
+        let mut pool = cell.get();
+        if pool.is_null() {
+            pool = new_pool(ptr::null(), block);
+            cell.set(pool);
+        }
+        // SAFETY: pools in `classes` are live (S3: never freed while
+        // listed).
+        unsafe { self.alloc_from(pool) }
+    }
+
+    /// A block of `size` bytes for a tracked object of the type `vtable`
+    /// describes; its page records the vtable (see [`vtable_of`]).
+    ///
+    /// `serves(size, 8)` must hold.
+    #[inline]
+    pub(crate) fn alloc_typed(&self, vtable: &'static VTable, size: usize) -> NonNull<u8> {
+        let key = ptr::from_ref(vtable);
+        let slot = &self.cache[(key.addr() >> 4) % CACHE];
+        let (k, mut pool) = slot.get();
+        if k != key {
+            pool = self.typed_pool(vtable, block_size(size));
+            slot.set((key, pool));
+        }
+        // SAFETY: pools in the cache are live (S3).
+        unsafe { self.alloc_from(pool) }
+    }
+
+    /// Finds or makes the typed pool of `vtable`.
+    #[cold]
+    #[inline(never)]
+    fn typed_pool(&self, vtable: &'static VTable, block: usize) -> *mut Pool {
+        let key = ptr::from_ref(vtable);
+        if self.typed.get().is_null() {
+            self.typed.set(Box::into_raw(Box::new(Vec::new())));
+        }
+        // SAFETY: `typed` is a leaked `Box<Vec<_>>` only this thread uses,
+        // and nothing else borrows it while this function runs.
+        let typed = unsafe { &mut *self.typed.get() };
+        for &p in typed.iter() {
+            // SAFETY: pools in `typed` are live (S3).
+            if unsafe { (*p).vtable } == key {
+                return p;
+            }
+        }
+        let p = new_pool(key, block);
+        typed.push(p);
+        p
+    }
+
+    /// Pops a block from `pool`.
+    ///
+    /// # Safety
+    ///
+    /// - `pool` is live.
+    #[inline]
+    unsafe fn alloc_from(&self, pool: *mut Pool) -> NonNull<u8> {
+        // SAFETY: guaranteed by the caller.
+        let p = unsafe { &*pool };
+        let page = p.current.get();
+        if !page.is_null() {
+            // SAFETY: the current page is live (S1).
+            let pg = unsafe { &*page };
+            let f = pg.free.get();
+            if !f.is_null() {
+                // SAFETY: `f` is a free block of this page, holding its
+                // `Free` link (S2).
+                pg.free.set(unsafe { (*f).next });
+                pg.live.set(pg.live.get() + 1);
+                // SAFETY: non-null.
+                return unsafe { NonNull::new_unchecked(f.cast()) };
+            }
+            let b = pg.bump.get();
+            let next = b + p.block;
+            if next as usize <= PAGE_SIZE {
+                pg.bump.set(next);
+                pg.live.set(pg.live.get() + 1);
+                // SAFETY: `b` plus a block is within the page (S1, S2).
+                let block = unsafe { page.cast::<u8>().add(b as usize) };
+                // SAFETY: inside a live allocation, so not null.
+                return unsafe { NonNull::new_unchecked(block) };
+            }
+        }
+        self.alloc_slow(pool)
+    }
+
+    /// The current page is exhausted: make another one current.
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&self, pool: *mut Pool) -> NonNull<u8> {
+        // SAFETY: the caller's pool is live.
+        let p = unsafe { &*pool };
+        let old = p.current.get();
+        if !old.is_null() {
+            // SAFETY: live page.
+            let pg = unsafe { &*old };
+            pg.state.set(State::Full);
+        }
+        let head = p.partial.get();
+        let page = if head.is_null() {
+            let page = self.new_page(pool);
+            p.pages.set(p.pages.get() + 1);
+            page
+        } else {
+            // SAFETY: pages in the partial list are live.
+            unlink(p, unsafe { &*head }, head);
+            head
+        };
+        // SAFETY: `page` is live.
+        unsafe { &*page }.state.set(State::Current);
+        p.current.set(page);
+        // SAFETY: the pool is live; its current page now has room.
+        unsafe { self.alloc_from(pool) }
+    }
+
+    /// A fresh (or spare) page for `pool`.
+    fn new_page(&self, pool: *mut Pool) -> *mut Page {
+        let page = self.spare.get();
+        let page = if page.is_null() {
+            // The exit guard gives pages back when the thread ends.
+            crate::collector::heap::with_heap(crate::collector::heap::Heap::register_exit);
+            let layout = page_layout();
+            // SAFETY: the layout has a non-zero size.
+            let raw = unsafe { alloc::alloc(layout) };
+            if raw.is_null() {
+                alloc::handle_alloc_error(layout);
+            }
+            #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
+            let page = raw.cast::<Page>();
+            page
+        } else {
+            // SAFETY: spare pages are live and unused.
+            self.spare.set(unsafe { &*page }.next.get());
+            self.spares.set(self.spares.get() - 1);
+            page
+        };
+        // SAFETY: the caller's pool is live.
+        let p = unsafe { &*pool };
+        // SAFETY: `page` is `PAGE_SIZE` bytes, aligned; the header is
+        // written before any reference to it is made.
+        unsafe {
+            page.write(Page {
+                vtable: Cell::new(p.vtable),
+                pool: Cell::new(pool),
+                free: Cell::new(ptr::null_mut()),
+                #[expect(clippy::cast_possible_truncation, reason = "HEADER is 64")]
+                bump: Cell::new(HEADER as u32),
+                live: Cell::new(0),
+                block: Cell::new(p.block),
+                state: Cell::new(State::Current),
+                prev: Cell::new(ptr::null_mut()),
+                next: Cell::new(ptr::null_mut()),
+            });
+        }
+        page
+    }
+
+    /// Frees a block this allocator handed out.
+    ///
+    /// # Safety
+    ///
+    /// - `block` came from [`Slab::alloc`] or [`Slab::alloc_typed`] of this
+    ///   thread's slab, and is freed once (S2).
+    #[inline]
+    pub(crate) unsafe fn free(&self, block: NonNull<u8>) {
+        let page = page_of(block);
+        // SAFETY: the page is live while the block is (S1).
+        let pg = unsafe { &*page };
+        let f = block.cast::<Free>();
+        let link = Free {
+            next: pg.free.get(),
+        };
+        // SAFETY: the block is at least 8 bytes, 8-aligned, and no longer
+        // used: it now holds the free-list link.
+        unsafe { f.write(link) };
+        pg.free.set(f.as_ptr());
+        let live = pg.live.get() - 1;
+        pg.live.set(live);
+        if live == 0 || pg.state.get() == State::Full {
+            self.free_slow(page);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn free_slow(&self, page: *mut Page) {
+        // SAFETY: the page is live (it just had a live block).
+        let pg = unsafe { &*page };
+        let pool = pg.pool.get();
+        // SAFETY: a pool outlives its pages (S3).
+        let p = unsafe { &*pool };
+        if pg.state.get() == State::Full {
+            pg.state.set(State::Partial);
+            link(p, pg, page);
+        }
+        if pg.live.get() == 0 && pg.state.get() == State::Partial {
+            unlink(p, pg, page);
+            self.release_page(page);
+            p.pages.set(p.pages.get() - 1);
+            if self.closing.get() && p.pages.get() == 0 {
+                self.drop_pool(pool);
+            }
+        }
+    }
+
+    /// Puts an empty page on the spare list, or gives it back.
+    fn release_page(&self, page: *mut Page) {
+        // SAFETY: the page is live and empty.
+        let pg = unsafe { &*page };
+        if !self.closing.get() && self.spares.get() < MAX_SPARE {
+            pg.state.set(State::Spare);
+            pg.next.set(self.spare.get());
+            self.spare.set(page);
+            self.spares.set(self.spares.get() + 1);
+        } else {
+            // SAFETY: allocated by `new_page` with this layout; empty (S1).
+            unsafe { alloc::dealloc(page.cast(), page_layout()) };
+        }
+    }
+
+    /// Frees a pool that owns no page, and forgets it.
+    fn drop_pool(&self, pool: *mut Pool) {
+        for c in &self.classes {
+            if c.get() == pool {
+                c.set(ptr::null_mut());
+            }
+        }
+        for c in &self.cache {
+            if c.get().1 == pool {
+                c.set((ptr::null(), ptr::null_mut()));
+            }
+        }
+        if !self.typed.get().is_null() {
+            // SAFETY: the registry is only used by this thread, not borrowed
+            // elsewhere now.
+            let typed = unsafe { &mut *self.typed.get() };
+            typed.retain(|&p| p != pool);
+        }
+        // SAFETY: pools are `Box`es leaked by `new_pool`; this one owns no
+        // page (S3) and is no longer listed anywhere.
+        drop(unsafe { Box::from_raw(pool) });
+    }
+
+    /// Thread exit: give back every empty page and every pool that owns
+    /// none. Pools and pages with live blocks stay; their blocks are freed
+    /// normally later, and pools emptied then are freed too.
+    pub(crate) fn close(&self) {
+        self.closing.set(true);
+        while !self.spare.get().is_null() {
+            let page = self.spare.get();
+            // SAFETY: spare pages are live and unused.
+            self.spare.set(unsafe { &*page }.next.get());
+            // SAFETY: allocated by `new_page`; empty.
+            unsafe { alloc::dealloc(page.cast(), page_layout()) };
+        }
+        self.spares.set(0);
+        let mut pools: Vec<*mut Pool> = self.classes.iter().map(Cell::get).collect();
+        if !self.typed.get().is_null() {
+            // SAFETY: registry of this thread, not borrowed elsewhere.
+            pools.extend(unsafe { &*self.typed.get() }.iter().copied());
+        }
+        for pool in pools.into_iter().filter(|p| !p.is_null()) {
+            // SAFETY: listed pools are live (S3).
+            let p = unsafe { &*pool };
+            let cur = p.current.get();
+            // SAFETY: the current page is live.
+            if !cur.is_null() && unsafe { &*cur }.live.get() == 0 {
+                p.current.set(ptr::null_mut());
+                self.release_page(cur);
+                p.pages.set(p.pages.get() - 1);
+            }
+            if p.pages.get() == 0 {
+                self.drop_pool(pool);
+            }
+        }
+        if !self.typed.get().is_null() {
+            // SAFETY: as above.
+            let empty = unsafe { &*self.typed.get() }.is_empty();
+            if empty {
+                // SAFETY: leaked by `typed_pool`; nothing refers to it now.
+                drop(unsafe { Box::from_raw(self.typed.get()) });
+                self.typed.set(ptr::null_mut());
+            }
+        }
+    }
+}
+
+fn page_layout() -> Layout {
+    Layout::from_size_align(PAGE_SIZE, PAGE_SIZE).expect("a valid page layout")
+}
+
+fn new_pool(vtable: *const VTable, block: usize) -> *mut Pool {
+    debug_assert!((8..=MAX_BLOCK).contains(&block) && block.is_multiple_of(8));
+    Box::into_raw(Box::new(Pool {
+        vtable,
+        #[expect(clippy::cast_possible_truncation, reason = "at most MAX_BLOCK")]
+        block: block as u32,
+        current: Cell::new(ptr::null_mut()),
+        partial: Cell::new(ptr::null_mut()),
+        pages: Cell::new(0),
+    }))
+}
+
+/// Adds `page` to the front of `p`'s partial list.
+fn link(p: &Pool, pg: &Page, page: *mut Page) {
+    let head = p.partial.get();
+    pg.prev.set(ptr::null_mut());
+    pg.next.set(head);
+    if !head.is_null() {
+        // SAFETY: listed pages are live.
+        unsafe { &*head }.prev.set(page);
+    }
+    p.partial.set(page);
+}
+
+/// Removes `page` from `p`'s partial list.
+fn unlink(p: &Pool, pg: &Page, page: *mut Page) {
+    let (prev, next) = (pg.prev.get(), pg.next.get());
+    if prev.is_null() {
+        debug_assert_eq!(p.partial.get(), page);
+        p.partial.set(next);
+    } else {
+        // SAFETY: listed pages are live.
+        unsafe { &*prev }.next.set(next);
+    }
+    if !next.is_null() {
+        // SAFETY: listed pages are live.
+        unsafe { &*next }.prev.set(prev);
+    }
+    pg.prev.set(ptr::null_mut());
+    pg.next.set(ptr::null_mut());
+}
+
+#[cfg(test)]
+mod tests;

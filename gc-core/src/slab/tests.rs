@@ -1,0 +1,97 @@
+//! The allocator on its own (a local `Slab`, not the thread's).
+
+use std::collections::HashSet;
+
+use super::{HEADER, MAX_BLOCK, PAGE_SIZE, Slab, State, page_of};
+
+fn fill(slab: &Slab, size: usize, n: usize) -> Vec<core::ptr::NonNull<u8>> {
+    (0..n).map(|_| slab.alloc(size)).collect()
+}
+
+#[test]
+fn blocks_are_distinct_aligned_and_inside_their_page() {
+    let slab = Slab::new();
+    let n = if cfg!(miri) { 300 } else { 5_000 };
+    for size in [8, 24, 48, 136, MAX_BLOCK] {
+        let blocks = fill(&slab, size, n);
+        let set: HashSet<usize> = blocks.iter().map(|b| b.as_ptr().addr()).collect();
+        assert_eq!(set.len(), n, "distinct blocks of {size} bytes");
+        for b in &blocks {
+            let a = b.as_ptr().addr();
+            assert_eq!(a % 8, 0);
+            let page = page_of(*b).addr();
+            assert!(a >= page + HEADER && a + size <= page + PAGE_SIZE);
+            // Writable over the whole block.
+            // SAFETY: a fresh block of `size` bytes.
+            unsafe { core::ptr::write_bytes(b.as_ptr(), 0xAB, size) };
+        }
+        for b in blocks {
+            // SAFETY: handed out by `slab`, freed once.
+            unsafe { slab.free(b) };
+        }
+    }
+    slab.close();
+}
+
+#[test]
+fn freed_blocks_are_reused_and_empty_pages_recycled() {
+    let slab = Slab::new();
+    let per_page = (PAGE_SIZE - HEADER) / 64;
+    let n = if cfg!(miri) {
+        per_page + 5
+    } else {
+        per_page * 3 + 5
+    };
+    let blocks = fill(&slab, 64, n);
+    for &b in &blocks {
+        // SAFETY: handed out by `slab`, freed once.
+        unsafe { slab.free(b) };
+    }
+    // All but the current page went back to the spare list.
+    assert!(slab.spares.get() >= 1);
+    let again = fill(&slab, 64, n);
+    let pages = |v: &[core::ptr::NonNull<u8>]| -> HashSet<usize> {
+        v.iter().map(|&b| page_of(b).addr()).collect()
+    };
+    assert_eq!(
+        pages(&again),
+        pages(&blocks),
+        "the same pages serve the same demand"
+    );
+    // A spare page serves another size class.
+    for &b in &again {
+        // SAFETY: handed out by `slab`, freed once.
+        unsafe { slab.free(b) };
+    }
+    let spares = slab.spares.get();
+    let other = fill(&slab, 200, 10);
+    assert_eq!(slab.spares.get(), spares - 1);
+    for b in other {
+        // SAFETY: as above.
+        unsafe { slab.free(b) };
+    }
+    slab.close();
+    assert_eq!(slab.spares.get(), 0);
+}
+
+#[test]
+fn a_full_page_becomes_partial_when_a_block_is_freed() {
+    let slab = Slab::new();
+    let per_page = (PAGE_SIZE - HEADER) / 512;
+    let blocks = fill(&slab, 512, per_page + 1);
+    let first = page_of(blocks[0]);
+    // SAFETY: the page is live.
+    assert_eq!(unsafe { &*first }.state.get(), State::Full);
+    // SAFETY: handed out by `slab`, freed once.
+    unsafe { slab.free(blocks[0]) };
+    // SAFETY: as above.
+    assert_eq!(unsafe { &*first }.state.get(), State::Partial);
+    // The next allocation after the current page fills comes from it.
+    let more = fill(&slab, 512, per_page);
+    assert!(more.contains(&blocks[0]));
+    for b in blocks.into_iter().skip(1).chain(more) {
+        // SAFETY: handed out by `slab`, freed once.
+        unsafe { slab.free(b) };
+    }
+    slab.close();
+}
