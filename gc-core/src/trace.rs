@@ -85,6 +85,12 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, P
 /// A hand-written impl opts into finalization by implementing [`Finalize`]
 /// and overriding [`Trace::finalizer`] to return `Some(self)`; the derive does
 /// this for `#[gc(finalize)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace`",
+    label = "`{Self}` cannot be traced",
+    note = "derive it with `#[derive(Trace)]` or implement it by hand",
+    note = "in a derived type, a field that holds no `Gc` can be skipped with `#[gc(skip)]`, and a foreign type traced with `#[gc(with = \"path\")]`"
+)]
 pub trait Trace {
     /// Reports every [`Gc`](crate::Gc) directly owned by `self`, by calling
     /// [`Trace::trace`] on each field.
@@ -197,6 +203,10 @@ pub trait Trace {
 /// log.sort();
 /// assert_eq!(log, ["a (peer Some(\"b\"))", "b (peer Some(\"a\"))"]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Finalize`",
+    note = "`#[gc(finalize)]` needs an `impl Finalize for {Self}`; implement it or remove the option"
+)]
 pub trait Finalize {
     /// Runs the finalizer.
     fn finalize(&self);
