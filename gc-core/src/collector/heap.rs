@@ -180,6 +180,12 @@ impl Heap {
         }
     }
 
+    /// Number of queued drops.
+    #[inline]
+    pub(crate) fn trashcan_len(&self) -> usize {
+        self.trashcan.len()
+    }
+
     /// Makes sure the exit guard runs at thread exit (collecting the
     /// remaining garbage and giving memory back).
     pub(crate) fn register_exit(&self) {
@@ -304,7 +310,8 @@ pub(crate) unsafe fn release_zero(obj: Obj) {
     debug_assert_eq!(obj.counts().strong() & COUNT_MASK, 0);
     let f = obj.flags();
     let loc = f & LOC_MASK;
-    if loc == LOC_WORK || loc == LOC_GARBAGE {
+    if loc == LOC_WORK || loc == LOC_GARBAGE || f & PENDING != 0 {
+        // The collector holds it, or its free is already queued.
         defer_pending(obj, f);
         return;
     }
@@ -486,6 +493,12 @@ pub(crate) unsafe fn release_collector_ref(obj: Obj) {
         let f = obj.flags();
         if f & LOC_MASK == LOC_GARBAGE {
             obj.set_loc(LOC_NONE);
+            if f & PENDING == 0 && s & DEAD != 0 {
+                // The usual end of cyclic garbage: its value is gone and no
+                // handle is left; free the block (unless a `Weak` holds it).
+                with_heap(|h| release_weak(h, obj));
+                return;
+            }
         }
         if f & PENDING == 0 {
             // SAFETY: the count just reached zero and the object is no longer

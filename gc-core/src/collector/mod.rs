@@ -638,11 +638,8 @@ fn run(h: &Heap, generation: usize) -> usize {
         let more = h.lists[g].take();
         tracer.work.extend(more);
     }
-    for (i, &obj) in tracer.work.iter().enumerate() {
-        obj.set_index(i);
-        obj.set_loc(LOC_WORK);
-    }
-
+    // A panic between here and `partition` is impossible: the working set
+    // gets its locations there, before any user code runs.
     let (reached, payload) = scan::partition(&mut tracer, 0);
     if let Some(p) = payload {
         panics.get_or_insert(p);

@@ -14,13 +14,13 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::gc_box::{COUNT_MASK, DETACHED, Obj, PINNED, REACHABLE};
+use crate::gc_box::{COUNT_MASK, DETACHED, LOC_MASK, Obj, PINNED, REACHABLE};
 use crate::trace::{Mode, Tracer};
 
 /// Partitions `tracer.work` into reachable (`work[..reached]`) and garbage.
 ///
-/// Every object in `work` must have the location `tracer.set_loc` and its
-/// position as its index. `extra` is subtracted from each copied count (the
+/// Each object in `work` gets the location `tracer.set_loc` and its position
+/// as its index. `extra` is subtracted from each copied count (the
 /// collector's own reference, when re-examining garbage).
 ///
 /// Returns the number of reachable objects. If a `trace` panics, every object
@@ -30,11 +30,15 @@ pub(crate) fn partition(
     extra: u32,
 ) -> (usize, Option<Box<dyn std::any::Any + Send>>) {
     let n = tracer.work.len();
+    let loc = tracer.set_loc;
     tracer.refs.clear();
-    tracer.refs.extend(tracer.work.iter().map(|obj| {
-        obj.set_flags(obj.flags() & !(REACHABLE | PINNED));
-        (obj.counts().strong() & COUNT_MASK).saturating_sub(extra)
-    }));
+    tracer
+        .refs
+        .extend(tracer.work.iter().enumerate().map(|(i, obj)| {
+            obj.set_index(i);
+            obj.set_flags((obj.flags() & !(LOC_MASK | REACHABLE | PINNED)) | loc);
+            (obj.counts().strong() & COUNT_MASK).saturating_sub(extra)
+        }));
     tracer.reached = 0;
 
     let result = panic::catch_unwind(AssertUnwindSafe(|| {

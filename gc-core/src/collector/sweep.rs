@@ -5,9 +5,10 @@
 //! 2. run each finalizer once, with all the garbage still intact;
 //! 3. if any finalizer ran, examine the garbage again: what a finalizer
 //!    resurrected, and all it reaches, survives;
-//! 4. drop the rest's values one by one (each marked dead first), then give
-//!    back the collector's counts: blocks without handles are freed, blocks
-//!    still referenced (dead handles) wait for their last handle.
+//! 4. drop the rest's values one by one (each marked dead first), giving
+//!    back the collector's count right after each: a block without handles
+//!    is freed, a block still referenced (by garbage not yet dropped, or by
+//!    a dead handle) waits for its last handle.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -35,16 +36,19 @@ pub(crate) fn dispose(
         return (0, 0);
     }
     // 1. The collector's own count, and weak references cleared.
+    let mut finalizers = false;
     for (i, &obj) in garbage.iter().enumerate() {
         obj.set_index(i);
-        obj.set_flags((obj.flags() & !crate::gc_box::LOC_MASK) | LOC_GARBAGE | CLEARED);
+        let f = obj.flags();
+        finalizers |= f & HAS_FINALIZER != 0 && f & FINALIZED == 0;
+        obj.set_flags((f & !crate::gc_box::LOC_MASK) | LOC_GARBAGE | CLEARED);
         let c = obj.counts();
         c.set_strong(c.strong() + 1);
     }
 
     // 2. Finalizers, with every garbage value intact.
     let mut finalized_any = false;
-    for &obj in &garbage {
+    for &obj in garbage.iter().filter(|_| finalizers) {
         let f = obj.flags();
         if f & HAS_FINALIZER != 0 && f & FINALIZED == 0 {
             obj.set_flags(f | FINALIZED);
@@ -103,27 +107,49 @@ pub(crate) fn dispose(
         return (garbage.len(), resurrected);
     }
 
-    // 4. Drop the values, then give back the collector's counts.
-    for &obj in &garbage {
-        let c = obj.counts();
-        c.set_strong(c.strong() | DEAD);
-        let drop_value = obj.vtable().drop_value;
-        // SAFETY: the value is initialised and dropped this once: it is marked
-        // dead, and the collector's count keeps anyone else from dropping it.
-        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_value(obj) }));
-        note_panic(panics, r);
-        let r = panic::catch_unwind(AssertUnwindSafe(|| heap::drain_trashcan(to.heap)));
-        note_panic(panics, r);
-    }
+    // 4. Drop the values, giving back the collector's count after each.
     let collected = garbage.len();
-    for &obj in &garbage {
-        // SAFETY: the collector took this count in step 1.
-        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
-            heap::release_collector_ref(obj);
+    let mut next = 0;
+    while next < garbage.len() {
+        // One unwinding guard for the whole run; after a panic, go on with
+        // the object after the one that panicked.
+        let r = panic::catch_unwind(AssertUnwindSafe(|| {
+            while next < garbage.len() {
+                let obj = garbage[next];
+                next += 1;
+                drop_garbage(to.heap, obj);
+            }
         }));
         note_panic(panics, r);
     }
     (collected, resurrected)
+}
+
+/// Drops a garbage object's value, then gives back the collector's count.
+fn drop_garbage(h: &Heap, obj: Obj) {
+    let c = obj.counts();
+    c.set_strong(c.strong() | DEAD);
+    // Gives the count back even if the value's drop panics.
+    let release = CollectorRef(obj);
+    let drop_value = obj.vtable().drop_value;
+    // SAFETY: the value is initialised and dropped this once: it is marked
+    // dead, and the collector's count keeps anyone else from dropping it.
+    unsafe { drop_value(obj) };
+    drop(release);
+    if h.trashcan_len() != 0 {
+        heap::drain_trashcan(h);
+    }
+}
+
+/// The collector's count on a garbage object, given back on drop.
+struct CollectorRef(Obj);
+
+impl Drop for CollectorRef {
+    fn drop(&mut self) {
+        // SAFETY: the collector took this count in step 1 and gives it back
+        // once, here.
+        unsafe { heap::release_collector_ref(self.0) };
+    }
 }
 
 impl Survivors<'_> {
