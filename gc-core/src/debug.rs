@@ -6,8 +6,8 @@
 //!
 //! | Python | here |
 //! |---|---|
-//! | `gc.get_objects(generation)` | [`objects`] |
-//! | objgraph's `show_most_common_types` | [`census`] |
+//! | `gc.get_objects(generation)` | [`objects`], [`objects_of`] |
+//! | objgraph's `show_most_common_types`, `show_growth` | [`census`], [`growth`] |
 //! | `gc.get_referents(obj)`, `gc.get_referrers(obj)` | [`referents`], [`referrers`] |
 //! | objgraph's `find_backref_chain` | [`path_to`] |
 //! | objgraph's `show_refs`, `show_backrefs` | [`dot_heap`], [`dot_from`], [`dot_to`] |
@@ -254,6 +254,153 @@ pub fn objects(scope: Scope) -> Vec<ObjectInfo> {
     })
 }
 
+/// Handles to the live tracked objects in `scope` whose value is a `T`
+/// (Python's `gc.get_objects()`, filtered by type): the way to get hold of
+/// objects a [`census`] shows are piling up.
+///
+/// Objects that a collection is examining right now, and values that
+/// [`Gc::get_mut`] may be borrowing mutably, are left out.
+///
+/// # Panics
+///
+/// Panics for `Scope::Generation(g)` with `g > 2`.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Session {
+///     user: String,
+///     peer: RefCell<Option<Gc<Session>>>,
+/// }
+///
+/// let s = Gc::new(Session { user: "ada".into(), peer: RefCell::new(None) });
+/// *s.peer.borrow_mut() = Some(s.clone());
+/// drop(s); // leaked in a cycle, until the next collection
+/// let found = debug::objects_of::<Session>(debug::Scope::All);
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].user, "ada");
+/// # found[0].peer.borrow_mut().take();
+/// ```
+#[must_use]
+pub fn objects_of<T: 'static>(scope: Scope) -> Vec<Gc<T>> {
+    let lists = scope.lists();
+    let want = TypeId::of::<T>();
+    with_heap(|h| {
+        lists
+            .flat_map(|l| h.lists[l].to_vec())
+            .filter(|o| (o.vtable().type_id)() == want && o.counts().strong() & DETACHED == 0)
+            .map(|obj| {
+                let c = obj.counts();
+                c.set_strong(c.strong() + 1);
+                // The type was just checked: sized values' boxes start right
+                // after the head, whatever their allocation; the count is
+                // taken.
+                Gc::from_inner(obj.typed_box::<T>())
+            })
+            .collect()
+    })
+}
+
+/// `std::any::type_name` without module paths:
+/// `core::cell::RefCell<alloc::vec::Vec<app::Node>>` becomes
+/// `RefCell<Vec<Node>>`. Used for the labels of the DOT pictures.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::debug::short_type_name;
+/// assert_eq!(
+///     short_type_name("core::cell::RefCell<alloc::vec::Vec<app::Node>>"),
+///     "RefCell<Vec<Node>>"
+/// );
+/// assert_eq!(short_type_name("(i32, &str)"), "(i32, &str)");
+/// ```
+#[must_use]
+pub fn short_type_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut word = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            word.clear(); // a path segment: keep only the last one
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out
+}
+
+/// How one type's count changed between two censuses (see [`growth`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Growth {
+    /// `std::any::type_name` of the values.
+    pub type_name: &'static str,
+    /// Objects now.
+    pub count: usize,
+    /// Change since the earlier census (negative: fewer).
+    pub delta: isize,
+}
+
+/// The types whose tracked-object count changed since `before` (an earlier
+/// [`census`]), most grown first, as objgraph's `show_growth`: the first step
+/// of a leak hunt.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{debug, Gc};
+/// use std::cell::RefCell;
+///
+/// let before = debug::census(debug::Scope::All);
+/// let leak: Vec<_> = (0..3).map(|_| Gc::new(RefCell::new(Vec::<Gc<u8>>::new()))).collect();
+/// let growth = debug::growth(&before, debug::Scope::All);
+/// assert_eq!(growth[0].delta, 3);
+/// assert!(growth[0].type_name.contains("RefCell"));
+/// # drop(leak);
+/// ```
+#[must_use]
+pub fn growth(before: &[CensusEntry], scope: Scope) -> Vec<Growth> {
+    let now = census(scope);
+    let old: HashMap<&str, usize> = before.iter().map(|e| (e.type_name, e.count)).collect();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out: Vec<Growth> = Vec::new();
+    for e in &now {
+        seen.insert(e.type_name);
+        let was = old.get(e.type_name).copied().unwrap_or(0);
+        if was != e.count {
+            out.push(Growth {
+                type_name: e.type_name,
+                count: e.count,
+                delta: signed(e.count) - signed(was),
+            });
+        }
+    }
+    for e in before.iter().filter(|e| !seen.contains(e.type_name)) {
+        out.push(Growth {
+            type_name: e.type_name,
+            count: 0,
+            delta: -signed(e.count),
+        });
+    }
+    out.sort_by(|a, b| b.delta.cmp(&a.delta).then(a.type_name.cmp(b.type_name)));
+    out
+}
+
+fn signed(n: usize) -> isize {
+    isize::try_from(n).unwrap_or(isize::MAX)
+}
+
 /// One line of a [`census`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -404,7 +551,11 @@ struct Graph {
 }
 
 impl Graph {
-    fn build(h: &Heap) -> Graph {
+    /// Builds the graph. `ignore` is the box address of a handle the caller
+    /// holds outside the heap, which is not counted as a reason for its
+    /// object to be alive; neither are the counts held by the garbage that
+    /// [`DebugFlags::SAVE_ALL`] kept.
+    fn build(h: &Heap, ignore: Option<usize>) -> Graph {
         let pinned = Pinned::new(h, 0..3);
         let index: HashMap<usize, usize> = pinned
             .0
@@ -420,11 +571,15 @@ impl Graph {
             .iter()
             .map(|o| i64::from(o.strong_count()) - 1)
             .collect();
-        for e in &edges {
-            for t in &e.to {
-                if let Some(&j) = index.get(&t.box_addr()) {
-                    refs[j] -= 1;
-                }
+        let saved = h.saved.to_vec();
+        let not_reasons = edges
+            .iter()
+            .flat_map(|e| e.to.iter().map(|t| t.box_addr()))
+            .chain(saved.iter().map(|o| o.box_addr()))
+            .chain(ignore);
+        for addr in not_reasons {
+            if let Some(&j) = index.get(&addr) {
+                refs[j] -= 1;
             }
         }
         let roots = refs
@@ -492,27 +647,14 @@ impl Graph {
 pub fn path_to<T: ?Sized>(gc: &Gc<T>) -> Option<Vec<ObjectInfo>> {
     let target = ObjectId::of(gc).0;
     with_heap(|h| {
-        let g = Graph::build(h);
+        let g = Graph::build(h, Some(target));
         let tracked_target = g.index.get(&target).copied();
-        // The handle `gc` itself is outside the graph: ignore it, so the
-        // question is what *else* keeps the object alive.
-        let mut roots = g.roots.clone();
-        if let Some(t) = tracked_target {
-            let obj = g.pinned.0[t];
-            let inner: i64 = g
-                .edges
-                .iter()
-                .map(|e| {
-                    let n = e.to.iter().filter(|x| x.box_addr() == target).count();
-                    i64::try_from(n).unwrap_or(i64::MAX)
-                })
-                .sum();
-            let outside = i64::from(obj.strong_count()) - 1 - inner - 1;
-            roots[t] = outside > 0 || g.edges[t].unreadable;
-            if roots[t] {
-                return Some(vec![g.info(t)]);
-            }
+        if let Some(t) = tracked_target
+            && g.roots[t]
+        {
+            return Some(vec![g.info(t)]);
         }
+        let roots = &g.roots;
         let n = g.pinned.0.len();
         let mut prev = vec![usize::MAX; n];
         let mut seen = vec![false; n];
@@ -625,8 +767,12 @@ fn visible(g: &Graph, view: View) -> Vec<bool> {
 
 fn dot(view: View) -> String {
     use fmt::Write as _;
+    let ignore = match view {
+        View::All => None,
+        View::From(a) | View::To(a) => Some(a),
+    };
     with_heap(|h| {
-        let g = Graph::build(h);
+        let g = Graph::build(h, ignore);
         let saved: HashSet<usize> = h.saved.to_vec().iter().map(|o| o.box_addr()).collect();
         let show = visible(&g, view);
         let shown = || (0..show.len()).filter(|&i| show[i]);
@@ -644,12 +790,13 @@ fn dot(view: View) -> String {
             }
             let _ = writeln!(
                 out,
-                "  \"o{:x}\" [label=\"{}\\n{} (strong {}){}\"{}];",
+                "  \"o{:x}\" [label=\"{}\\n{} (strong {}){}\", tooltip=\"{}\"{}];",
                 info.id.0,
-                escape(info.type_name),
+                escape(&short_type_name(info.type_name)),
                 info.id,
                 info.strong_count,
                 if g.roots[i] { "\\nroot" } else { "" },
+                escape(info.type_name),
                 attrs
             );
         }
@@ -666,7 +813,7 @@ fn dot(view: View) -> String {
                     let _ = writeln!(
                         out,
                         "  \"o{to:x}\" [label=\"{}\\n#{to:x} (outside the scan)\", style=dashed];",
-                        escape((t.vtable().type_name)())
+                        escape(&short_type_name((t.vtable().type_name)()))
                     );
                 }
             }
@@ -675,7 +822,7 @@ fn dot(view: View) -> String {
                     let _ = writeln!(
                         out,
                         "  \"o{addr:x}\" [label=\"{}\\n#{addr:x} (strong {strong}, untracked)\", shape=ellipse, color=gray];",
-                        escape(name)
+                        escape(&short_type_name(name))
                     );
                 }
                 let _ = writeln!(out, "  \"o{from:x}\" -> \"o{addr:x}\" [color=gray];");
