@@ -107,6 +107,13 @@ pub(crate) const DISCOVERED: u32 = 1 << 10;
 /// The vtable is stored in the 8 bytes before the head (the object is not in
 /// a typed slab page).
 pub(crate) const INLINE: u32 = 1 << 11;
+/// Two bits: how many times the collector cleared this object's weak
+/// references (mod 4). A `Weak` remembers the epoch it was made in, so the
+/// ones cleared stay cleared even if the object is resurrected, while new
+/// ones work.
+pub(crate) const EPOCH_SHIFT: u32 = 12;
+/// Mask of the epoch bits.
+pub(crate) const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
 
 /// The counts at the start of every box.
 #[repr(C)]

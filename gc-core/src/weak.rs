@@ -5,7 +5,10 @@ use core::fmt;
 use core::ptr::{self, NonNull};
 
 use crate::gc::{Gc, inc_strong};
-use crate::gc_box::{CLEARED, COUNT_MASK, DEAD, GcBox, WEAK_MASK, counts, free_block, head_of};
+use crate::gc_box::{
+    CLEARED, COUNT_MASK, DEAD, EPOCH_MASK, EPOCH_SHIFT, GcBox, WEAK_MASK, counts, free_block,
+    head_of,
+};
 use crate::trace::{Trace, Tracer};
 
 /// A weak handle to a [`Gc`] value, like [`std::rc::Weak`]: it does not keep
@@ -14,8 +17,9 @@ use crate::trace::{Trace, Tracer};
 ///
 /// `upgrade` returns `None` once the last `Gc` is gone, and also for every
 /// object the cycle collector has found to be garbage: weak references to
-/// garbage are cleared before any finalizer runs (as CPython does), and stay
-/// cleared even if a finalizer resurrects the object.
+/// garbage are cleared before any finalizer runs (as CPython does). If a
+/// finalizer resurrects the object, the `Weak`s cleared then stay cleared,
+/// while new ones (made with [`Gc::downgrade`] afterwards) work.
 ///
 /// # Examples
 ///
@@ -30,8 +34,13 @@ use crate::trace::{Trace, Tracer};
 /// ```
 pub struct Weak<T: ?Sized> {
     /// The box, or a dangling sentinel (`usize::MAX`) from [`Weak::new`].
+    /// The two low bits (free: a box is at least 4-aligned) hold the weak
+    /// epoch of the object when this `Weak` was made (see `EPOCH_MASK`).
     ptr: NonNull<GcBox<T>>,
 }
+
+/// The low bits of a `Weak`'s pointer that hold its epoch.
+const TAG: usize = 0b11;
 
 impl<T> Weak<T> {
     /// A `Weak` that points to nothing: `upgrade` always returns `None`.
@@ -53,13 +62,54 @@ impl<T> Weak<T> {
 }
 
 impl<T: ?Sized> Weak<T> {
+    /// A `Weak` to the box at `ptr`, made in the object's current epoch.
     pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
+        // SAFETY: callers hold a handle or a `Weak`, so the block is
+        // allocated (I1).
+        let c = unsafe { counts(ptr) };
+        let epoch = if c.has_head() {
+            // SAFETY: allocated and head-ful (I3).
+            let obj = unsafe { head_of(ptr) };
+            ((obj.flags() & EPOCH_MASK) >> EPOCH_SHIFT) as usize
+        } else {
+            0
+        };
+        Weak {
+            ptr: ptr.map_addr(|a| a | epoch),
+        }
+    }
+
+    /// The `Weak::new` sentinel, rebuilt by `Weak::from_raw`.
+    pub(crate) fn sentinel(ptr: NonNull<GcBox<T>>) -> Self {
+        debug_assert_eq!(ptr.as_ptr().cast::<u8>().addr(), usize::MAX);
         Weak { ptr }
+    }
+
+    /// The box pointer without the epoch tag.
+    #[inline]
+    fn untagged(&self) -> NonNull<GcBox<T>> {
+        // The sentinel keeps its bits: it is never dereferenced.
+        if self.is_dangling() {
+            return self.ptr;
+        }
+        self.ptr.map_addr(|a| {
+            // SAFETY: a box address is non-zero and at least 4-aligned, so
+            // clearing the two low bits leaves it non-zero.
+            unsafe { core::num::NonZeroUsize::new_unchecked(a.get() & !TAG) }
+        })
+    }
+
+    /// The epoch this `Weak` was made in.
+    #[inline]
+    fn epoch(&self) -> u32 {
+        #[expect(clippy::cast_possible_truncation, reason = "two bits")]
+        let e = (self.ptr.as_ptr().cast::<u8>().addr() & TAG) as u32;
+        e
     }
 
     #[inline]
     pub(crate) fn inner_ptr(&self) -> NonNull<GcBox<T>> {
-        self.ptr
+        self.untagged()
     }
 
     #[inline]
@@ -83,21 +133,23 @@ impl<T: ?Sized> Weak<T> {
         if self.is_dangling() {
             return None;
         }
+        let b = self.untagged();
         // SAFETY: a `Weak` keeps the block allocated (I1).
-        let c = unsafe { counts(self.ptr) };
+        let c = unsafe { counts(b) };
         let s = c.strong();
         if s & COUNT_MASK == 0 || s & DEAD != 0 {
             return None;
         }
         if c.has_head() {
             // SAFETY: allocated and head-ful (I3).
-            let obj = unsafe { head_of(self.ptr) };
-            if obj.flags() & CLEARED != 0 {
+            let f = unsafe { head_of(b) }.flags();
+            if f & CLEARED != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch() {
+                // Found to be garbage since this `Weak` was made.
                 return None;
             }
         }
-        inc_strong(self.ptr);
-        Some(Gc::from_inner(self.ptr))
+        inc_strong(b);
+        Some(Gc::from_inner(b))
     }
 
     /// The number of `Gc` handles to the value (0 for [`Weak::new`]).
@@ -118,7 +170,7 @@ impl<T: ?Sized> Weak<T> {
             return 0;
         }
         // SAFETY: a `Weak` keeps the block allocated (I1).
-        (unsafe { counts(self.ptr) }.strong() & COUNT_MASK) as usize
+        (unsafe { counts(self.untagged()) }.strong() & COUNT_MASK) as usize
     }
 
     /// The number of `Weak` handles to the value, or 0 once no `Gc` remains
@@ -141,7 +193,7 @@ impl<T: ?Sized> Weak<T> {
             return 0;
         }
         // SAFETY: a `Weak` keeps the block allocated (I1).
-        let c = unsafe { counts(self.ptr) };
+        let c = unsafe { counts(self.untagged()) };
         if c.strong() & COUNT_MASK == 0 {
             0
         } else {
@@ -164,7 +216,7 @@ impl<T: ?Sized> Weak<T> {
     /// ```
     #[must_use]
     pub fn ptr_eq(&self, other: &Self) -> bool {
-        ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
+        ptr::addr_eq(self.untagged().as_ptr(), other.untagged().as_ptr())
     }
 }
 
@@ -216,8 +268,9 @@ impl<T: ?Sized> Drop for Weak<T> {
         if self.is_dangling() {
             return;
         }
+        let b = self.untagged();
         // SAFETY: a `Weak` keeps the block allocated (I1).
-        let c = unsafe { counts(self.ptr) };
+        let c = unsafe { counts(b) };
         let w = c.weak() - 1;
         c.set_weak(w);
         if w & WEAK_MASK != 0 {
@@ -227,16 +280,16 @@ impl<T: ?Sized> Drop for Weak<T> {
         // the value was dropped when the strong count reached zero (I2).
         if c.has_head() {
             // SAFETY: head-ful (I3).
-            let obj = unsafe { head_of(self.ptr) };
+            let obj = unsafe { head_of(b) };
             let dealloc = obj.vtable().dealloc;
             // SAFETY: no handle remains; the block is freed once (I1).
             unsafe { dealloc(obj) };
         } else {
             // SAFETY: the value was dropped in place, which leaves a valid
             // value behind; only its metadata is read for the layout.
-            let layout = Layout::for_value(unsafe { self.ptr.as_ref() });
+            let layout = Layout::for_value(unsafe { b.as_ref() });
             // SAFETY: no handle remains; allocated with this layout (I1).
-            unsafe { free_block(self.ptr.cast(), layout) };
+            unsafe { free_block(b.cast(), layout) };
         }
     }
 }

@@ -323,7 +323,8 @@ pub(crate) unsafe fn release_zero(obj: Obj) {
             return;
         }
         h.unlist(obj);
-        // Restores the depth and frees the block, also if the drop panics.
+        // Restores the depth, frees the block and drains the queue, also if
+        // the drop panics.
         let finish = Finish { h, obj, depth };
         h.depth.set(depth + 1);
         let drop_value = obj.vtable().drop_value;
@@ -331,9 +332,6 @@ pub(crate) unsafe fn release_zero(obj: Obj) {
         // is zero and the object is in no working set (I2).
         unsafe { drop_value(obj) };
         drop(finish);
-        if depth == 0 && h.trashcan.len() != 0 {
-            drain_trashcan(h);
-        }
     });
 }
 
@@ -366,9 +364,6 @@ unsafe fn release_zero_slow(h: &Heap, obj: Obj, depth: u32) {
     // so this is its one release (forwarded from the caller).
     unsafe { destroy(h, obj) };
     drop(guard);
-    if depth == 0 {
-        drain_trashcan(h);
-    }
 }
 
 /// Ends a fast-path release: restores the nesting depth and releases the
@@ -384,6 +379,9 @@ impl Drop for Finish<'_> {
     fn drop(&mut self) {
         self.h.depth.set(self.depth);
         release_weak(self.h, self.obj);
+        if self.depth == 0 && self.h.trashcan.len() != 0 {
+            drain_trashcan(self.h);
+        }
     }
 }
 
@@ -409,31 +407,47 @@ fn release_weak(h: &Heap, obj: Obj) {
     }
 }
 
-/// Restores the trashcan depth, also when a drop panics.
+/// Restores the trashcan depth, also when a drop panics, and drains the
+/// queue once back at depth 0.
 struct DepthGuard<'a>(&'a Heap, u32);
 
 impl Drop for DepthGuard<'_> {
     fn drop(&mut self) {
         self.0.depth.set(self.1);
+        if self.1 == 0 && self.0.trashcan.len() != 0 {
+            drain_trashcan(self.0);
+        }
     }
 }
 
 /// Drops the queued objects, one nesting level at a time.
+///
+/// A panicking drop does not stop the others (as a panicking field drop does
+/// not stop its siblings'): the first panic is resumed once the queue is
+/// empty, unless the thread is already unwinding.
 pub(crate) fn drain_trashcan(h: &Heap) {
     if h.depth.get() != 0 {
         return;
     }
+    let mut first = None;
     while let Some(obj) = h.trashcan.pop() {
         h.depth.set(1);
-        let guard = DepthGuard(h, 0);
         // SAFETY: queued objects have a zero count, were unlisted when
         // queued, and each is queued once.
-        unsafe { destroy(h, obj) };
-        drop(guard);
+        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { destroy(h, obj) }));
+        h.depth.set(0);
+        if let Err(p) = r {
+            first.get_or_insert(p);
+        }
     }
     if h.torn_down.get() {
         // Nothing frees the queue's buffer after thread-local teardown.
         drop(h.trashcan.take());
+    }
+    if let Some(p) = first
+        && !std::thread::panicking()
+    {
+        panic::resume_unwind(p);
     }
 }
 

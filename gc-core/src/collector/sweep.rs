@@ -14,7 +14,10 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap::{self, Heap};
-use crate::gc_box::{CLEARED, DEAD, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, Obj};
+use crate::gc_box::{
+    CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
+    PINNED, REACHABLE,
+};
 use crate::trace::{Mode, Tracer};
 
 /// Where the objects that survive go, and bookkeeping for them.
@@ -41,7 +44,10 @@ pub(crate) fn dispose(
         obj.set_index(i);
         let f = obj.flags();
         finalizers |= f & HAS_FINALIZER != 0 && f & FINALIZED == 0;
-        obj.set_flags((f & !crate::gc_box::LOC_MASK) | LOC_GARBAGE | CLEARED);
+        // Clearing starts a new weak epoch: the `Weak`s made so far never
+        // upgrade again, even if the object is resurrected.
+        let epoch = (f + (1 << EPOCH_SHIFT)) & EPOCH_MASK;
+        obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | epoch);
         let c = obj.counts();
         c.set_strong(c.strong() + 1);
     }
@@ -76,7 +82,7 @@ pub(crate) fn dispose(
         resurrected = revived.len();
         to.heap.lists[to.list].append(&revived, to.list_loc());
         for &obj in &revived {
-            obj.set_flags(obj.flags() & !(crate::gc_box::REACHABLE | crate::gc_box::PINNED));
+            obj.set_flags(obj.flags() & !(REACHABLE | PINNED | CLEARED));
             // SAFETY: the collector took this count in step 1.
             unsafe { heap::release_collector_ref(obj) };
         }

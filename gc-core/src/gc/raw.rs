@@ -258,10 +258,9 @@ impl<T: ?Sized> Weak<T> {
     pub unsafe fn from_raw(ptr: *const T) -> Self {
         if ptr.cast::<u8>().addr() == usize::MAX {
             // From `Weak::new`: the sentinel, not a box.
-            return Weak::from_inner(
-                // SAFETY: `usize::MAX` is not null.
-                unsafe { NonNull::new_unchecked(ptr.cast_mut() as *mut GcBox<T>) },
-            );
+            // SAFETY: `usize::MAX` is not null.
+            let sentinel = unsafe { NonNull::new_unchecked(ptr.cast_mut() as *mut GcBox<T>) };
+            return Weak::sentinel(sentinel);
         }
         // SAFETY: guaranteed by the caller; the block is still allocated
         // because the weak count was kept.
