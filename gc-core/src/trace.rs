@@ -20,7 +20,8 @@
 
 mod impls;
 
-use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, PINNED, REACHABLE};
+use crate::collector::KEEP;
+use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, REACHABLE};
 
 /// A type whose values can be stored in a [`Gc`](crate::Gc), reporting the
 /// `Gc` pointers they own so the cycle collector can find reference cycles.
@@ -311,10 +312,15 @@ impl Tracer {
     /// assert_eq!(gc_core::collect(), 1);
     /// ```
     pub fn mark_unreadable(&mut self) {
-        if self.mode == Mode::Collect {
-            self.unreadable = true;
-        } else if let Some(obj) = self.current {
-            obj.set_flags(obj.flags() | PINNED);
+        match self.mode {
+            Mode::Collect => self.unreadable = true,
+            Mode::Subtract => {
+                if let Some(obj) = self.current {
+                    self.refs[obj.index()] = KEEP;
+                }
+            }
+            // Marking traces only objects already known to be reachable.
+            Mode::Mark => {}
         }
     }
 
@@ -331,8 +337,8 @@ impl Tracer {
                 let r = &mut self.refs[obj.index()];
                 if *r == 0 {
                     // Reported more often than it is referenced: keep it.
-                    obj.set_flags(f | PINNED);
-                } else {
+                    *r = KEEP;
+                } else if *r != KEEP {
                     *r -= 1;
                 }
             }

@@ -20,6 +20,9 @@ use crate::gc_box::{
 /// trashcan uses 50; our frames are larger with user `Drop` impls).
 pub(crate) const TRASHCAN_DEPTH: u32 = 24;
 
+/// Buffers up to this many entries are kept between collections.
+const RECYCLE_MAX: usize = 1 << 18;
+
 /// Number of lists: generations 0, 1, 2 and the permanent (frozen) one.
 pub(crate) const LISTS: usize = 4;
 
@@ -108,6 +111,11 @@ pub(crate) struct Heap {
     pub(crate) state: ManuallyDrop<RefCell<State>>,
     /// The block allocator.
     pub(crate) slab: crate::slab::Slab,
+    /// A collection is dropping garbage that still has the location
+    /// `LOC_WORK`: `Weak::upgrade` fails for such objects.
+    pub(crate) disposing: Cell<bool>,
+    /// The scratch-count buffer, kept between collections.
+    scratch: ManuallyDrop<Cell<Vec<u32>>>,
 }
 
 const _: () = assert!(!core::mem::needs_drop::<Heap>());
@@ -156,6 +164,8 @@ impl Heap {
             guard_registered: Cell::new(false),
             state: ManuallyDrop::new(RefCell::new(State::new())),
             slab: crate::slab::Slab::new(),
+            disposing: Cell::new(false),
+            scratch: ManuallyDrop::new(Cell::new(Vec::new())),
         }
     }
 
@@ -178,6 +188,37 @@ impl Heap {
             }
             obj.set_loc(LOC_NONE);
         }
+    }
+
+    /// The scratch-count buffer (empty), to be given back with
+    /// [`Heap::put_scratch`].
+    pub(crate) fn take_scratch(&self) -> Vec<u32> {
+        self.scratch.take()
+    }
+
+    /// Keeps a scratch buffer for the next collection, unless it is large
+    /// (then memory wins over page faults) or the heap is torn down.
+    pub(crate) fn put_scratch(&self, mut buf: Vec<u32>) {
+        buf.clear();
+        if buf.capacity() <= RECYCLE_MAX && !self.torn_down.get() {
+            self.scratch.set(buf);
+        }
+    }
+
+    /// Gives a collection's working buffer to generation 0, whose own
+    /// buffer restarts empty after every collection, unless it is large.
+    pub(crate) fn recycle_young(&self, mut buf: Vec<Obj>) {
+        if buf.capacity() > RECYCLE_MAX || self.torn_down.get() {
+            return;
+        }
+        buf.clear();
+        self.lists[0].with(|v| {
+            if buf.capacity() > v.capacity() {
+                // Same order, so the indices stay right (invariant I4).
+                buf.extend_from_slice(v);
+                core::mem::swap(v, &mut buf);
+            }
+        });
     }
 
     /// Number of queued drops.
@@ -494,33 +535,32 @@ impl Drop for ReleaseWeak {
     }
 }
 
-/// Drops the collector's own strong count on a garbage or resurrected object.
+/// Drops the collector's own strong count (taken by `partition`) on an
+/// object of a working set: a survivor, a resurrected object, or garbage.
 ///
 /// # Safety
 ///
-/// - The collector took that count (`LOC_GARBAGE`) and gives it back once.
+/// - The collector took that count and gives it back once.
 pub(crate) unsafe fn release_collector_ref(obj: Obj) {
     let c = obj.counts();
     let s = c.strong() - 1;
     c.set_strong(s);
-    if s & COUNT_MASK == 0 {
-        let f = obj.flags();
-        if f & LOC_MASK == LOC_GARBAGE {
-            obj.set_loc(LOC_NONE);
-            if f & PENDING == 0 && s & DEAD != 0 {
-                // The usual end of cyclic garbage: its value is gone and no
-                // handle is left; free the block (unless a `Weak` holds it).
-                with_heap(|h| release_weak(h, obj));
-                return;
-            }
-        }
-        if f & PENDING == 0 {
-            // SAFETY: the count just reached zero and the object is no longer
-            // in the working set, so this is its one release.
+    let f = obj.flags();
+    let held = matches!(f & LOC_MASK, LOC_WORK | LOC_GARBAGE);
+    if held {
+        // The collector is done with it: it is in no list now.
+        obj.set_loc(LOC_NONE);
+    }
+    if s & COUNT_MASK == 0 && f & PENDING == 0 {
+        if held && s & DEAD != 0 {
+            // The usual end of cyclic garbage: its value is gone and no
+            // handle is left; free the block (unless a `Weak` holds it).
+            with_heap(|h| release_weak(h, obj));
+        } else {
+            // SAFETY: the count just reached zero and the object is in no
+            // working set now, so this is its one release.
             unsafe { release_zero(obj) };
         }
-    } else if obj.flags() & LOC_MASK == LOC_GARBAGE {
-        obj.set_loc(LOC_NONE);
     }
 }
 

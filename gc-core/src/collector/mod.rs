@@ -17,6 +17,7 @@
 
 pub(crate) mod heap;
 mod scan;
+pub(crate) use scan::KEEP;
 mod sweep;
 #[cfg(test)]
 mod tests;
@@ -27,7 +28,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj, PINNED, REACHABLE};
+use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj, REACHABLE};
 use crate::trace::{Mode, Tracer};
 use heap::{Heap, LISTS, with_heap};
 
@@ -638,17 +639,19 @@ fn run(h: &Heap, generation: usize) -> usize {
         let more = h.lists[g].take();
         tracer.work.extend(more);
     }
+    tracer.refs = h.take_scratch();
     // A panic between here and `partition` is impossible: the working set
-    // gets its locations there, before any user code runs.
-    let (reached, payload) = scan::partition(&mut tracer, 0);
-    if let Some(p) = payload {
+    // gets its locations (and the collector's counts) there, before any user
+    // code runs.
+    let found = scan::partition(&mut tracer, scan::Start::Fresh);
+    if let Some(p) = found.panic {
         panics.get_or_insert(p);
     }
+    let reached = found.reached;
 
     // Survivors move one generation up (generation 2 stays).
     let target = (generation + 1).min(2);
-    let garbage = tracer.work.split_off(reached);
-    let survivors = promote(h, &tracer.work, target);
+    let survivors = promote(h, &tracer.work[..reached], target);
     {
         let mut s = h.state.borrow_mut();
         match generation {
@@ -661,18 +664,20 @@ fn run(h: &Heap, generation: usize) -> usize {
         }
     }
     let discovered = core::mem::take(&mut tracer.discovered);
-    drop(tracer);
+    h.put_scratch(core::mem::take(&mut tracer.refs));
 
     let to = sweep::Survivors {
         heap: h,
         list: target,
     };
-    let (collected, resurrected) = sweep::dispose(garbage, &to, &mut panics);
+    let (collected, resurrected) =
+        sweep::dispose(&tracer.work[reached..], found.finalizers, &to, &mut panics);
     if generation == 2 {
         h.state.borrow_mut().long_lived_total += resurrected;
     }
     retrack(discovered);
     heap::drain_pending(h);
+    h.recycle_young(core::mem::take(&mut tracer.work));
 
     let pause = start.elapsed();
     {
@@ -701,11 +706,12 @@ fn run(h: &Heap, generation: usize) -> usize {
 }
 
 /// Moves reachable objects from the working set into list `target`, except
-/// detached ones, which stay out of every list. Returns how many joined.
+/// detached ones, which stay out of every list, and gives back the
+/// collector's count on each. Returns how many joined the list.
 fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     let mut joined = Vec::with_capacity(objs.len());
     for &obj in objs {
-        obj.set_flags(obj.flags() & !(REACHABLE | PINNED));
+        obj.set_flags(obj.flags() & !REACHABLE);
         if obj.counts().strong() & crate::gc_box::DETACHED != 0 {
             obj.set_loc(LOC_NONE);
         } else {
@@ -714,6 +720,11 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     }
     #[expect(clippy::cast_possible_truncation, reason = "list numbers are 0..4")]
     h.lists[target].append(&joined, target as u32);
+    for &obj in objs {
+        // SAFETY: `partition` took this count; the object is now listed (or
+        // detached), no longer in the working set.
+        unsafe { heap::release_collector_ref(obj) };
+    }
     joined.len()
 }
 
@@ -752,6 +763,7 @@ pub(crate) fn teardown(h: &Heap) {
     let callbacks = core::mem::take(&mut h.state.borrow_mut().callbacks);
     drop(callbacks);
     drop(h.pending.take());
+    drop(h.take_scratch());
     heap::drain_trashcan(h);
     debug_assert!(h.lists.iter().all(|l| l.len() == 0));
     h.slab.close();

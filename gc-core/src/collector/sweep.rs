@@ -1,7 +1,7 @@
 //! Disposing of cyclic garbage, in PEP 442's order:
 //!
-//! 1. take one strong count on every garbage object (nothing is freed under
-//!    the collector's feet) and clear weak references to it;
+//! 1. clear weak references to the garbage (the collector already holds a
+//!    count on every object, so nothing is freed under its feet);
 //! 2. run each finalizer once, with all the garbage still intact;
 //! 3. if any finalizer ran, examine the garbage again: what a finalizer
 //!    resurrected, and all it reaches, survives;
@@ -14,9 +14,10 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap::{self, Heap};
+use crate::debug::DebugFlags;
 use crate::gc_box::{
     CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
-    PINNED, REACHABLE,
+    REACHABLE,
 };
 use crate::trace::{Mode, Tracer};
 
@@ -27,29 +28,40 @@ pub(crate) struct Survivors<'a> {
     pub(crate) list: usize,
 }
 
-/// Disposes of `garbage`. Returns the number of objects whose values were
-/// dropped, the number resurrected, and the first panic a user callback
-/// raised.
+/// Disposes of `garbage`, on each of which the collector holds a count.
+/// `finalizers` says whether any of them may have a finalizer to run.
+/// Returns the number of objects whose values were dropped (or saved by
+/// `SAVE_ALL`) and the number resurrected; the first panic a user callback
+/// raised goes to `panics`.
 pub(crate) fn dispose(
-    garbage: Vec<Obj>,
+    garbage: &[Obj],
+    finalizers: bool,
     to: &Survivors<'_>,
     panics: &mut Option<Box<dyn Any + Send>>,
 ) -> (usize, usize) {
     if garbage.is_empty() {
         return (0, 0);
     }
-    // 1. The collector's own count, and weak references cleared.
-    let mut finalizers = false;
+    let flags = to.heap.debug.get();
+    let debugging = flags & (DebugFlags::COLLECTABLE.bits() | DebugFlags::SAVE_ALL.bits()) != 0;
+    if !finalizers && !debugging {
+        // The usual case: no user code runs before the drops, so the
+        // garbage keeps its working-set location, and `Weak::upgrade` learns
+        // it is garbage from `disposing`.
+        to.heap.disposing.set(true);
+        drop_all(to.heap, garbage, panics);
+        to.heap.disposing.set(false);
+        return (garbage.len(), 0);
+    }
+
+    // 1. Weak references cleared.
     for (i, &obj) in garbage.iter().enumerate() {
         obj.set_index(i);
         let f = obj.flags();
-        finalizers |= f & HAS_FINALIZER != 0 && f & FINALIZED == 0;
         // Clearing starts a new weak epoch: the `Weak`s made so far never
         // upgrade again, even if the object is resurrected.
         let epoch = (f + (1 << EPOCH_SHIFT)) & EPOCH_MASK;
         obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | epoch);
-        let c = obj.counts();
-        c.set_strong(c.strong() + 1);
     }
 
     // 2. Finalizers, with every garbage value intact.
@@ -68,34 +80,32 @@ pub(crate) fn dispose(
     }
 
     // 3. Resurrection check.
-    let mut garbage = garbage;
     let mut resurrected = 0;
+    let mut rest = garbage.to_vec();
     if finalized_any {
         let mut tracer = Tracer::new(Mode::Subtract, LOC_GARBAGE);
-        tracer.work = garbage;
-        let (reached, payload) = super::scan::partition(&mut tracer, 1);
-        if let Some(p) = payload {
+        tracer.work = rest;
+        let found = super::scan::partition(&mut tracer, super::scan::Start::Recheck);
+        if let Some(p) = found.panic {
             panics.get_or_insert(p);
         }
-        let mut rest = tracer.work.split_off(reached);
+        rest = tracer.work.split_off(found.reached);
         let revived = tracer.work;
         resurrected = revived.len();
         to.heap.lists[to.list].append(&revived, to.list_loc());
         for &obj in &revived {
-            obj.set_flags(obj.flags() & !(REACHABLE | PINNED | CLEARED));
-            // SAFETY: the collector took this count in step 1.
+            obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
+            // SAFETY: the collector took this count in `partition`.
             unsafe { heap::release_collector_ref(obj) };
         }
         for (i, &obj) in rest.iter().enumerate() {
             obj.set_index(i);
         }
         super::retrack(tracer.discovered);
-        garbage = core::mem::take(&mut rest);
     }
 
-    let flags = to.heap.debug.get();
-    if flags & crate::debug::DebugFlags::COLLECTABLE.bits() != 0 {
-        for &obj in &garbage {
+    if flags & DebugFlags::COLLECTABLE.bits() != 0 {
+        for &obj in &rest {
             eprintln!(
                 "gc: collectable <{} {:#x}>",
                 (obj.vtable().type_name)(),
@@ -103,18 +113,24 @@ pub(crate) fn dispose(
             );
         }
     }
-    if flags & crate::debug::DebugFlags::SAVE_ALL.bits() != 0 {
+    if flags & DebugFlags::SAVE_ALL.bits() != 0 {
         // Keep the garbage for inspection: back into the survivors' list,
         // with the collector's count now held by the saved list.
-        to.heap.lists[to.list].append(&garbage, to.list_loc());
-        for &obj in &garbage {
+        to.heap.lists[to.list].append(&rest, to.list_loc());
+        for &obj in &rest {
             to.heap.saved.push(obj);
         }
-        return (garbage.len(), resurrected);
+        return (rest.len(), resurrected);
     }
 
     // 4. Drop the values, giving back the collector's count after each.
-    let collected = garbage.len();
+    drop_all(to.heap, &rest, panics);
+    (rest.len(), resurrected)
+}
+
+/// Drops every object's value, giving back the collector's count after
+/// each; a panic does not stop the others.
+fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>) {
     let mut next = 0;
     while next < garbage.len() {
         // One unwinding guard for the whole run; after a panic, go on with
@@ -123,12 +139,11 @@ pub(crate) fn dispose(
             while next < garbage.len() {
                 let obj = garbage[next];
                 next += 1;
-                drop_garbage(to.heap, obj);
+                drop_garbage(h, obj);
             }
         }));
         note_panic(panics, r);
     }
-    (collected, resurrected)
 }
 
 /// Drops a garbage object's value, then gives back the collector's count.
