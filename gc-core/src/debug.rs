@@ -145,7 +145,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn lists(self) -> core::ops::Range<usize> {
+    fn lists(self) -> core::ops::Range<u32> {
         match self {
             Scope::All => 0..3,
             Scope::Generation(g) => {
@@ -153,6 +153,8 @@ impl Scope {
                     g <= 2,
                     "gc_core::debug: generation must be 0, 1 or 2, got {g}"
                 );
+                #[expect(clippy::cast_possible_truncation, reason = "checked above")]
+                let g = g as u32;
                 g..g + 1
             }
             Scope::Frozen => 3..4,
@@ -165,10 +167,10 @@ impl Scope {
 struct Pinned(Vec<Obj>);
 
 impl Pinned {
-    fn new(h: &Heap, lists: core::ops::Range<usize>) -> Pinned {
+    fn new(h: &Heap, lists: core::ops::Range<u32>) -> Pinned {
         let mut objs = Vec::new();
         for l in lists {
-            objs.extend(h.lists[l].to_vec());
+            objs.extend(h.objects_in(l));
         }
         for obj in &objs {
             let c = obj.counts();
@@ -248,7 +250,7 @@ pub fn objects(scope: Scope) -> Vec<ObjectInfo> {
     let lists = scope.lists();
     with_heap(|h| {
         lists
-            .flat_map(|l| h.lists[l].to_vec())
+            .flat_map(|l| h.objects_in(l))
             .map(ObjectInfo::of_obj)
             .collect()
     })
@@ -291,7 +293,7 @@ pub fn objects_of<T: 'static>(scope: Scope) -> Vec<Gc<T>> {
     let want = TypeId::of::<T>();
     with_heap(|h| {
         lists
-            .flat_map(|l| h.lists[l].to_vec())
+            .flat_map(|l| h.objects_in(l))
             .filter(|o| (o.vtable().type_id)() == want && o.counts().strong() & DETACHED == 0)
             .map(|obj| {
                 let c = obj.counts();
@@ -441,7 +443,7 @@ pub fn census(scope: Scope) -> Vec<CensusEntry> {
     let mut by_type: HashMap<TypeId, CensusEntry> = HashMap::new();
     with_heap(|h| {
         for l in lists {
-            for obj in h.lists[l].to_vec() {
+            for obj in h.objects_in(l) {
                 let vt = obj.vtable();
                 // SAFETY: listed objects are allocated; the size needs only
                 // the vtable (and the slot's metadata).

@@ -24,7 +24,8 @@
 //! rebuild the unsized pointer from the thin head pointer.
 //!
 //! An untracked box carries 8 bytes of header (`Rc` carries 16); a tracked
-//! one carries 16 (CPython: 32), plus 8 bytes in its generation's list.
+//! one carries 16 (CPython: 32), plus 8 bytes in its generation's list while
+//! it is young (generations 0 and 1); an old one needs no list entry.
 //!
 //! # Invariants
 //!
@@ -43,10 +44,13 @@
 //!   allocation; when set, a valid [`Head`] sits at `box - 8`, and the
 //!   object's vtable (inline before the head, or its slab page's) was built
 //!   for the box's real type.
-//! - **I4 (lists)**: a head whose location is a list (`LOC_GEN0..=LOC_PERM`)
-//!   is at `heap.lists[loc][index]`; `LOC_WORK` and `LOC_GARBAGE` heads are at
-//!   `index` of the collector's working vector; `LOC_NONE` heads are in no
-//!   list. Only the owning thread touches these.
+//! - **I4 (lists)**: a head whose location is `LOC_GEN0` or `LOC_GEN1`, or
+//!   `LOC_GEN2`/`LOC_PERM` with `INLINE`, is at `heap.lists[loc][index]`; a
+//!   typed slab object of generation 2 or the permanent generation is in no
+//!   vector (walks of the typed slab pages find it; the heap counts them);
+//!   `LOC_WORK` and `LOC_GARBAGE` heads are at `index` of the collector's
+//!   working vector; `LOC_NONE` heads are in no list. Only the owning thread
+//!   touches these.
 //! - **I5 (exclusive)**: while `Gc::get_mut` may have handed out a `&mut T`,
 //!   the object is `DETACHED` (location `LOC_NONE`) and the collector never
 //!   creates a reference to its value.
@@ -84,6 +88,8 @@ pub(crate) const LOC_GARBAGE: u32 = 5;
 /// In no list: untracked type with a finalizer, dead, detached, or created
 /// after the heap was torn down.
 pub(crate) const LOC_NONE: u32 = 6;
+/// Not an object: a free block of a typed slab page (written by the slab).
+pub(crate) const LOC_FREE: u32 = 7;
 
 /// Proven reachable during the current analysis.
 pub(crate) const REACHABLE: u32 = 1 << 3;
@@ -255,6 +261,13 @@ impl Obj {
         // SAFETY: an `Obj` is only created for a head-ful object (I3), and
         // every caller holds it only while the block is allocated (I1).
         unsafe { self.0.as_ref() }
+    }
+
+    /// The object whose typed slab block starts at `block` (its head). Only
+    /// meaningful for blocks of typed pages whose flags are not `LOC_FREE`.
+    #[inline]
+    pub(crate) fn from_block(block: NonNull<u8>) -> Obj {
+        Obj(block.cast())
     }
 
     /// The object's head as a block pointer (a typed slab block starts

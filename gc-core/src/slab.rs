@@ -10,13 +10,16 @@
 //!
 //! Allocation pops the current page's free list or bumps its cursor; a free
 //! pushes onto the block's own page. A page whose last block is freed goes
-//! back to a small spare list (or to the system), so memory moves between
-//! types. Everything is thread-local: a `Gc` never leaves its thread.
+//! to a spare list shared by all pools, so memory moves between types;
+//! pages come in 1 MiB chunks, and a chunk whose pages are all spare goes
+//! back to the system once enough spare pages are kept. Everything is
+//! thread-local: a `Gc` never leaves its thread.
 //!
 //! # Invariants
 //!
-//! - **S1**: a page is `PAGE_SIZE` bytes, aligned to `PAGE_SIZE`, allocated by
-//!   `new_page` and freed only by `release_page` once no block in it is live.
+//! - **S1**: a page is `PAGE_SIZE` bytes, aligned to `PAGE_SIZE`, inside a
+//!   chunk; a chunk is freed only when every page carved from it is spare
+//!   (no block in it is live).
 //! - **S2**: every block handed out lies in one page, at
 //!   `HEADER + k * block` for its pool's block size, and is handed out at
 //!   most once until it is freed (it is then on its page's free list).
@@ -37,10 +40,17 @@ pub(crate) const MAX_BLOCK: usize = 512;
 const CLASSES: usize = MAX_BLOCK / 8 + 1;
 /// Bytes at the start of a page for its header.
 const HEADER: usize = 64;
-/// Empty pages kept for reuse instead of being returned to the system.
-const MAX_SPARE: u32 = 16;
+/// Pages per chunk: the slab asks the system for 1 MiB chunks, which the
+/// system allocator maps directly (a lone 64 KiB page aligned to 64 KiB
+/// would cost it about 12% more memory).
+const CHUNK_PAGES: u32 = 16;
+/// Empty pages kept for reuse before a chunk whose pages are all empty is
+/// given back to the system.
+const SPARE_RESERVE: u32 = 32;
 /// Entries in the type-pool cache.
 const CACHE: usize = 64;
+/// Where a free typed block keeps its free-list link (after the head).
+const TYPED_LINK: usize = 8;
 
 const _: () = assert!(core::mem::size_of::<Page>() <= HEADER);
 
@@ -74,14 +84,28 @@ pub(crate) struct Page {
     live: Cell<u32>,
     block: Cell<u32>,
     state: Cell<State>,
+    /// Links in the pool's partial list, or in the spare list.
     prev: Cell<*mut Page>,
     next: Cell<*mut Page>,
+    chunk: Cell<*mut Chunk>,
+}
+
+/// A run of `CHUNK_PAGES` pages allocated together.
+struct Chunk {
+    base: *mut u8,
+    /// Pages handed out so far (from the start of the chunk).
+    carved: Cell<u32>,
+    /// Of those, pages in the spare list.
+    spare: Cell<u32>,
 }
 
 /// Where blocks of one size (and, for a typed pool, one type) come from.
 pub(crate) struct Pool {
     vtable: *const VTable,
     block: u32,
+    /// Offset of the free-list link in a free block (`TYPED_LINK` for typed
+    /// pools).
+    link: usize,
     current: Cell<*mut Page>,
     /// Doubly linked list of `Partial` pages.
     partial: Cell<*mut Page>,
@@ -97,8 +121,13 @@ pub(crate) struct Slab {
     cache: [Cell<(*const VTable, *mut Pool)>; CACHE],
     /// All typed pools (the cache's backing store).
     typed: Cell<*mut Vec<*mut Pool>>,
+    /// Doubly linked list of empty pages.
     spare: Cell<*mut Page>,
     spares: Cell<u32>,
+    /// The chunk pages are carved from.
+    chunk: Cell<*mut Chunk>,
+    /// Every chunk (a leaked `Box<Vec<_>>`, or null).
+    chunks: Cell<*mut Vec<*mut Chunk>>,
     /// Set once the thread's heap is torn down: nothing is kept spare.
     closing: Cell<bool>,
 }
@@ -111,6 +140,8 @@ impl Slab {
             typed: Cell::new(ptr::null_mut()),
             spare: Cell::new(ptr::null_mut()),
             spares: Cell::new(0),
+            chunk: Cell::new(ptr::null_mut()),
+            chunks: Cell::new(ptr::null_mut()),
             closing: Cell::new(false),
         }
     }
@@ -223,8 +254,12 @@ impl Slab {
             let f = pg.free.get();
             if !f.is_null() {
                 // SAFETY: `f` is a free block of this page, holding its
-                // `Free` link (S2).
-                pg.free.set(unsafe { (*f).next });
+                // `Free` link at the pool's link offset (S2).
+                let link = unsafe { f.cast::<u8>().add(p.link) };
+                #[expect(clippy::cast_ptr_alignment, reason = "blocks and links are 8-aligned")]
+                let link = link.cast::<Free>();
+                // SAFETY: as above.
+                pg.free.set(unsafe { (*link).next });
                 pg.live.set(pg.live.get() + 1);
                 // SAFETY: non-null.
                 return unsafe { NonNull::new_unchecked(f.cast()) };
@@ -274,28 +309,21 @@ impl Slab {
 
     /// A fresh (or spare) page for `pool`.
     fn new_page(&self, pool: *mut Pool) -> *mut Page {
-        let page = self.spare.get();
-        let page = if page.is_null() {
-            // The exit guard gives pages back when the thread ends.
-            crate::collector::heap::with_heap(crate::collector::heap::Heap::register_exit);
-            let layout = page_layout();
-            // SAFETY: the layout has a non-zero size.
-            let raw = unsafe { alloc::alloc(layout) };
-            if raw.is_null() {
-                alloc::handle_alloc_error(layout);
-            }
-            #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
-            let page = raw.cast::<Page>();
-            page
+        let head = self.spare.get();
+        let (page, chunk) = if head.is_null() {
+            self.carve()
         } else {
+            self.spare_unlink(head);
             // SAFETY: spare pages are live and unused.
-            self.spare.set(unsafe { &*page }.next.get());
-            self.spares.set(self.spares.get() - 1);
-            page
+            let chunk = unsafe { &*head }.chunk.get();
+            // SAFETY: a chunk outlives its pages (S1).
+            let c = unsafe { &*chunk };
+            c.spare.set(c.spare.get() - 1);
+            (head, chunk)
         };
         // SAFETY: the caller's pool is live.
         let p = unsafe { &*pool };
-        // SAFETY: `page` is `PAGE_SIZE` bytes, aligned; the header is
+        // SAFETY: `page` is `PAGE_SIZE` bytes, aligned, unused; the header is
         // written before any reference to it is made.
         unsafe {
             page.write(Page {
@@ -309,9 +337,96 @@ impl Slab {
                 state: Cell::new(State::Current),
                 prev: Cell::new(ptr::null_mut()),
                 next: Cell::new(ptr::null_mut()),
+                chunk: Cell::new(chunk),
             });
         }
         page
+    }
+
+    /// A never-used page from the current chunk, or from a new chunk.
+    fn carve(&self) -> (*mut Page, *mut Chunk) {
+        let mut chunk = self.chunk.get();
+        // SAFETY: the carving chunk is live (it has carved pages or none).
+        if chunk.is_null() || unsafe { &*chunk }.carved.get() == CHUNK_PAGES {
+            chunk = self.new_chunk();
+            self.chunk.set(chunk);
+        }
+        // SAFETY: as above.
+        let c = unsafe { &*chunk };
+        let k = c.carved.get();
+        c.carved.set(k + 1);
+        // SAFETY: page `k` of the chunk, inside its allocation.
+        let page = unsafe { c.base.add(k as usize * PAGE_SIZE) };
+        #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
+        let page = page.cast::<Page>();
+        (page, chunk)
+    }
+
+    fn new_chunk(&self) -> *mut Chunk {
+        // The exit guard gives the memory back when the thread ends.
+        crate::collector::heap::with_heap(crate::collector::heap::Heap::register_exit);
+        let layout = chunk_layout();
+        // SAFETY: the layout has a non-zero size.
+        let base = unsafe { alloc::alloc(layout) };
+        if base.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        let chunk = Box::into_raw(Box::new(Chunk {
+            base,
+            carved: Cell::new(0),
+            spare: Cell::new(0),
+        }));
+        if self.chunks.get().is_null() {
+            self.chunks.set(Box::into_raw(Box::new(Vec::new())));
+        }
+        // SAFETY: the registry is a leaked `Box<Vec<_>>` used only by this
+        // thread, not borrowed elsewhere now.
+        unsafe { &mut *self.chunks.get() }.push(chunk);
+        chunk
+    }
+
+    /// Gives a chunk whose carved pages are all spare back to the system.
+    fn free_chunk(&self, chunk: *mut Chunk) {
+        // SAFETY: the chunk is live.
+        let c = unsafe { &*chunk };
+        debug_assert_eq!(c.spare.get(), c.carved.get());
+        for k in 0..c.carved.get() {
+            // SAFETY: page `k` of the chunk.
+            let page = unsafe { c.base.add(k as usize * PAGE_SIZE) };
+            #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
+            self.spare_unlink(page.cast::<Page>());
+        }
+        if self.chunk.get() == chunk {
+            self.chunk.set(ptr::null_mut());
+        }
+        // SAFETY: the registry is used only by this thread.
+        unsafe { &mut *self.chunks.get() }.retain(|&x| x != chunk);
+        // SAFETY: allocated by `new_chunk` with this layout; no page of it is
+        // in use (S1).
+        unsafe { alloc::dealloc(c.base, chunk_layout()) };
+        // SAFETY: leaked by `new_chunk`; no page refers to it any more.
+        drop(unsafe { Box::from_raw(chunk) });
+    }
+
+    /// Removes a spare page from the spare list.
+    fn spare_unlink(&self, page: *mut Page) {
+        // SAFETY: spare pages are live.
+        let pg = unsafe { &*page };
+        debug_assert_eq!(pg.state.get(), State::Spare);
+        let (prev, next) = (pg.prev.get(), pg.next.get());
+        if prev.is_null() {
+            self.spare.set(next);
+        } else {
+            // SAFETY: listed pages are live.
+            unsafe { &*prev }.next.set(next);
+        }
+        if !next.is_null() {
+            // SAFETY: listed pages are live.
+            unsafe { &*next }.prev.set(prev);
+        }
+        pg.prev.set(ptr::null_mut());
+        pg.next.set(ptr::null_mut());
+        self.spares.set(self.spares.get() - 1);
     }
 
     /// Frees a block this allocator handed out.
@@ -325,14 +440,28 @@ impl Slab {
         let page = page_of(block);
         // SAFETY: the page is live while the block is (S1).
         let pg = unsafe { &*page };
-        let f = block.cast::<Free>();
         let link = Free {
             next: pg.free.get(),
         };
-        // SAFETY: the block is at least 8 bytes, 8-aligned, and no longer
-        // used: it now holds the free-list link.
-        unsafe { f.write(link) };
-        pg.free.set(f.as_ptr());
+        if pg.vtable.get().is_null() {
+            // SAFETY: the block is at least 8 bytes, 8-aligned, and no
+            // longer used: it now holds the free-list link.
+            unsafe { block.cast::<Free>().write(link) };
+        } else {
+            // A typed block keeps a head-shaped start, so that walks over
+            // the page (`typed_blocks`) can tell it is free: the flags word
+            // says `LOC_FREE`, and the link goes after the head.
+            // SAFETY: typed blocks are at least 16 bytes, 8-aligned; the
+            // flags word is the second `u32` of the head.
+            let flags = unsafe { block.cast::<u32>().add(1) };
+            // SAFETY: as above; the block is no longer used.
+            unsafe { flags.write(crate::gc_box::LOC_FREE) };
+            // SAFETY: bytes 8..16 of the block.
+            let at = unsafe { block.add(TYPED_LINK) };
+            // SAFETY: 8-aligned, no longer used.
+            unsafe { at.cast::<Free>().write(link) };
+        }
+        pg.free.set(block.as_ptr().cast());
         let live = pg.live.get() - 1;
         pg.live.set(live);
         if live == 0 || pg.state.get() == State::Full {
@@ -362,18 +491,29 @@ impl Slab {
         }
     }
 
-    /// Puts an empty page on the spare list, or gives it back.
+    /// Puts an empty page on the spare list; gives its chunk back if all
+    /// of the chunk's pages are spare and enough others are kept.
     fn release_page(&self, page: *mut Page) {
         // SAFETY: the page is live and empty.
         let pg = unsafe { &*page };
-        if !self.closing.get() && self.spares.get() < MAX_SPARE {
-            pg.state.set(State::Spare);
-            pg.next.set(self.spare.get());
-            self.spare.set(page);
-            self.spares.set(self.spares.get() + 1);
-        } else {
-            // SAFETY: allocated by `new_page` with this layout; empty (S1).
-            unsafe { alloc::dealloc(page.cast(), page_layout()) };
+        pg.state.set(State::Spare);
+        let head = self.spare.get();
+        pg.prev.set(ptr::null_mut());
+        pg.next.set(head);
+        if !head.is_null() {
+            // SAFETY: listed pages are live.
+            unsafe { &*head }.prev.set(page);
+        }
+        self.spare.set(page);
+        self.spares.set(self.spares.get() + 1);
+        let chunk = pg.chunk.get();
+        // SAFETY: a chunk outlives its pages (S1).
+        let c = unsafe { &*chunk };
+        c.spare.set(c.spare.get() + 1);
+        let all_spare = c.spare.get() == c.carved.get();
+        let full = c.carved.get() == CHUNK_PAGES;
+        if all_spare && (self.closing.get() || (full && self.spares.get() > SPARE_RESERVE)) {
+            self.free_chunk(chunk);
         }
     }
 
@@ -400,19 +540,46 @@ impl Slab {
         drop(unsafe { Box::from_raw(pool) });
     }
 
+    /// Calls `f` on every block of every typed page that has ever been
+    /// handed out (live objects, and free blocks whose flags word says
+    /// `LOC_FREE`). `f` must not allocate or free slab blocks.
+    pub(crate) fn typed_blocks(&self, mut f: impl FnMut(NonNull<u8>)) {
+        if self.chunks.get().is_null() {
+            return;
+        }
+        // SAFETY: the registry is used only by this thread; `f` does not
+        // allocate, so it does not change while it is read.
+        let chunks = unsafe { &*self.chunks.get() };
+        for &chunk in chunks {
+            // SAFETY: registered chunks are live.
+            let c = unsafe { &*chunk };
+            for k in 0..c.carved.get() as usize {
+                // SAFETY: page `k` of the chunk.
+                let page = unsafe { c.base.add(k * PAGE_SIZE) };
+                #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
+                // SAFETY: carved pages have a header.
+                let pg = unsafe { &*page.cast::<Page>() };
+                if pg.state.get() == State::Spare || pg.vtable.get().is_null() {
+                    continue;
+                }
+                let block = pg.block.get() as usize;
+                let mut off = HEADER;
+                while off + block <= pg.bump.get() as usize {
+                    // SAFETY: a block handed out from this page (S2).
+                    let b = unsafe { page.add(off) };
+                    // SAFETY: inside a live allocation, so not null.
+                    f(unsafe { NonNull::new_unchecked(b) });
+                    off += block;
+                }
+            }
+        }
+    }
+
     /// Thread exit: give back every empty page and every pool that owns
     /// none. Pools and pages with live blocks stay; their blocks are freed
     /// normally later, and pools emptied then are freed too.
     pub(crate) fn close(&self) {
         self.closing.set(true);
-        while !self.spare.get().is_null() {
-            let page = self.spare.get();
-            // SAFETY: spare pages are live and unused.
-            self.spare.set(unsafe { &*page }.next.get());
-            // SAFETY: allocated by `new_page`; empty.
-            unsafe { alloc::dealloc(page.cast(), page_layout()) };
-        }
-        self.spares.set(0);
         let mut pools: Vec<*mut Pool> = self.classes.iter().map(Cell::get).collect();
         if !self.typed.get().is_null() {
             // SAFETY: registry of this thread, not borrowed elsewhere.
@@ -441,11 +608,29 @@ impl Slab {
                 self.typed.set(ptr::null_mut());
             }
         }
+        if !self.chunks.get().is_null() {
+            // SAFETY: registry of this thread, not borrowed elsewhere.
+            let chunks = unsafe { &*self.chunks.get() }.clone();
+            for chunk in chunks {
+                // SAFETY: registered chunks are live.
+                let c = unsafe { &*chunk };
+                if c.spare.get() == c.carved.get() {
+                    self.free_chunk(chunk);
+                }
+            }
+            // SAFETY: as above.
+            if unsafe { &*self.chunks.get() }.is_empty() {
+                // SAFETY: leaked by `new_chunk`; nothing refers to it now.
+                drop(unsafe { Box::from_raw(self.chunks.get()) });
+                self.chunks.set(ptr::null_mut());
+            }
+        }
     }
 }
 
-fn page_layout() -> Layout {
-    Layout::from_size_align(PAGE_SIZE, PAGE_SIZE).expect("a valid page layout")
+fn chunk_layout() -> Layout {
+    Layout::from_size_align(CHUNK_PAGES as usize * PAGE_SIZE, PAGE_SIZE)
+        .expect("a valid chunk layout")
 }
 
 fn new_pool(vtable: *const VTable, block: usize) -> *mut Pool {
@@ -454,6 +639,7 @@ fn new_pool(vtable: *const VTable, block: usize) -> *mut Pool {
         vtable,
         #[expect(clippy::cast_possible_truncation, reason = "at most MAX_BLOCK")]
         block: block as u32,
+        link: if vtable.is_null() { 0 } else { TYPED_LINK },
         current: Cell::new(ptr::null_mut()),
         partial: Cell::new(ptr::null_mut()),
         pages: Cell::new(0),

@@ -84,7 +84,13 @@ impl List {
 /// The thread-local heap.
 pub(crate) struct Heap {
     /// Generation lists 0, 1, 2 and the permanent generation (invariant I4).
-    pub(crate) lists: [List; LISTS],
+    /// Lists 2 and 3 hold only `INLINE` objects: typed slab objects of those
+    /// generations are found by walking the slab's typed pages, so a
+    /// long-lived object costs no list entry.
+    lists: [List; LISTS],
+    /// Typed slab objects in generation 2 and in the permanent generation
+    /// (indexed by location; 0 and 1 unused).
+    implicit: [Cell<usize>; LISTS],
     /// Tracked allocations minus deallocations since the last gen-0 run.
     pub(crate) count0: Cell<usize>,
     /// Automatic collection is considered when `count0` exceeds this;
@@ -152,6 +158,7 @@ impl Heap {
     const fn new() -> Self {
         Heap {
             lists: [List::new(), List::new(), List::new(), List::new()],
+            implicit: [const { Cell::new(0) }; LISTS],
             count0: Cell::new(0),
             trigger: Cell::new(super::DEFAULT_THRESHOLDS.0),
             depth: Cell::new(0),
@@ -169,25 +176,113 @@ impl Heap {
         }
     }
 
-    /// Removes `obj` from the generation list it is in, if any.
+    /// Removes `obj` from the generation it is in, if any.
     #[inline]
     fn unlist(&self, obj: Obj) {
         let loc = obj.loc();
         if loc <= LOC_PERM {
-            let idx = obj.index();
-            self.lists[loc as usize].with(|v| {
-                debug_assert_eq!(v[idx], obj, "invariant I4");
-                let last = v.pop().expect("a listed object is in its list");
-                if idx < v.len() {
-                    v[idx] = last;
-                    last.set_index(idx);
-                }
-            });
+            if loc >= 2 && obj.flags() & INLINE == 0 {
+                let n = &self.implicit[loc as usize];
+                n.set(n.get() - 1);
+            } else {
+                self.unlist_vec(obj, loc);
+            }
             if loc != LOC_PERM {
                 self.count0.set(self.count0.get().saturating_sub(1));
             }
             obj.set_loc(LOC_NONE);
         }
+    }
+
+    /// Removes `obj` from `lists[loc]`.
+    #[inline]
+    fn unlist_vec(&self, obj: Obj, loc: u32) {
+        let idx = obj.index();
+        self.lists[loc as usize].with(|v| {
+            debug_assert_eq!(v[idx], obj, "invariant I4");
+            let last = v.pop().expect("a listed object is in its list");
+            if idx < v.len() {
+                v[idx] = last;
+                last.set_index(idx);
+            }
+        });
+    }
+
+    /// Puts `objs` in generation `loc` (0 to 3), setting their location.
+    pub(crate) fn place(&self, objs: &[Obj], loc: u32) {
+        let l = loc as usize;
+        if loc < 2 {
+            self.lists[l].append(objs, loc);
+            return;
+        }
+        let mut typed = 0;
+        self.lists[l].with(|v| {
+            for &obj in objs {
+                obj.set_loc(loc);
+                if obj.flags() & INLINE == 0 {
+                    typed += 1;
+                } else {
+                    obj.set_index(v.len());
+                    v.push(obj);
+                }
+            }
+        });
+        self.implicit[l].set(self.implicit[l].get() + typed);
+    }
+
+    /// Takes every object out of generation `loc` (0 to 3); their locations
+    /// are left for the caller to set.
+    pub(crate) fn gather(&self, loc: u32) -> Vec<Obj> {
+        let l = loc as usize;
+        let mut objs = self.lists[l].take();
+        if loc >= 2 && self.implicit[l].get() != 0 {
+            self.slab.typed_blocks(|b| {
+                let obj = Obj::from_block(b);
+                if obj.flags() & LOC_MASK == loc {
+                    objs.push(obj);
+                }
+            });
+            self.implicit[l].set(0);
+        }
+        objs
+    }
+
+    /// The objects of generation `loc` (0 to 3), left where they are.
+    pub(crate) fn objects_in(&self, loc: u32) -> Vec<Obj> {
+        let l = loc as usize;
+        let mut objs = self.lists[l].to_vec();
+        if loc >= 2 && self.implicit[l].get() != 0 {
+            self.slab.typed_blocks(|b| {
+                let obj = Obj::from_block(b);
+                if obj.flags() & LOC_MASK == loc {
+                    objs.push(obj);
+                }
+            });
+        }
+        objs
+    }
+
+    /// Checks invariant I4 and the implicit counts (tests only).
+    #[cfg(test)]
+    pub(crate) fn check_lists(&self) {
+        for loc in 0..=LOC_PERM {
+            let l = loc as usize;
+            let v = self.lists[l].to_vec();
+            for (i, obj) in v.iter().enumerate() {
+                assert_eq!(obj.index(), i, "index of object in list {loc}");
+                assert_eq!(obj.loc(), loc, "location of object in list {loc}");
+                if loc >= 2 {
+                    assert_ne!(obj.flags() & INLINE, 0, "only inline objects in list {loc}");
+                }
+            }
+            let all = self.objects_in(loc);
+            assert_eq!(all.len(), self.len(loc), "count of generation {loc}");
+        }
+    }
+
+    /// Number of objects in generation `loc` (0 to 3).
+    pub(crate) fn len(&self, loc: u32) -> usize {
+        self.lists[loc as usize].len() + self.implicit[loc as usize].get()
     }
 
     /// The scratch-count buffer (empty), to be given back with

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj, REACHABLE};
 use crate::trace::{Mode, Tracer};
-use heap::{Heap, LISTS, with_heap};
+use heap::{Heap, with_heap};
 
 /// CPython 3.13's default thresholds.
 pub(crate) const DEFAULT_THRESHOLDS: (usize, usize, usize) = (2000, 10, 10);
@@ -412,9 +412,9 @@ pub fn stats() -> [GenerationStats; 3] {
 /// ```
 pub fn freeze() {
     with_heap(|h| {
-        for g in 0..LISTS - 1 {
-            let objs = h.lists[g].take();
-            h.lists[LISTS - 1].append(&objs, LOC_PERM);
+        for g in 0..LOC_PERM {
+            let objs = h.gather(g);
+            h.place(&objs, LOC_PERM);
         }
         h.count0.set(0);
         h.state.borrow_mut().counts = (0, 0);
@@ -433,8 +433,8 @@ pub fn freeze() {
 /// ```
 pub fn unfreeze() {
     with_heap(|h| {
-        let objs = h.lists[LISTS - 1].take();
-        h.lists[2].append(&objs, 2);
+        let objs = h.gather(LOC_PERM);
+        h.place(&objs, 2);
     });
 }
 
@@ -448,7 +448,7 @@ pub fn unfreeze() {
 /// ```
 #[must_use]
 pub fn freeze_count() -> usize {
-    with_heap(|h| h.lists[LISTS - 1].len())
+    with_heap(|h| h.len(LOC_PERM))
 }
 
 /// Number of live tracked objects, not counting frozen ones (Python's
@@ -471,7 +471,7 @@ pub fn freeze_count() -> usize {
 /// ```
 #[must_use]
 pub fn tracked_count() -> usize {
-    with_heap(|h| h.lists[..LISTS - 1].iter().map(heap::List::len).sum())
+    with_heap(|h| (0..LOC_PERM).map(|g| h.len(g)).sum())
 }
 
 /// Registers `f` to be called at the start and at the stop of every
@@ -615,11 +615,11 @@ fn run(h: &Heap, generation: usize) -> usize {
         eprintln!("gc: collecting generation {generation}...");
         eprintln!(
             "gc: objects in each generation: {} {} {}",
-            h.lists[0].len(),
-            h.lists[1].len(),
-            h.lists[2].len()
+            h.len(0),
+            h.len(1),
+            h.len(2)
         );
-        eprintln!("gc: objects in permanent generation: {}", h.lists[3].len());
+        eprintln!("gc: objects in permanent generation: {}", h.len(LOC_PERM));
     }
 
     {
@@ -634,9 +634,10 @@ fn run(h: &Heap, generation: usize) -> usize {
 
     // Gather generations 0..=generation into the working set.
     let mut tracer = Tracer::new(Mode::Subtract, LOC_WORK);
-    tracer.work = h.lists[0].take();
+    tracer.work = h.gather(0);
     for g in 1..=generation {
-        let more = h.lists[g].take();
+        #[expect(clippy::cast_possible_truncation, reason = "generations are 0..3")]
+        let more = h.gather(g as u32);
         tracer.work.extend(more);
     }
     tracer.refs = h.take_scratch();
@@ -719,7 +720,7 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
         }
     }
     #[expect(clippy::cast_possible_truncation, reason = "list numbers are 0..4")]
-    h.lists[target].append(&joined, target as u32);
+    h.place(&joined, target as u32);
     for &obj in objs {
         // SAFETY: `partition` took this count; the object is now listed (or
         // detached), no longer in the working set.
@@ -755,8 +756,8 @@ pub(crate) fn teardown(h: &Heap) {
     }
     h.torn_down.set(true);
     h.trigger.set(usize::MAX);
-    for list in &h.lists {
-        for obj in list.take() {
+    for g in 0..=LOC_PERM {
+        for obj in h.gather(g) {
             obj.set_loc(LOC_NONE);
         }
     }
@@ -765,6 +766,6 @@ pub(crate) fn teardown(h: &Heap) {
     drop(h.pending.take());
     drop(h.take_scratch());
     heap::drain_trashcan(h);
-    debug_assert!(h.lists.iter().all(|l| l.len() == 0));
+    debug_assert!((0..=LOC_PERM).all(|g| h.len(g) == 0));
     h.slab.close();
 }

@@ -92,7 +92,7 @@ pub(crate) fn dispose(
         rest = tracer.work.split_off(found.reached);
         let revived = tracer.work;
         resurrected = revived.len();
-        to.heap.lists[to.list].append(&revived, to.list_loc());
+        to.heap.place(&revived, to.list_loc());
         for &obj in &revived {
             obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
             // SAFETY: the collector took this count in `partition`.
@@ -116,7 +116,7 @@ pub(crate) fn dispose(
     if flags & DebugFlags::SAVE_ALL.bits() != 0 {
         // Keep the garbage for inspection: back into the survivors' list,
         // with the collector's count now held by the saved list.
-        to.heap.lists[to.list].append(&rest, to.list_loc());
+        to.heap.place(&rest, to.list_loc());
         for &obj in &rest {
             to.heap.saved.push(obj);
         }

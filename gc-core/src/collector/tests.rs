@@ -46,15 +46,7 @@ fn link(a: &Gc<Node>, b: &Gc<Node>) {
 }
 
 fn heap_lists_consistent() {
-    super::heap::with_heap(|h| {
-        for (g, list) in h.lists.iter().enumerate() {
-            for (i, obj) in list.take().into_iter().enumerate() {
-                assert_eq!(obj.index(), i, "index of object in list {g}");
-                assert_eq!(obj.loc() as usize, g, "location of object in list {g}");
-                list.push(obj);
-            }
-        }
-    });
+    super::heap::with_heap(super::heap::Heap::check_lists);
 }
 
 #[test]
@@ -413,4 +405,46 @@ fn unsized_values() {
     drop(sq2);
     drop(sq);
     assert_eq!(collect(), 0);
+}
+
+#[test]
+#[expect(clippy::many_single_char_names, reason = "a, b, d, i, n")]
+fn old_objects_are_counted_without_list_entries() {
+    std::thread::spawn(|| {
+        let d = Drops::default();
+        let n = if cfg!(miri) { 40 } else { 4_000 };
+        let mut keep: Vec<Gc<Node>> = (0..n).map(|_| node(&d)).collect();
+        collect();
+        heap_lists_consistent();
+        assert_eq!(crate::tracked_count(), n);
+        // Free every other old object by counting.
+        let mut i = 0;
+        keep.retain(|_| {
+            i += 1;
+            i % 2 == 0
+        });
+        assert_eq!(crate::tracked_count(), n / 2);
+        heap_lists_consistent();
+        crate::freeze();
+        assert_eq!((crate::tracked_count(), crate::freeze_count()), (0, n / 2));
+        heap_lists_consistent();
+        keep.truncate(n / 4);
+        assert_eq!(crate::freeze_count(), n / 4);
+        crate::unfreeze();
+        assert_eq!((crate::tracked_count(), crate::freeze_count()), (n / 4, 0));
+        heap_lists_consistent();
+        // Old cycles are still found.
+        link(&keep[0], &keep[1]);
+        link(&keep[1], &keep[0]);
+        let (a, b) = (keep[0].clone(), keep[1].clone());
+        keep.clear();
+        assert_eq!(d.get(), n - 2);
+        drop((a, b));
+        assert_eq!(collect(), 2);
+        assert_eq!(d.get(), n);
+        heap_lists_consistent();
+        assert_eq!(crate::tracked_count(), 0);
+    })
+    .join()
+    .unwrap();
 }
