@@ -75,6 +75,14 @@ pub struct ObjectId(usize);
 
 impl ObjectId {
     /// The id of `gc`'s object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{debug::ObjectId, Gc};
+    /// let a = Gc::new(String::from("x"));
+    /// assert_eq!(ObjectId::of(&a), ObjectId::of(&a.clone()));
+    /// ```
     #[must_use]
     pub fn of<T: ?Sized>(gc: &Gc<T>) -> ObjectId {
         ObjectId(Gc::box_addr(gc))
@@ -928,18 +936,40 @@ impl DebugFlags {
     pub const LEAK: DebugFlags = DebugFlags(2 | 32);
 
     /// No flags.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::debug::DebugFlags;
+    /// assert_eq!(DebugFlags::empty().bits(), 0);
+    /// ```
     #[must_use]
     pub const fn empty() -> DebugFlags {
         DebugFlags(0)
     }
 
     /// The flags as bits (Python's values).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::debug::DebugFlags;
+    /// assert_eq!(DebugFlags::LEAK.bits(), 34);
+    /// ```
     #[must_use]
     pub const fn bits(self) -> u32 {
         self.0
     }
 
     /// Whether every flag of `other` is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::debug::DebugFlags;
+    /// assert!(DebugFlags::LEAK.contains(DebugFlags::SAVE_ALL));
+    /// assert!(!DebugFlags::STATS.contains(DebugFlags::SAVE_ALL));
+    /// ```
     #[must_use]
     pub const fn contains(self, other: DebugFlags) -> bool {
         self.0 & other.0 == other.0
@@ -1005,19 +1035,42 @@ pub struct Garbage {
 }
 
 impl Garbage {
-    /// Its id.
+    /// Its id (see [`Garbage::downcast`] for an example).
     #[must_use]
     pub fn id(&self) -> ObjectId {
         ObjectId(self.obj.box_addr())
     }
 
-    /// `std::any::type_name` of its value.
+    /// `std::any::type_name` of its value (see [`Garbage::downcast`] for
+    /// an example).
     #[must_use]
     pub fn type_name(&self) -> &'static str {
         (self.obj.vtable().type_name)()
     }
 
     /// Whether its value is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::debug::{self, DebugFlags};
+    /// use gc_core::Gc;
+    /// use std::cell::RefCell;
+    ///
+    /// type Cyclic = RefCell<Vec<Gc<RefCell<Vec<u8>>>>>;
+    /// debug::set_debug(DebugFlags::SAVE_ALL);
+    /// let a = Gc::new(RefCell::new(None::<Gc<dyn gc_core::Trace>>));
+    /// *a.borrow_mut() = Some(Gc::unsize::<dyn gc_core::Trace>(a.clone(), |x| x));
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// let saved = debug::garbage();
+    /// assert!(saved[0].is::<RefCell<Option<Gc<dyn gc_core::Trace>>>>());
+    /// assert!(!saved[0].is::<Cyclic>());
+    /// drop(saved);
+    /// debug::set_debug(DebugFlags::empty());
+    /// debug::release_garbage();
+    /// # gc_core::collect();
+    /// ```
     #[must_use]
     pub fn is<T: 'static>(&self) -> bool {
         (self.obj.vtable().type_id)() == TypeId::of::<T>()
