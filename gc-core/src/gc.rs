@@ -155,19 +155,24 @@ impl<T: Trace + 'static> Gc<T> {
                 let b = unsafe { block.add(8) }.cast::<GcBox<T>>();
                 // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
                 unsafe { b.write(GcBox::new(1, 1 | HAS_HEAD, value)) };
+                // The handle exists before the automatic collection that
+                // `track` may run: if that collection passes on a panic, the
+                // handle is dropped, and the value with it.
+                let gc = Gc::from_inner(b);
                 if tracked {
                     h.track(obj);
                 }
-                Gc::from_inner(b)
+                gc
             });
         }
         let (obj, b) = Self::alloc_headful(flags);
         // SAFETY: `b` is the new block's box, aligned for `GcBox<T>`.
         unsafe { b.write(GcBox::new(1, 1 | HAS_HEAD, value)) };
+        let gc = Gc::from_inner(b);
         if tracked {
             heap::track_new(obj);
         }
-        Gc::from_inner(b)
+        gc
     }
 
     /// Builds a value that holds a [`Weak`] to itself, as
@@ -224,10 +229,11 @@ impl<T: Trace + 'static> Gc<T> {
         unsafe { counts(b) }.set_strong(1);
         // `weak`'s count becomes the one all strong handles hold together.
         core::mem::forget(weak);
+        let gc = Gc::from_inner(b);
         if tracked {
             heap::track_new(obj);
         }
-        Gc::from_inner(b)
+        gc
     }
 
     /// A pinned `Gc`, as [`Rc::pin`](std::rc::Rc::pin): the value never moves

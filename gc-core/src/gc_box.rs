@@ -102,6 +102,9 @@ pub(crate) const CLEARED: u32 = 1 << 6;
 /// The count reached zero while the collector was examining the object; the
 /// free waits in the heap's pending list.
 pub(crate) const PENDING: u32 = 1 << 7;
+/// The weak epoch ran out (the object was found to be garbage four times):
+/// no `Weak` to it upgrades any more.
+pub(crate) const WEAK_DEAD: u32 = 1 << 8;
 /// The type can hold a `Gc` and belongs in the collector's lists.
 pub(crate) const TRACKABLE: u32 = 1 << 9;
 /// A collection found a strong edge to this detached object; it may be put

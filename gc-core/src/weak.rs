@@ -6,8 +6,8 @@ use core::ptr::{self, NonNull};
 
 use crate::gc::{Gc, inc_strong};
 use crate::gc_box::{
-    CLEARED, COUNT_MASK, DEAD, EPOCH_MASK, EPOCH_SHIFT, GcBox, LOC_MASK, LOC_WORK, WEAK_MASK,
-    counts, free_block, head_of,
+    CLEARED, COUNT_MASK, DEAD, EPOCH_MASK, EPOCH_SHIFT, GcBox, LOC_MASK, LOC_WORK, WEAK_DEAD,
+    WEAK_MASK, counts, free_block, head_of,
 };
 use crate::trace::{Trace, Tracer};
 
@@ -19,7 +19,9 @@ use crate::trace::{Trace, Tracer};
 /// object the cycle collector has found to be garbage: weak references to
 /// garbage are cleared before any finalizer runs (as CPython does). If a
 /// finalizer resurrects the object, the `Weak`s cleared then stay cleared,
-/// while new ones (made with [`Gc::downgrade`] afterwards) work.
+/// while new ones (made with [`Gc::downgrade`] afterwards) work; an object
+/// found to be garbage (and resurrected) four times has no working `Weak`s
+/// any more.
 ///
 /// # Examples
 ///
@@ -143,7 +145,7 @@ impl<T: ?Sized> Weak<T> {
         if c.has_head() {
             // SAFETY: allocated and head-ful (I3).
             let f = unsafe { head_of(b) }.flags();
-            if f & CLEARED != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch() {
+            if f & (CLEARED | WEAK_DEAD) != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch() {
                 // Found to be garbage since this `Weak` was made.
                 return None;
             }

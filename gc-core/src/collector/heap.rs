@@ -388,6 +388,22 @@ impl Heap {
     }
 }
 
+impl Heap {
+    /// [`Heap::track`] without running an automatic collection (one runs
+    /// at a later allocation).
+    pub(crate) fn track_quietly(&self, obj: Obj) {
+        if self.torn_down.get() {
+            obj.set_loc(LOC_NONE);
+            return;
+        }
+        self.lists[0].with(|v| {
+            obj.set_index(v.len());
+            v.push(obj);
+        });
+        self.count0.set(self.count0.get() + 1);
+    }
+}
+
 /// [`Heap::track`] on this thread's heap.
 #[inline]
 pub(crate) fn track_new(obj: Obj) {
@@ -430,7 +446,9 @@ pub(crate) fn reattach(obj: Obj) {
     obj.set_flags(f & !DISCOVERED);
     if f & LOC_MASK == LOC_NONE && f & TRACKABLE != 0 && s & DEAD == 0 {
         obj.set_loc(LOC_GEN0);
-        track_new(obj);
+        // Without an automatic collection: a `Clone` that panicked after
+        // counting its handle would leak it.
+        with_heap(|h| h.track_quietly(obj));
     }
 }
 

@@ -501,6 +501,8 @@ pub fn tracked_count() -> usize {
 /// ```
 pub fn add_callback(f: impl FnMut(Phase, &CollectInfo) + 'static) -> CallbackId {
     with_heap(|h| {
+        // The exit guard releases the callbacks when the thread ends.
+        h.register_exit();
         let mut s = h.state.borrow_mut();
         let id = CallbackId(s.next_callback);
         s.next_callback += 1;

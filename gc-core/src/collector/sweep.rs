@@ -17,7 +17,7 @@ use super::heap::{self, Heap};
 use crate::debug::DebugFlags;
 use crate::gc_box::{
     CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
-    REACHABLE,
+    REACHABLE, WEAK_DEAD,
 };
 use crate::trace::{Mode, Tracer};
 
@@ -59,9 +59,14 @@ pub(crate) fn dispose(
         obj.set_index(i);
         let f = obj.flags();
         // Clearing starts a new weak epoch: the `Weak`s made so far never
-        // upgrade again, even if the object is resurrected.
-        let epoch = (f + (1 << EPOCH_SHIFT)) & EPOCH_MASK;
-        obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | epoch);
+        // upgrade again, even if the object is resurrected. When the epochs
+        // run out, no `Weak` to it ever upgrades again.
+        let next = if f & EPOCH_MASK == EPOCH_MASK {
+            EPOCH_MASK | WEAK_DEAD
+        } else {
+            (f + (1 << EPOCH_SHIFT)) & EPOCH_MASK
+        };
+        obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | next);
     }
 
     // 2. Finalizers, with every garbage value intact.

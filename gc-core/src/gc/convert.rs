@@ -87,6 +87,9 @@ fn with_addr<T: ?Sized>(fat: *mut GcBox<T>, addr: NonNull<u8>) -> NonNull<GcBox<
 
 /// Finishes a head-ful unsized box: real vtable, slot, listing.
 fn finish<T: Trace + ?Sized + 'static>(obj: Option<Obj>, b: NonNull<GcBox<T>>) -> Gc<T> {
+    // The handle exists before an automatic collection can run (and pass on
+    // a panic), so the value is never left without an owner.
+    let gc = Gc::from_inner(b);
     if let Some(obj) = obj {
         // SAFETY: the block was allocated with a slot, and `b` is its box.
         unsafe { write_slot(obj, b.as_ptr()) };
@@ -94,7 +97,7 @@ fn finish<T: Trace + ?Sized + 'static>(obj: Option<Obj>, b: NonNull<GcBox<T>>) -
             heap::track_new(obj);
         }
     }
-    Gc::from_inner(b)
+    gc
 }
 
 fn headful_flags(tracked: bool, finalizer: bool) -> Option<u32> {
