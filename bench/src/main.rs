@@ -1,0 +1,438 @@
+//! gc-core against `std::rc::Rc` and the peer crates.
+//!
+//! `cargo run --release --manifest-path bench/Cargo.toml` runs every
+//! contender × workload, each in a child process (this binary re-executed
+//! with `--child WORKLOAD CONTENDER ITERS`), prints the tables and writes
+//! `BENCHMARKS.md` and `bench/ratios.svg`. See bench/README.md.
+
+mod contenders;
+mod report;
+mod svg;
+mod workloads;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use contenders::{Contender, bacon, dumpster_, gc_core_, gcmodule_, rc, rust_cc_, rust_gc};
+
+/// (key on the command line, name in the tables).
+pub const CONTENDERS: [(&str, &str); 7] = [
+    ("rc", "Rc"),
+    ("gc-core", "gc-core"),
+    ("gc", "gc"),
+    ("bacon", "bacon_rajan_cc"),
+    ("rust-cc", "rust-cc"),
+    ("dumpster", "dumpster"),
+    ("gcmodule", "gcmodule"),
+];
+/// The peers (for "fastest peer").
+pub const PEERS: [&str; 5] = ["gc", "bacon", "rust-cc", "dumpster", "gcmodule"];
+
+/// A job: (key, in-child timed iterations per phase).
+pub const JOBS: [(&str, usize); 9] = [
+    ("alloc_drop", 5),
+    ("alloc_drop_leaf", 5),
+    ("clone_drop", 9),
+    ("cycles", 1),
+    ("big_cycle", 1),
+    ("deep_list", 1),
+    ("young_with_old_heap", 11),
+    ("memory", 1),
+    ("memory_leaf", 1),
+];
+
+/// The outcome of one child run: in-child medians of each metric, and the
+/// failure, if it died (metrics printed before it died are kept).
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    pub metrics: BTreeMap<String, f64>,
+    pub fail: Option<String>,
+}
+
+/// Every run: `[job][contender] -> runs by round` (a contender that fails
+/// is not run again in later rounds: stack overflows are deterministic).
+/// Rc's runs are kept per partner: `rc~gc-core` holds the Rc runs paired
+/// with gc-core's, one per round.
+pub type Results = BTreeMap<String, BTreeMap<String, Vec<Run>>>;
+
+fn child_main(args: &[String]) -> ! {
+    let job = args[0].clone();
+    let who = args[1].clone();
+    let iters: usize = args[2].parse().expect("iters");
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    // The workload runs on a thread with an 8 MiB stack, like a main thread.
+    // The main thread exits the process when it is done, without waiting
+    // for thread-local teardown (which would free leaked structures).
+    std::thread::Builder::new()
+        .name(format!("{job}/{who}"))
+        .stack_size(8 << 20)
+        .spawn(move || {
+            dispatch(&job, &who, iters);
+            let _ = tx.send(());
+            loop {
+                std::thread::park();
+            }
+        })
+        .expect("spawn worker");
+    match rx.recv() {
+        Ok(()) => std::process::exit(0),
+        Err(_) => std::process::exit(3),
+    }
+}
+
+fn run_job<C: Contender>(job: &str, iters: usize) {
+    match job {
+        "alloc_drop" => workloads::alloc_drop::<C>(iters),
+        "alloc_drop_leaf" => workloads::alloc_drop_leaf::<C>(iters),
+        "clone_drop" => workloads::clone_drop::<C>(iters),
+        "cycles" => workloads::cycles::<C>(iters),
+        "big_cycle" => workloads::big_cycle::<C>(),
+        "deep_list" => workloads::deep_list::<C>(),
+        "young_with_old_heap" => workloads::young::<C>(iters),
+        "memory" => workloads::memory::<C>(false),
+        "memory_leaf" => workloads::memory::<C>(true),
+        _ => panic!("unknown workload {job}"),
+    }
+}
+
+fn dispatch(job: &str, who: &str, iters: usize) {
+    match who {
+        "rc" => run_job::<rc::C>(job, iters),
+        "gc-core" => run_job::<gc_core_::C>(job, iters),
+        "gc" => run_job::<rust_gc::C>(job, iters),
+        "bacon" => run_job::<bacon::C>(job, iters),
+        "rust-cc" => run_job::<rust_cc_::C>(job, iters),
+        "dumpster" => run_job::<dumpster_::C>(job, iters),
+        "gcmodule" => run_job::<gcmodule_::C>(job, iters),
+        _ => panic!("unknown contender {who}"),
+    }
+}
+
+pub fn median(v: &mut [f64]) -> f64 {
+    assert!(!v.is_empty());
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+}
+
+/// Runs one child to completion (or `timeout`) and parses its lines.
+fn run_child(job: &str, who: &str, iters: usize, timeout: Duration) -> Run {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = Command::new(exe)
+        .args(["--child", job, who, &iters.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child");
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait child") {
+            break s;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            timed_out = true;
+            break child.wait().expect("wait child");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).ok();
+    child.stderr.take().unwrap().read_to_string(&mut err).ok();
+    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for line in out.lines() {
+        if let Some((k, v)) = line.split_once(' ')
+            && let Ok(v) = v.parse::<f64>()
+        {
+            values.entry(k.to_string()).or_default().push(v);
+        }
+    }
+    let metrics = values.into_iter().map(|(k, mut v)| (k, median(&mut v))).collect();
+    let fail = if timed_out {
+        Some("timeout".to_string())
+    } else if status.success() {
+        None
+    } else if err.contains("has overflowed its stack") {
+        Some("overflow".to_string())
+    } else {
+        use std::os::unix::process::ExitStatusExt;
+        let why = match status.signal() {
+            Some(sig) => format!("crash (signal {sig})"),
+            None => format!("failed (exit {})", status.code().unwrap_or(-1)),
+        };
+        eprintln!("  {job}/{who}: {why}: {}", err.lines().last().unwrap_or(""));
+        Some(why)
+    };
+    Run { metrics, fail }
+}
+
+/// Instructions per operation of one child under callgrind: one warm-up and
+/// one timed pass of `N` operations, so the count is divided by `2 N`
+/// (process start-up adds well under one instruction per operation).
+fn instructions_per_op(job: &str, who: &str) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["--child", job, who, "1"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().find(|l| l.contains("Collected :"))?;
+    let n: f64 = line.rsplit(':').next()?.trim().parse().ok()?;
+    Some(n / (2 * workloads::N) as f64)
+}
+
+/// Busy CPU time of the whole machine, and of this process and its children, in ticks.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let total: u64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    let me = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the ")" : state is field 3; utime..cstime are 14..17.
+    let rest = me.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let g: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let mine = g.get(11..15).map(|s| s.iter().sum()).unwrap_or(0);
+    (total - idle, mine)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+pub struct RunInfo {
+    pub rounds: usize,
+    pub wall: Duration,
+    pub load_before: String,
+    pub load_after: String,
+    /// Average number of cores kept busy by other processes during the run.
+    pub others_cores: f64,
+    /// The same, per job.
+    pub job_load: Vec<(String, f64)>,
+    /// Load gating: pairs re-run, pairs kept under load, pairs in all.
+    pub reruns: usize,
+    pub loaded: usize,
+    pub units: usize,
+}
+
+/// Other processes may keep at most this many cores busy during a pair.
+pub const GATE_CORES: f64 = 0.25;
+/// How often a loaded pair is re-run.
+pub const GATE_RETRIES: usize = 2;
+/// No re-runs once the whole run has taken this long.
+pub const GATE_BUDGET: Duration = Duration::from_secs(150);
+
+/// Runs pairs, re-running a pair during which other processes were busy.
+struct Gate {
+    deadline: Instant,
+    reruns: usize,
+    loaded: usize,
+    units: usize,
+}
+
+/// Cores kept busy by other processes between two `cpu_ticks()` samples.
+fn others_busy(a: (u64, u64), b: (u64, u64), secs: f64) -> f64 {
+    (b.0 - a.0).saturating_sub(b.1 - a.1) as f64 / 100.0 / secs.max(1e-3)
+}
+
+/// Waits (at most `max`) until other processes leave the machine idle for
+/// two half-second windows in a row.
+fn wait_quiet(max: Duration) {
+    let start = Instant::now();
+    let mut quiet = 0;
+    while start.elapsed() < max && quiet < 2 {
+        let a = cpu_ticks();
+        std::thread::sleep(Duration::from_millis(500));
+        let load = others_busy(a, cpu_ticks(), 0.5);
+        quiet = if load < GATE_CORES { quiet + 1 } else { 0 };
+    }
+}
+
+impl Gate {
+    /// One contender run and (if `paired`) the Rc run next to it.
+    /// Runs `main`, with `partner` (job, contender) right next to it:
+    /// before it if `partner_first`, after it otherwise.
+    fn run_pair(
+        &mut self,
+        main: (&str, &str),
+        partner: Option<(&str, &str)>,
+        iters: usize,
+        partner_first: bool,
+    ) -> (Option<Run>, Run) {
+        self.units += 1;
+        let timeout = Duration::from_secs(60);
+        let mut attempt = 0;
+        loop {
+            let a = cpu_ticks();
+            let t = Instant::now();
+            let p1 = partner.filter(|_| partner_first).map(|(j, w)| run_child(j, w, iters, timeout));
+            let run = run_child(main.0, main.1, iters, timeout);
+            let p2 = partner.filter(|_| !partner_first).map(|(j, w)| run_child(j, w, iters, timeout));
+            let load = others_busy(a, cpu_ticks(), t.elapsed().as_secs_f64());
+            if load <= GATE_CORES || run.fail.is_some() || attempt >= GATE_RETRIES || Instant::now() > self.deadline {
+                if load > GATE_CORES {
+                    self.loaded += 1;
+                }
+                return (p1.or(p2), run);
+            }
+            attempt += 1;
+            self.reruns += 1;
+            wait_quiet(Duration::from_secs(10));
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        child_main(&args[1..]);
+    }
+    let mut rounds = 5;
+    let mut only: Option<Vec<String>> = None;
+    let mut write = true;
+    let mut callgrind = true;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--rounds" => {
+                i += 1;
+                rounds = args[i].parse().expect("--rounds N");
+            }
+            "--only" => {
+                i += 1;
+                only = Some(args[i].split(',').map(str::to_string).collect());
+            }
+            "--no-write" => write = false,
+            "--no-callgrind" => callgrind = false,
+            "-h" | "--help" => {
+                println!(
+                    "usage: bench [--rounds N] [--only JOB,JOB] [--no-write] [--no-callgrind]\n       bench --child JOB CONTENDER ITERS\n\
+                     jobs: {}\ncontenders: {}",
+                    JOBS.map(|j| j.0).join(", "),
+                    CONTENDERS.map(|c| c.0).join(", ")
+                );
+                return;
+            }
+            a => panic!("unknown argument {a} (try --help)"),
+        }
+        i += 1;
+    }
+    let partial = only.is_some();
+    let load_before = loadavg();
+    let (busy0, mine0) = cpu_ticks();
+    let t0 = Instant::now();
+    eprintln!("load before: {load_before}; {rounds} rounds; N = {}", workloads::N);
+    let mut results: Results = BTreeMap::new();
+    let mut job_load: Vec<(String, f64)> = Vec::new();
+    let mut gate = Gate { deadline: t0 + GATE_BUDGET, reruns: 0, loaded: 0, units: 0 };
+    for (job, iters) in JOBS {
+        if let Some(o) = &only
+            && !o.iter().any(|x| x == job)
+        {
+            continue;
+        }
+        let tj = Instant::now();
+        let (jb0, jm0) = cpu_ticks();
+        let young = job == "young_with_old_heap";
+        let others: Vec<&str> = CONTENDERS.iter().map(|c| c.0).filter(|c| *c != "rc").collect();
+        for r in 0..rounds {
+            // Rotate the order each round so no contender always runs first.
+            // Each contender's run is paired with an Rc run right next to it
+            // (Rc first in even rounds, second in odd ones); the ratio to Rc
+            // is taken within each pair. `young_with_old_heap` needs no
+            // partner: its child measures both sides.
+            for k in 0..others.len() {
+                let who = others[(k + r) % others.len()];
+                let per = results.entry(job.to_string()).or_default();
+                if per.get(who).and_then(|v| v.last()).is_some_and(|x: &Run| x.fail.is_some()) {
+                    continue;
+                }
+                let partner = (!young).then_some((job, "rc"));
+                let (rc, run) = gate.run_pair((job, who), partner, iters, r % 2 == 0);
+                per.entry(who.to_string()).or_default().push(run);
+                if let Some(rc) = rc {
+                    per.entry(format!("rc~{who}")).or_default().push(rc);
+                }
+            }
+        }
+        let (jb1, jm1) = cpu_ticks();
+        let secs = tj.elapsed().as_secs_f64();
+        let busy = (jb1 - jb0).saturating_sub(jm1 - jm0) as f64 / 100.0 / secs;
+        job_load.push((job.to_string(), busy));
+        eprintln!("  {job}: {secs:.1} s; other processes kept {busy:.2} cores busy");
+    }
+    // Instruction counts (deterministic, unlike the times on a shared VM)
+    // for the acyclic workloads, Rc and gc-core, if valgrind is installed.
+    let mut instr: BTreeMap<(String, String), f64> = BTreeMap::new();
+    if callgrind && Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let tc = Instant::now();
+        for job in ["alloc_drop", "alloc_drop_leaf", "clone_drop"] {
+            if !results.contains_key(job) {
+                continue;
+            }
+            for who in ["rc", "gc-core"] {
+                if let Some(ir) = instructions_per_op(job, who) {
+                    instr.insert((job.to_string(), who.to_string()), ir);
+                }
+            }
+        }
+        eprintln!("callgrind: {:.1} s", tc.elapsed().as_secs_f64());
+    }
+    let (busy1, mine1) = cpu_ticks();
+    let wall = t0.elapsed();
+    let ticks_per_s = 100.0; // USER_HZ on Linux
+    let others = (busy1 - busy0).saturating_sub(mine1 - mine0) as f64 / ticks_per_s / wall.as_secs_f64();
+    let info = RunInfo {
+        rounds,
+        wall,
+        load_before,
+        load_after: loadavg(),
+        others_cores: others,
+        job_load,
+        reruns: gate.reruns,
+        loaded: gate.loaded,
+        units: gate.units,
+    };
+    eprintln!("{} runs or pairs; {} re-run because other processes were busy; {} kept although they were", gate.units, gate.reruns, gate.loaded);
+    eprintln!("total: {:.1} s; load after: {}; other processes kept {:.2} cores busy on average", wall.as_secs_f64(), info.load_after, others);
+    // The repository root: where BENCHMARKS.md goes (bench/ holds the chart,
+    // Cargo.lock and profiles.md). BENCH_OUT_DIR overrides it, for a run
+    // built from a snapshot of gc-core elsewhere.
+    // Every round's in-child medians go to bench/target/last-run.tsv, for
+    // inspection (not part of the report).
+    let mut raw = String::from("job\tcontender\tround\tmetric\tvalue\tfail\n");
+    for (job, per) in &results {
+        for (who, runs) in per {
+            for (r, run) in runs.iter().enumerate() {
+                for (m, v) in &run.metrics {
+                    raw.push_str(&format!("{job}\t{who}\t{r}\t{m}\t{v}\t{}\n", run.fail.as_deref().unwrap_or("")));
+                }
+            }
+        }
+    }
+    let root = std::env::var_os("BENCH_OUT_DIR")
+        .map_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."), std::path::PathBuf::from);
+    let root = root.canonicalize().unwrap_or(root);
+    let _ = std::fs::create_dir_all(root.join("bench/target"));
+    let raw_path = root.join("bench/target/last-run.tsv");
+    if std::fs::write(&raw_path, raw).is_ok() {
+        eprintln!("raw per-round results: {}", raw_path.display());
+    }
+    let rep = report::Report::new(&results, instr);
+    let text = rep.tables();
+    println!("{text}");
+    if write && !partial {
+        let svg = svg::chart(&rep.chart_groups());
+        std::fs::write(root.join("bench/ratios.svg"), svg).expect("write bench/ratios.svg");
+        let md = report::markdown(&rep, &info, &root);
+        std::fs::write(root.join("BENCHMARKS.md"), md).expect("write BENCHMARKS.md");
+        eprintln!("wrote {} and {}", root.join("bench/ratios.svg").display(), root.join("BENCHMARKS.md").display());
+    }
+}
