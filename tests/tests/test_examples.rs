@@ -268,8 +268,9 @@ fn leak_hunt() {
     let dot = std::fs::read_to_string(dir.join("leak.dot")).expect("leak.dot was written");
     assert!(dot.starts_with("digraph heap {"), "{dot}");
     assert!(dot.trim_end().ends_with('}'), "{dot}");
-    assert_eq!(dot.matches("leak_hunt::Request\\n").count(), 5, "{dot}");
-    assert_eq!(dot.matches("leak_hunt::Response\\n").count(), 5, "{dot}");
+    assert_eq!(dot.matches("label=\"Request\\n").count(), 5, "{dot}");
+    assert_eq!(dot.matches("label=\"Response\\n").count(), 5, "{dot}");
+    assert_eq!(dot.matches("tooltip=\"leak_hunt::Request\"").count(), 5, "{dot}");
     assert_eq!(dot.matches(" -> ").count(), 10, "{dot}");
     assert_eq!(dot.matches("\\nroot\"").count(), 3, "{dot}");
     // With Graphviz installed, the example renders it too.
