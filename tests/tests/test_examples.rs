@@ -270,7 +270,11 @@ fn leak_hunt() {
     assert!(dot.trim_end().ends_with('}'), "{dot}");
     assert_eq!(dot.matches("label=\"Request\\n").count(), 5, "{dot}");
     assert_eq!(dot.matches("label=\"Response\\n").count(), 5, "{dot}");
-    assert_eq!(dot.matches("tooltip=\"leak_hunt::Request\"").count(), 5, "{dot}");
+    assert_eq!(
+        dot.matches("tooltip=\"leak_hunt::Request\"").count(),
+        5,
+        "{dot}"
+    );
     assert_eq!(dot.matches(" -> ").count(), 10, "{dot}");
     assert_eq!(dot.matches("\\nroot\"").count(), 3, "{dot}");
     // With Graphviz installed, the example renders it too.
