@@ -130,7 +130,7 @@ pub struct ObjectInfo {
 }
 
 impl ObjectInfo {
-    fn of_obj(obj: Obj) -> Self {
+    pub(crate) fn of_obj(obj: Obj) -> Self {
         ObjectInfo {
             id: ObjectId(obj.box_addr()),
             type_name: (obj.vtable().type_name)(),
@@ -210,7 +210,7 @@ fn release(obj: Obj) {
 /// What tracing one object reported.
 #[derive(Default)]
 struct Edges {
-    to: Vec<Obj>,
+    to: Vec<ObjectInfo>,
     leaves: Vec<(usize, &'static str, u32)>,
     unreadable: bool,
 }
@@ -499,11 +499,7 @@ pub fn referents<T: Trace + ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
     let mut tracer = Tracer::new(Mode::Collect, u32::MAX);
     // A panicking trace reports what it reported before the panic.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| value.trace(&mut tracer)));
-    let mut out: Vec<ObjectInfo> = tracer
-        .edges
-        .iter()
-        .map(|&o| ObjectInfo::of_obj(o))
-        .collect();
+    let mut out: Vec<ObjectInfo> = core::mem::take(&mut tracer.edges);
     out.extend(
         tracer
             .leaf_edges
@@ -540,8 +536,7 @@ pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
         let mut out = Vec::new();
         for &obj in &pinned.0 {
             let e = edges_of(obj);
-            if e.to.iter().any(|t| t.box_addr() == target) || e.leaves.iter().any(|l| l.0 == target)
-            {
+            if e.to.iter().any(|t| t.id.0 == target) || e.leaves.iter().any(|l| l.0 == target) {
                 let mut info = ObjectInfo::of_obj(obj);
                 info.strong_count -= 1; // not counting the scan's own count
                 out.push(info);
@@ -584,7 +579,7 @@ impl Graph {
         let saved = h.saved.to_vec();
         let not_reasons = edges
             .iter()
-            .flat_map(|e| e.to.iter().map(|t| t.box_addr()))
+            .flat_map(|e| e.to.iter().map(|t| t.id.0))
             .chain(saved.iter().map(|o| o.box_addr()))
             .chain(ignore);
         for addr in not_reasons {
@@ -615,7 +610,7 @@ impl Graph {
         self.edges[i]
             .to
             .iter()
-            .filter_map(|t| self.index.get(&t.box_addr()).copied())
+            .filter_map(|t| self.index.get(&t.id.0).copied())
     }
 }
 
@@ -814,7 +809,7 @@ fn dot(view: View) -> String {
         for i in shown() {
             let from = g.pinned.0[i].box_addr();
             for t in &g.edges[i].to {
-                let to = t.box_addr();
+                let to = t.id.0;
                 if g.index.get(&to).is_some_and(|&j| !show[j]) {
                     continue;
                 }
@@ -823,7 +818,7 @@ fn dot(view: View) -> String {
                     let _ = writeln!(
                         out,
                         "  \"o{to:x}\" [label=\"{}\\n#{to:x} (outside the scan)\", style=dashed];",
-                        escape(&short_type_name((t.vtable().type_name)()))
+                        escape(&short_type_name(t.type_name))
                     );
                 }
             }

@@ -38,10 +38,12 @@ use crate::trace::{Trace, Tracer, is_tracked_type};
 ///
 /// # Dead handles
 ///
-/// When the collector frees cyclic garbage it drops the values one by one. A
-/// `Drop` impl that reaches a `Gc` whose value was already dropped holds a
-/// *dead handle*: dereferencing it panics, [`Gc::try_deref`] returns `None`,
-/// and [`Gc::is_dead`] returns `true`. The memory of a dead value stays
+/// When the collector frees cyclic garbage it first marks all of it dead,
+/// then drops the values one by one. A `Drop` impl that reaches a `Gc` of the
+/// same garbage (its value dropped already, or about to be) holds a *dead
+/// handle*: dereferencing it panics, [`Gc::try_deref`] returns `None`, and
+/// [`Gc::is_dead`] returns `true`. (Were the value still readable, the
+/// `Drop` could keep a reference to it past its drop.) The memory of a dead value stays
 /// allocated until the last handle to it is gone, so a dead handle is never
 /// dangling. Outside `Drop` impls of cyclic garbage (and wrong `Trace` impls)
 /// no handle is ever dead.
@@ -98,8 +100,9 @@ pub struct Gc<T: ?Sized> {
 #[track_caller]
 fn dead_handle() -> ! {
     panic!(
-        "Gc: dereferenced a dead handle: the cycle collector already dropped this value \
-         (a `Drop` impl of cyclic garbage reached it); use `Gc::try_deref` to check"
+        "Gc: dereferenced a dead handle: the cycle collector found this value to be garbage \
+         and dropped it, or is dropping it (a `Drop` impl of cyclic garbage reached it); \
+         use `Gc::try_deref` to check"
     )
 }
 
@@ -447,8 +450,9 @@ impl<T: ?Sized> Gc<T> {
         })
     }
 
-    /// Whether this is a dead handle: the cycle collector already dropped
-    /// the value (see [Dead handles](Gc#dead-handles)).
+    /// Whether this is a dead handle: the cycle collector found the value
+    /// to be garbage and dropped it, or is dropping it (see
+    /// [Dead handles](Gc#dead-handles)).
     ///
     /// # Examples
     ///
@@ -671,7 +675,7 @@ impl<T: Trace + ?Sized> Trace for Gc<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer) {
         match Gc::obj(self) {
-            Some(obj) => tracer.visit(obj),
+            Some(obj) => tracer.visit(obj, core::ptr::from_ref(self).addr()),
             None => tracer.visit_leaf(self.counts(), core::any::type_name::<T>),
         }
     }

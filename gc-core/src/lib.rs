@@ -54,12 +54,15 @@
 //!   life, with all the garbage still intact; then the collector checks
 //!   whether a finalizer resurrected anything (stored a clone of a garbage
 //!   `Gc` somewhere reachable): resurrected objects and all they reach
-//!   survive unharmed. The rest are dropped one by one and freed.
-//! - **Dead handles.** While garbage values are dropped one by one, a `Drop`
-//!   impl may reach a `Gc` whose value is already gone: that handle is
-//!   *dead*. Dereferencing it panics with a clear message, and
-//!   [`Gc::try_deref`] returns `None`. Its memory is freed only when the last
-//!   handle goes, so nothing ever dangles.
+//!   survive unharmed. Last, the rest is traced once more to check that the
+//!   traces account for every handle to it (if not, nothing is dropped this
+//!   time); then all of it is marked dead, and the values are dropped one by
+//!   one and freed.
+//! - **Dead handles.** While garbage values are dropped, a `Drop` impl may
+//!   reach a `Gc` of the same garbage: that handle is *dead*, whether its
+//!   value is already gone or about to go. Dereferencing it panics with a
+//!   clear message, and [`Gc::try_deref`] returns `None`. Its memory is freed
+//!   only when the last handle goes, so nothing ever dangles.
 //!
 //! ```text
 //!  young gen ──┐
@@ -69,7 +72,8 @@
 //!                                                      garbage: clear weak refs
 //!                                                               ─► finalize (once)
 //!                                                               ─► re-check (resurrection)
-//!                                                               ─► drop values, free
+//!                                                               ─► check the traces
+//!                                                               ─► mark dead, drop, free
 //! ```
 //!
 //! # Safety model
@@ -78,11 +82,18 @@
 //! can cause undefined behaviour:
 //!
 //! - [`Trace`] is a safe trait. A wrong impl (a field left out, one reported
-//!   twice, a trace that changes over time) can leak, or make a handle dead,
-//!   never more: memory is freed only when the counts say no handle remains,
-//!   not when the trace says so.
-//! - `Drop` impls are allowed on traced types; in cyclic garbage they may see
-//!   dead handles (a panic or `None`, never a dangling pointer).
+//!   twice, a trace that changes over time, or that clones, drops or moves
+//!   handles, or hides a cell it read before) leaks, never more: before any
+//!   garbage value is dropped, the garbage is traced once more, and every
+//!   handle to it must be reported exactly once by the garbage itself, with
+//!   no count changed meanwhile. Memory is freed only when the counts say no
+//!   handle remains, not when the trace says so. The one thing this check
+//!   cannot see is a `trace` that reports a handle it does not own (one kept
+//!   in a thread-local or a leaked box, or behind an `Rc` shared with code
+//!   outside the heap); see [`Trace`]'s *Correctness*.
+//! - `Drop` impls are allowed on traced types; in cyclic garbage they see
+//!   the other garbage through dead handles (a panic or `None`, never a
+//!   dangling pointer).
 //! - A panic in a `Drop`, finalizer or `trace` during a collection leaves the
 //!   collector consistent; the panic reaches the caller once the collection
 //!   has finished its bookkeeping.

@@ -1,26 +1,31 @@
 //! The [`Trace`] trait, the [`Tracer`] it reports to, and [`Finalize`].
 //!
-//! # Why no `Trace` impl can cause undefined behaviour
+//! # What a wrong `Trace` impl can do
 //!
-//! The collector never trusts a `trace` method for memory safety. It uses what
-//! `trace` reports only to decide which objects are *garbage*, and then:
+//! The collector uses what `trace` reports to decide which objects are
+//! *garbage*, and guards each way a wrong report could hurt:
 //!
+//! - an edge not reported makes its target look referenced from outside, so
+//!   it is kept alive (a leak);
+//! - before any garbage value is dropped, the garbage is traced once more:
+//!   every handle to each garbage object must be reported exactly once (told
+//!   apart by address) by the garbage itself, and no count may have changed.
+//!   An edge reported twice, a trace that changed since the analysis, one
+//!   that clones, drops or moves handles, or a cell readable once and
+//!   borrowed later fails this check, and nothing is dropped (a leak);
 //! - memory is freed only when no handle remains (the counts say so, not the
-//!   trace), so a wrongly collected object becomes a *dead handle*, whose
-//!   `Deref` panics, never a dangling pointer;
-//! - an edge reported too often is caught (the scratch count would fall below
-//!   zero) and keeps its target alive;
-//! - an edge not reported makes its target look referenced from outside, so it
-//!   is kept alive (a leak);
-//! - objects whose count reaches zero while the collector looks at them are
-//!   freed only after it has finished.
+//!   trace), so no handle ever dangles; objects whose count reaches zero
+//!   while the collector looks at them are freed only after it has finished.
 //!
-//! So a wrong `trace` can leak or make a handle dead, never more. Derive it
-//! with `#[derive(Trace)]` and none of this matters.
+//! What no check can see is a `trace` that reports a handle its value does
+//! not own (kept in a thread-local, a leaked box, or an `Rc` shared with code
+//! outside the heap): to the collector it looks like a handle inside the
+//! garbage, so its target can be dropped while that handle is still in use.
+//! Derive `Trace` with `#[derive(Trace)]` and none of this matters.
 
 mod impls;
 
-use crate::collector::KEEP;
+use crate::collector::{KEEP, UNREAD};
 use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, REACHABLE};
 
 /// A type whose values can be stored in a [`Gc`](crate::Gc), reporting the
@@ -67,15 +72,30 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, R
 /// # Correctness
 ///
 /// A correct impl reports each `Gc` the value owns exactly once, the same way
-/// every time it is called, and does not create, clone or drop `Gc`s. A wrong
-/// impl is never undefined behaviour:
-/// a `Gc` left out is treated as referenced from outside and leaks; one
-/// reported twice, or a trace that changes over time, can at worst make a
-/// handle *dead* (its `Deref` panics). The collector never relies on `trace`
-/// to keep memory sound. Memory is freed only when the counts say no handle
-/// remains; an edge reported too often is caught and keeps its target alive;
-/// and objects whose count reaches zero while the collector looks at them
-/// are freed only after it has finished.
+/// every time it is called, and does not create, clone, drop or move `Gc`s.
+///
+/// What a wrong impl leads to:
+///
+/// - a `Gc` left out is treated as referenced from outside: its target
+///   leaks (it stays alive);
+/// - a `Gc` reported twice, a trace that changes from one call to the next,
+///   one that clones, drops or moves the handles it reports, or one that
+///   reads a cell once and finds it borrowed the next time: before dropping
+///   any garbage, the collector traces the garbage once more and checks that
+///   every handle to each garbage object is reported, once (handles are told
+///   apart by address), by the garbage itself, and that no count changed.
+///   If not, it drops nothing and keeps the objects (a leak, until a later
+///   collection finds them consistent);
+/// - a trace that reports a `Gc` its value does *not* own — one kept in a
+///   thread-local, in a leaked box, or behind an `Rc` or `Arc` that code
+///   outside the heap shares — can pass that check, and its target can be
+///   dropped while that outside handle, or a reference taken from it, is
+///   still in use. Never report a handle that another owner can reach. (That
+///   is why this crate's impls for `Rc` and `Arc` report nothing.)
+///
+/// Memory is freed only when the counts say no handle remains, and objects
+/// whose count reaches zero while the collector looks at them are freed only
+/// after it has finished, so no wrong impl makes a `Gc` dangle.
 ///
 /// Values shared through [`Rc`](std::rc::Rc) or [`Arc`](std::sync::Arc) are
 /// not traced: another owner may hold them, so a `Gc` behind one counts as
@@ -224,6 +244,10 @@ pub(crate) enum Mode {
     Mark,
     /// Record every head-ful target (heap introspection).
     Collect,
+    /// The last check before garbage is dropped: subtract one from the
+    /// remaining count of each target in the set and record the address of
+    /// each handle reported (see `scan::verify`).
+    Verify,
 }
 
 /// Receives the edges a [`Trace`] impl reports.
@@ -244,13 +268,22 @@ pub struct Tracer {
     pub(crate) reached: usize,
     /// Detached objects found through an edge (see `Gc::get_mut`).
     pub(crate) discovered: Vec<Obj>,
-    /// `Collect`: the recorded edges.
-    pub(crate) edges: Vec<Obj>,
+    /// `Collect`: the recorded edges, read when reported (the `trace` that
+    /// reports an edge may drop the handle right after, so no `Obj` is kept).
+    pub(crate) edges: Vec<crate::debug::ObjectInfo>,
     /// `Collect`: edges to head-less (untracked) objects: box address, type
     /// name and strong count.
     pub(crate) leaf_edges: Vec<(usize, &'static str, u32)>,
-    /// `Collect`: the traced value reported an unreadable part.
+    /// `Collect`: the traced value reported an unreadable part. `Mark` and
+    /// `Verify`: the analysis cannot be trusted (an unreadable part, or more
+    /// edges to an object than it has handles), so nothing may be dropped.
     pub(crate) unreadable: bool,
+    /// `Verify`: where each target's handle addresses go in `handles`:
+    /// `handles[slots[i]..slots[i + 1]]` for the object at index `i` (empty
+    /// when it has fewer than two handles: one report is then unique).
+    pub(crate) slots: Vec<usize>,
+    /// `Verify`: the addresses of the handles reported.
+    pub(crate) handles: Vec<usize>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -274,6 +307,8 @@ impl Tracer {
             edges: Vec::new(),
             leaf_edges: Vec::new(),
             unreadable: false,
+            slots: Vec::new(),
+            handles: Vec::new(),
         }
     }
 
@@ -313,20 +348,28 @@ impl Tracer {
     /// ```
     pub fn mark_unreadable(&mut self) {
         match self.mode {
-            Mode::Collect => self.unreadable = true,
             Mode::Subtract => {
                 if let Some(obj) = self.current {
-                    self.refs[obj.index()] = KEEP;
+                    self.refs[obj.index()] = UNREAD;
                 }
             }
-            // Marking traces only objects already known to be reachable.
-            Mode::Mark => {}
+            // An object unread when subtracting is unread again: its edges
+            // were never subtracted, so skipping them is right.
+            Mode::Mark
+                if self
+                    .current
+                    .is_some_and(|obj| self.refs[obj.index()] == UNREAD) => {}
+            // Otherwise the part was read when subtracting but not now: what
+            // it holds would look unreferenced. Nothing may be dropped this
+            // time.
+            Mode::Collect | Mode::Mark | Mode::Verify => self.unreadable = true,
         }
     }
 
-    /// Reports a strong edge to the head-ful object `obj`.
+    /// Reports a strong edge to the head-ful object `obj`, through the
+    /// handle at address `handle`.
     #[inline]
-    pub(crate) fn visit(&mut self, obj: Obj) {
+    pub(crate) fn visit(&mut self, obj: Obj, handle: usize) {
         let f = obj.flags();
         if f & LOC_MASK != self.set_loc {
             self.visit_outside(obj, f);
@@ -338,7 +381,7 @@ impl Tracer {
                 if *r == 0 {
                     // Reported more often than it is referenced: keep it.
                     *r = KEEP;
-                } else if *r != KEEP {
+                } else if *r < UNREAD {
                     *r -= 1;
                 }
             }
@@ -348,7 +391,27 @@ impl Tracer {
                     self.move_to_reached(obj);
                 }
             }
-            Mode::Collect => self.edges.push(obj),
+            Mode::Collect => self.edges.push(crate::debug::ObjectInfo::of_obj(obj)),
+            Mode::Verify => self.verify_edge(obj, handle),
+        }
+    }
+
+    /// `Verify`: counts one edge to `obj` (in the set) and records the
+    /// handle's address.
+    #[inline]
+    fn verify_edge(&mut self, obj: Obj, handle: usize) {
+        let i = obj.index();
+        let left = self.refs[i];
+        if left == 0 {
+            // More edges than handles.
+            self.unreadable = true;
+            return;
+        }
+        self.refs[i] = left - 1;
+        let start = self.slots[i];
+        let len = self.slots[i + 1] - start;
+        if len != 0 {
+            self.handles[start + len - left as usize] = handle;
         }
     }
 
@@ -369,9 +432,14 @@ impl Tracer {
 
     #[cold]
     fn visit_outside(&mut self, obj: Obj, f: u32) {
-        if self.mode == Mode::Collect {
-            self.edges.push(obj);
-            return;
+        match self.mode {
+            Mode::Collect => {
+                self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
+                return;
+            }
+            // An edge out of the garbage: nothing to check.
+            Mode::Verify => return,
+            Mode::Subtract | Mode::Mark => {}
         }
         // A strong edge to a detached object proves that the handle `get_mut`
         // borrowed has since been moved into a traced value, so the `&mut`
@@ -382,6 +450,10 @@ impl Tracer {
             && f & DISCOVERED == 0
         {
             obj.set_flags(f | DISCOVERED);
+            // Held until `retrack`: user code (`Drop`, finalizers) runs before
+            // then and may drop the handle that reached it.
+            let c = obj.counts();
+            c.set_strong(c.strong() + 1);
             self.discovered.push(obj);
         }
     }

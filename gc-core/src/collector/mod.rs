@@ -17,7 +17,7 @@
 
 pub(crate) mod heap;
 mod scan;
-pub(crate) use scan::KEEP;
+pub(crate) use scan::{KEEP, UNREAD};
 mod sweep;
 #[cfg(test)]
 mod tests;
@@ -673,10 +673,13 @@ fn run(h: &Heap, generation: usize) -> usize {
         heap: h,
         list: target,
     };
-    let (collected, resurrected) =
-        sweep::dispose(&tracer.work[reached..], found.finalizers, &to, &mut panics);
+    let sweep::Disposed {
+        collected,
+        resurrected,
+        kept,
+    } = sweep::dispose(&tracer.work[reached..], found.finalizers, &to, &mut panics);
     if generation == 2 {
-        h.state.borrow_mut().long_lived_total += resurrected;
+        h.state.borrow_mut().long_lived_total += resurrected + kept;
     }
     retrack(discovered);
     heap::drain_pending(h);
@@ -692,6 +695,11 @@ fn run(h: &Heap, generation: usize) -> usize {
         st.max_pause = st.max_pause.max(pause);
     }
     if print_stats {
+        if kept != 0 {
+            eprintln!(
+                "gc: {kept} unreachable objects kept: their `trace` impls do not account for every handle to them"
+            );
+        }
         eprintln!(
             "gc: done, {collected} unreachable, {resurrected} resurrected, {:.4}s elapsed",
             pause.as_secs_f64()
@@ -731,11 +739,20 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     joined.len()
 }
 
-/// Puts detached objects found through an edge back in generation 0.
+/// Puts detached objects found through an edge back in generation 0, and
+/// gives back the count the tracer took on each when it found them.
 pub(crate) fn retrack(discovered: Vec<Obj>) {
     for obj in discovered {
         if obj.flags() & crate::gc_box::DISCOVERED != 0 {
             heap::reattach(obj);
+        }
+        let c = obj.counts();
+        let s = c.strong() - 1;
+        c.set_strong(s);
+        if s & crate::gc_box::COUNT_MASK == 0 {
+            // SAFETY: the count the tracer took was the last one, and it is
+            // given back once, here.
+            unsafe { heap::release_zero(obj) };
         }
     }
 }

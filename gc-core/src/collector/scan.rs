@@ -23,6 +23,11 @@ use crate::trace::{Mode, Tracer};
 /// (part of it could not be read, or an edge to it was reported too often).
 pub(crate) const KEEP: u32 = u32::MAX;
 
+/// The scratch count of an object whose value could not be read while
+/// subtracting (a mutably borrowed `RefCell`): kept, and its edges are
+/// neither subtracted nor marked.
+pub(crate) const UNREAD: u32 = u32::MAX - 1;
+
 /// How the examined set is held.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Start {
@@ -74,6 +79,7 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
         });
     }
     tracer.reached = 0;
+    tracer.unreadable = false;
 
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         subtract(tracer);
@@ -81,6 +87,16 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
     }));
     tracer.current = None;
     match result {
+        Ok(()) if tracer.unreadable => {
+            // A value read when subtracting could not be read when marking:
+            // the analysis is incomplete, keep everything.
+            keep_all(tracer);
+            Partition {
+                reached: n,
+                panic: None,
+                finalizers,
+            }
+        }
         Ok(()) => Partition {
             reached: tracer.reached,
             panic: None,
@@ -88,9 +104,7 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
         },
         Err(payload) => {
             // The analysis is incomplete: keep everything.
-            for obj in &tracer.work {
-                obj.set_flags(obj.flags() | REACHABLE);
-            }
+            keep_all(tracer);
             Partition {
                 reached: n,
                 panic: Some(payload),
@@ -98,6 +112,90 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
             }
         }
     }
+}
+
+fn keep_all(tracer: &Tracer) {
+    for obj in &tracer.work {
+        obj.set_flags(obj.flags() | REACHABLE);
+    }
+}
+
+/// The last check before the values of `garbage` (each holding the
+/// collector's count) are dropped: trace it all once more and make sure the
+/// traces account for every handle to every garbage object, each handle
+/// reported once, and that no count changed meanwhile.
+///
+/// Trial deletion trusts `trace`; this check is what makes a wrong one (an
+/// edge reported twice, a `trace` that clones, moves or hides handles, a
+/// cell borrowed half-way through) unable to get a value dropped while a
+/// handle outside the garbage, or a reference taken from one, still uses it.
+/// If the check fails, nothing is dropped: the caller keeps the garbage.
+/// The first panic of a `trace` goes to `panics` (and fails the check).
+pub(crate) fn verify(
+    garbage: &[Obj],
+    set_loc: u32,
+    panics: &mut Option<Box<dyn std::any::Any + Send>>,
+) -> bool {
+    let n = garbage.len();
+    let mut tracer = Tracer::new(Mode::Verify, set_loc);
+    let mut want = Vec::with_capacity(n);
+    tracer.slots.reserve(n + 1);
+    let mut total = 0;
+    for (i, &obj) in garbage.iter().enumerate() {
+        debug_assert_eq!(obj.flags() & LOC_MASK, set_loc);
+        obj.set_index(i);
+        // Every handle but the collector's own must be inside the garbage.
+        let k = (obj.counts().strong() & COUNT_MASK) - 1;
+        want.push(k);
+        tracer.slots.push(total);
+        if k >= 2 {
+            total += k as usize;
+        }
+    }
+    tracer.slots.push(total);
+    tracer.refs = want.clone();
+    tracer.handles = vec![0; total];
+
+    let r = panic::catch_unwind(AssertUnwindSafe(|| {
+        for &obj in garbage {
+            if obj.counts().strong() & DETACHED != 0 {
+                tracer.unreadable = true;
+                return;
+            }
+            tracer.current = Some(obj);
+            let trace = obj.vtable().trace;
+            // SAFETY: the collector holds a count on `obj`, so it is
+            // allocated (I1); its value is initialised (I2: it is not dead
+            // yet) and not exclusively borrowed (checked above, I5).
+            unsafe { trace(obj, &mut tracer) };
+        }
+    }));
+    if let Err(p) = r {
+        panics.get_or_insert(p);
+        return false;
+    }
+    if tracer.unreadable {
+        return false;
+    }
+    for (i, &obj) in garbage.iter().enumerate() {
+        // Every handle found, and none made or dropped while tracing.
+        if tracer.refs[i] != 0 || (obj.counts().strong() & COUNT_MASK) - 1 != want[i] {
+            return false;
+        }
+        // Each found once: handles are distinct memory.
+        let seen = &mut tracer.handles[tracer.slots[i]..tracer.slots[i + 1]];
+        if seen.len() == 2 {
+            if seen[0] == seen[1] {
+                return false;
+            }
+        } else if !seen.is_empty() {
+            seen.sort_unstable();
+            if seen.windows(2).any(|w| w[0] == w[1]) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Traces `obj` into `tracer`, unless `get_mut` detached it (its value may be

@@ -5,7 +5,9 @@
 //! 2. run each finalizer once, with all the garbage still intact;
 //! 3. if any finalizer ran, examine the garbage again: what a finalizer
 //!    resurrected, and all it reaches, survives;
-//! 4. drop the rest's values one by one (each marked dead first), giving
+//! 4. check that the traces account for every handle to the rest (see
+//!    `scan::verify`; if not, nothing is dropped this time);
+//! 5. mark all of the rest dead, then drop their values one by one, giving
 //!    back the collector's count right after each: a block without handles
 //!    is freed, a block still referenced (by garbage not yet dropped, or by
 //!    a dead handle) waits for its last handle.
@@ -16,8 +18,8 @@ use std::panic::{self, AssertUnwindSafe};
 use super::heap::{self, Heap};
 use crate::debug::DebugFlags;
 use crate::gc_box::{
-    CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
-    REACHABLE, WEAK_DEAD,
+    CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK,
+    LOC_WORK, Obj, REACHABLE, WEAK_DEAD,
 };
 use crate::trace::{Mode, Tracer};
 
@@ -30,28 +32,33 @@ pub(crate) struct Survivors<'a> {
 
 /// Disposes of `garbage`, on each of which the collector holds a count.
 /// `finalizers` says whether any of them may have a finalizer to run.
-/// Returns the number of objects whose values were dropped (or saved by
-/// `SAVE_ALL`) and the number resurrected; the first panic a user callback
-/// raised goes to `panics`.
+/// Returns what became of them; the first panic a user callback raised
+/// goes to `panics`.
 pub(crate) fn dispose(
     garbage: &[Obj],
     finalizers: bool,
     to: &Survivors<'_>,
     panics: &mut Option<Box<dyn Any + Send>>,
-) -> (usize, usize) {
+) -> Disposed {
+    let mut out = Disposed::default();
     if garbage.is_empty() {
-        return (0, 0);
+        return out;
     }
     let flags = to.heap.debug.get();
     let debugging = flags & (DebugFlags::COLLECTABLE.bits() | DebugFlags::SAVE_ALL.bits()) != 0;
     if !finalizers && !debugging {
-        // The usual case: no user code runs before the drops, so the
+        // The usual case: no finalizer runs before the drops, so the
         // garbage keeps its working-set location, and `Weak::upgrade` learns
-        // it is garbage from `disposing`.
+        // it is garbage from `disposing` once the check has passed.
+        if !super::scan::verify(garbage, LOC_WORK, panics) {
+            out.kept = keep(to, garbage);
+            return out;
+        }
         to.heap.disposing.set(true);
         drop_all(to.heap, garbage, panics);
         to.heap.disposing.set(false);
-        return (garbage.len(), 0);
+        out.collected = garbage.len();
+        return out;
     }
 
     // 1. Weak references cleared.
@@ -85,7 +92,6 @@ pub(crate) fn dispose(
     }
 
     // 3. Resurrection check.
-    let mut resurrected = 0;
     let mut rest = garbage.to_vec();
     if finalized_any {
         let mut tracer = Tracer::new(Mode::Subtract, LOC_GARBAGE);
@@ -95,14 +101,7 @@ pub(crate) fn dispose(
             panics.get_or_insert(p);
         }
         rest = tracer.work.split_off(found.reached);
-        let revived = tracer.work;
-        resurrected = revived.len();
-        to.heap.place(&revived, to.list_loc());
-        for &obj in &revived {
-            obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
-            // SAFETY: the collector took this count in `partition`.
-            unsafe { heap::release_collector_ref(obj) };
-        }
+        out.resurrected = keep(to, &tracer.work);
         for (i, &obj) in rest.iter().enumerate() {
             obj.set_index(i);
         }
@@ -125,17 +124,54 @@ pub(crate) fn dispose(
         for &obj in &rest {
             to.heap.saved.push(obj);
         }
-        return (rest.len(), resurrected);
+        out.collected = rest.len();
+        return out;
     }
 
-    // 4. Drop the values, giving back the collector's count after each.
+    // 4. The check.
+    if !super::scan::verify(&rest, LOC_GARBAGE, panics) {
+        out.kept = keep(to, &rest);
+        return out;
+    }
+
+    // 5. Drop the values, giving back the collector's count after each.
     drop_all(to.heap, &rest, panics);
-    (rest.len(), resurrected)
+    out.collected = rest.len();
+    out
 }
 
-/// Drops every object's value, giving back the collector's count after
-/// each; a panic does not stop the others.
+/// What [`dispose`] did with the garbage.
+#[derive(Default)]
+pub(crate) struct Disposed {
+    /// Objects whose values were dropped (or saved by `SAVE_ALL`).
+    pub(crate) collected: usize,
+    /// Objects a finalizer resurrected.
+    pub(crate) resurrected: usize,
+    /// Objects kept because [`super::scan::verify`] failed.
+    pub(crate) kept: usize,
+}
+
+/// Moves `objs` (garbage holding the collector's count) to the survivors'
+/// list and gives back the collector's count. Returns how many.
+fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
+    to.heap.place(objs, to.list_loc());
+    for &obj in objs {
+        obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
+        // SAFETY: the collector took this count in `partition`.
+        unsafe { heap::release_collector_ref(obj) };
+    }
+    objs.len()
+}
+
+/// Marks every object dead, then drops each value, giving back the
+/// collector's count after each; a panic does not stop the others. No value
+/// is dropped before all are dead, so no `Drop` can borrow a value that is
+/// dropped after it (a dead handle cannot be dereferenced).
 fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>) {
+    for &obj in garbage {
+        let c = obj.counts();
+        c.set_strong(c.strong() | DEAD);
+    }
     let mut next = 0;
     while next < garbage.len() {
         // One unwinding guard for the whole run; after a panic, go on with
@@ -151,10 +187,9 @@ fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>)
     }
 }
 
-/// Drops a garbage object's value, then gives back the collector's count.
+/// Drops a garbage object's value (already marked dead), then gives back
+/// the collector's count.
 fn drop_garbage(h: &Heap, obj: Obj) {
-    let c = obj.counts();
-    c.set_strong(c.strong() | DEAD);
     // Gives the count back even if the value's drop panics.
     let release = CollectorRef(obj);
     let drop_value = obj.vtable().drop_value;

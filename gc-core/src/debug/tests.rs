@@ -391,3 +391,43 @@ fn pictures_of_one_object_do_not_count_the_callers_handle() {
         a.edges.borrow_mut().clear();
     });
 }
+
+/// Reports the handle it holds, then drops it (the last one) while tracing.
+struct Dropper(RefCell<Option<Gc<Node>>>);
+
+impl Trace for Dropper {
+    fn trace(&self, tracer: &mut Tracer) {
+        if let Ok(mut slot) = self.0.try_borrow_mut()
+            && let Some(g) = slot.take()
+        {
+            g.trace(tracer);
+        }
+    }
+}
+
+/// Makes a tracked object, reports it and drops it while tracing.
+struct Maker;
+
+impl Trace for Maker {
+    fn trace(&self, tracer: &mut Tracer) {
+        node("made").trace(tracer);
+    }
+}
+
+#[test]
+fn scans_survive_traces_that_free_what_they_report() {
+    fresh(|| {
+        let d = Gc::new(Dropper(RefCell::new(Some(node("dropped")))));
+        let r = referents(&d);
+        assert_eq!(r.len(), 1);
+        assert_eq!(short_type_name(r[0].type_name), "Node");
+        assert_eq!(r[0].strong_count, 1, "read when reported");
+        assert!(referents(&d).is_empty(), "the handle is gone now");
+
+        let holder = Gc::new(RefCell::new(vec![Gc::new(Maker)]));
+        let dot = dot_heap();
+        assert!(dot.contains("(outside the scan)"), "{dot}");
+        assert!(dot_from(&holder).contains("(outside the scan)"));
+        drop(holder);
+    });
+}
