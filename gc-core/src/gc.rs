@@ -18,9 +18,9 @@ use core::ptr::{self, NonNull};
 use crate::Weak;
 use crate::collector::heap;
 use crate::gc_box::{
-    self, COUNT_MASK, DEAD, DETACHED, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_MASK, LOC_NONE,
-    MAX_HANDLES, Obj, TRACKABLE, VTable, WEAK_MASK, alloc_block, counts, free_block, head_of,
-    headful_layout, init_head, init_inline_head,
+    self, COUNT_MASK, DEAD, DETACHED, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GARBAGE, LOC_GEN0,
+    LOC_MASK, LOC_NONE, LOC_WORK, MAX_HANDLES, Obj, TRACKABLE, VTable, WEAK_MASK, alloc_block,
+    counts, free_block, head_of, headful_layout, init_head, init_inline_head,
 };
 use crate::trace::{Trace, Tracer, is_tracked_type};
 
@@ -557,6 +557,16 @@ fn inc_strong_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         // `get_mut` is alive any more (I5).
         // SAFETY: the block is allocated and has a head.
         heap::reattach(unsafe { head_of(ptr) });
+    } else if s & DEAD != 0 && c.has_head() {
+        // SAFETY: the block is allocated and has a head.
+        let obj = unsafe { head_of(ptr) };
+        if matches!(obj.flags() & LOC_MASK, LOC_WORK | LOC_GARBAGE) {
+            // A handle made while a collection examines the object: its
+            // analysis cannot account for it (see `scan::partition`).
+            heap::with_heap(|h| {
+                h.made_while_examined.set(h.made_while_examined.get() + 1);
+            });
+        }
     }
 }
 

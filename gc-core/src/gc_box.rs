@@ -244,6 +244,12 @@ pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Obj {
 }
 
 impl Obj {
+    /// The address of the object's head.
+    #[inline]
+    pub(crate) fn head_addr(self) -> usize {
+        self.0.as_ptr().addr()
+    }
+
     /// The address of the object's box: its identity, shared with
     /// head-less objects (see `debug::ObjectId`).
     #[inline]

@@ -54,10 +54,8 @@
 //!   life, with all the garbage still intact; then the collector checks
 //!   whether a finalizer resurrected anything (stored a clone of a garbage
 //!   `Gc` somewhere reachable): resurrected objects and all they reach
-//!   survive unharmed. Last, the rest is traced once more to check that the
-//!   traces account for every handle to it (if not, nothing is dropped this
-//!   time); then all of it is marked dead, and the values are dropped one by
-//!   one and freed.
+//!   survive unharmed. The rest, all of it already marked dead, is dropped
+//!   one value at a time and freed.
 //! - **Dead handles.** While garbage values are dropped, a `Drop` impl may
 //!   reach a `Gc` of the same garbage: that handle is *dead*, whether its
 //!   value is already gone or about to go. Dereferencing it panics with a
@@ -72,8 +70,7 @@
 //!                                                      garbage: clear weak refs
 //!                                                               ─► finalize (once)
 //!                                                               ─► re-check (resurrection)
-//!                                                               ─► check the traces
-//!                                                               ─► mark dead, drop, free
+//!                                                               ─► drop values, free
 //! ```
 //!
 //! # Safety model
@@ -82,15 +79,14 @@
 //! can cause undefined behaviour:
 //!
 //! - [`Trace`] is a safe trait. A wrong impl (a field left out, one reported
-//!   twice, a trace that changes over time, or that clones, drops or moves
-//!   handles, or hides a cell it read before) leaks, never more: before any
-//!   garbage value is dropped, the garbage is traced once more, and every
-//!   handle to it must be reported exactly once by the garbage itself, with
-//!   no count changed meanwhile. Memory is freed only when the counts say no
-//!   handle remains, not when the trace says so. The one thing this check
-//!   cannot see is a `trace` that reports a handle it does not own (one kept
-//!   in a thread-local or a leaked box, or behind an `Rc` shared with code
-//!   outside the heap); see [`Trace`]'s *Correctness*.
+//!   twice, a trace that changes over time, clones handles, or hides a cell
+//!   it read before) leaks, never more: the collector checks that its traces
+//!   agree with each other and with the counts, and drops nothing when they
+//!   do not. Memory is freed only when the counts say no handle remains, not
+//!   when the trace says so. What no check can see is a `trace` that reports
+//!   a handle its value does not own (one kept in a thread-local, a leaked
+//!   box, or an `Rc` shared with code outside the heap) or that moves
+//!   handles as it reports them; see [`Trace`]'s *Correctness*.
 //! - `Drop` impls are allowed on traced types; in cyclic garbage they see
 //!   the other garbage through dead handles (a panic or `None`, never a
 //!   dangling pointer).

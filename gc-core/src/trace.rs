@@ -7,20 +7,21 @@
 //!
 //! - an edge not reported makes its target look referenced from outside, so
 //!   it is kept alive (a leak);
-//! - before any garbage value is dropped, the garbage is traced once more:
-//!   every handle to each garbage object must be reported exactly once (told
-//!   apart by address) by the garbage itself, and no count may have changed.
-//!   An edge reported twice, a trace that changed since the analysis, one
-//!   that clones, drops or moves handles, or a cell readable once and
-//!   borrowed later fails this check, and nothing is dropped (a leak);
+//! - the analysis checks that the traces are consistent, and drops nothing
+//!   (a leak) when they are not: a handle reported twice (handles are told
+//!   apart by address), an object whose edges differ between the two times
+//!   it is traced, a cell readable the first time and borrowed the second, a
+//!   handle cloned from an object being examined (those are all marked dead
+//!   while examined, so `Clone` notices);
 //! - memory is freed only when no handle remains (the counts say so, not the
 //!   trace), so no handle ever dangles; objects whose count reaches zero
 //!   while the collector looks at them are freed only after it has finished.
 //!
 //! What no check can see is a `trace` that reports a handle its value does
 //! not own (kept in a thread-local, a leaked box, or an `Rc` shared with code
-//! outside the heap): to the collector it looks like a handle inside the
-//! garbage, so its target can be dropped while that handle is still in use.
+//! outside the heap), or that moves a handle as it reports it: to the
+//! collector that looks like a handle inside the garbage, so its target can
+//! be dropped while that handle is still in use.
 //! Derive `Trace` with `#[derive(Trace)]` and none of this matters.
 
 mod impls;
@@ -79,19 +80,19 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, R
 /// - a `Gc` left out is treated as referenced from outside: its target
 ///   leaks (it stays alive);
 /// - a `Gc` reported twice, a trace that changes from one call to the next,
-///   one that clones, drops or moves the handles it reports, or one that
-///   reads a cell once and finds it borrowed the next time: before dropping
-///   any garbage, the collector traces the garbage once more and checks that
-///   every handle to each garbage object is reported, once (handles are told
-///   apart by address), by the garbage itself, and that no count changed.
-///   If not, it drops nothing and keeps the objects (a leak, until a later
-///   collection finds them consistent);
+///   one that clones the handles it reports, or one that reads a cell once
+///   and finds it borrowed the next time: the collector notices (it tells
+///   handles apart by address, traces every surviving object twice and
+///   compares, and counts the handles made while it works), drops nothing
+///   and keeps the objects (a leak, until a later collection finds the
+///   traces consistent);
 /// - a trace that reports a `Gc` its value does *not* own — one kept in a
 ///   thread-local, in a leaked box, or behind an `Rc` or `Arc` that code
-///   outside the heap shares — can pass that check, and its target can be
-///   dropped while that outside handle, or a reference taken from it, is
-///   still in use. Never report a handle that another owner can reach. (That
-///   is why this crate's impls for `Rc` and `Arc` report nothing.)
+///   outside the heap shares — or that moves a handle while reporting it can
+///   pass those checks, and its target can be dropped while that outside
+///   handle, or a reference taken from it, is still in use. Never report a
+///   handle that another owner can reach, and never move one in `trace`.
+///   (That is why this crate's impls for `Rc` and `Arc` report nothing.)
 ///
 /// Memory is freed only when the counts say no handle remains, and objects
 /// whose count reaches zero while the collector looks at them are freed only
@@ -244,10 +245,6 @@ pub(crate) enum Mode {
     Mark,
     /// Record every head-ful target (heap introspection).
     Collect,
-    /// The last check before garbage is dropped: subtract one from the
-    /// remaining count of each target in the set and record the address of
-    /// each handle reported (see `scan::verify`).
-    Verify,
 }
 
 /// Receives the edges a [`Trace`] impl reports.
@@ -274,15 +271,22 @@ pub struct Tracer {
     /// `Collect`: edges to head-less (untracked) objects: box address, type
     /// name and strong count.
     pub(crate) leaf_edges: Vec<(usize, &'static str, u32)>,
-    /// `Collect`: the traced value reported an unreadable part. `Mark` and
-    /// `Verify`: the analysis cannot be trusted (an unreadable part, or more
-    /// edges to an object than it has handles), so nothing may be dropped.
+    /// `Collect`: the traced value reported an unreadable part. `Subtract`
+    /// and `Mark`: the traces contradict each other (see `scan`), so the
+    /// analysis cannot be trusted and nothing may be dropped.
     pub(crate) unreadable: bool,
-    /// `Verify`: where each target's handle addresses go in `handles`:
-    /// `handles[slots[i]..slots[i + 1]]` for the object at index `i` (empty
-    /// when it has fewer than two handles: one report is then unique).
-    pub(crate) slots: Vec<usize>,
-    /// `Verify`: the addresses of the handles reported.
+    /// `Subtract`, `Mark`: a checksum of the in-set edges the current object
+    /// reported.
+    pub(crate) sum: u64,
+    /// `Subtract`: each object's checksum (`sum`), indexed like `work`, for
+    /// `Mark` to compare with.
+    pub(crate) sums: Vec<u64>,
+    /// `Subtract`: where each object's incoming handle addresses go in
+    /// `handles`: `handles[slots[i]..slots[i + 1]]` for the object at index
+    /// `i` (empty when it has fewer than two handles: one report is then
+    /// unique).
+    pub(crate) slots: Vec<u32>,
+    /// `Subtract`: the addresses of the handles reported.
     pub(crate) handles: Vec<usize>,
 }
 
@@ -307,6 +311,8 @@ impl Tracer {
             edges: Vec::new(),
             leaf_edges: Vec::new(),
             unreadable: false,
+            sum: 0,
+            sums: Vec::new(),
             slots: Vec::new(),
             handles: Vec::new(),
         }
@@ -362,7 +368,7 @@ impl Tracer {
             // Otherwise the part was read when subtracting but not now: what
             // it holds would look unreferenced. Nothing may be dropped this
             // time.
-            Mode::Collect | Mode::Mark | Mode::Verify => self.unreadable = true,
+            Mode::Collect | Mode::Mark => self.unreadable = true,
         }
     }
 
@@ -377,42 +383,46 @@ impl Tracer {
         }
         match self.mode {
             Mode::Subtract => {
-                let r = &mut self.refs[obj.index()];
-                if *r == 0 {
+                self.sum = self.sum.wrapping_add(edge_sum(obj, handle));
+                let i = obj.index();
+                let r = self.refs[i];
+                if r == 0 {
                     // Reported more often than it is referenced: keep it.
-                    *r = KEEP;
-                } else if *r < UNREAD {
-                    *r -= 1;
+                    self.refs[i] = KEEP;
+                } else if r < UNREAD {
+                    self.refs[i] = r - 1;
+                    if !self.handles.is_empty() {
+                        self.record_handle(i, r, handle);
+                    }
                 }
             }
             Mode::Mark => {
+                self.sum = self.sum.wrapping_add(edge_sum(obj, handle));
                 if f & REACHABLE == 0 {
                     obj.set_flags(f | REACHABLE);
                     self.move_to_reached(obj);
                 }
             }
             Mode::Collect => self.edges.push(crate::debug::ObjectInfo::of_obj(obj)),
-            Mode::Verify => self.verify_edge(obj, handle),
         }
     }
 
-    /// `Verify`: counts one edge to `obj` (in the set) and records the
-    /// handle's address.
+    /// `Subtract`: records the address of the handle through which the object
+    /// at index `i`, with `left` reports still expected, was reported. A
+    /// target with few handles is checked for a repeated one at once; one
+    /// with many, by `scan::check_distinct`.
     #[inline]
-    fn verify_edge(&mut self, obj: Obj, handle: usize) {
-        let i = obj.index();
-        let left = self.refs[i];
-        if left == 0 {
-            // More edges than handles.
-            self.unreadable = true;
+    fn record_handle(&mut self, i: usize, left: u32, handle: usize) {
+        let start = self.slots[i] as usize;
+        let len = self.slots[i + 1] as usize - start;
+        if len == 0 {
             return;
         }
-        self.refs[i] = left - 1;
-        let start = self.slots[i];
-        let len = self.slots[i + 1] - start;
-        if len != 0 {
-            self.handles[start + len - left as usize] = handle;
+        let at = start + len - left as usize;
+        if len <= SMALL_FAN_IN && self.handles[start..at].contains(&handle) {
+            self.unreadable = true;
         }
+        self.handles[at] = handle;
     }
 
     /// Reports a strong edge to a head-less object whose counts are at
@@ -437,8 +447,6 @@ impl Tracer {
                 self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
                 return;
             }
-            // An edge out of the garbage: nothing to check.
-            Mode::Verify => return,
             Mode::Subtract | Mode::Mark => {}
         }
         // A strong edge to a detached object proves that the handle `get_mut`
@@ -465,10 +473,23 @@ impl Tracer {
         debug_assert!(p >= r, "a reached object is never moved again");
         let other = self.work[r];
         self.work.swap(p, r);
+        self.sums.swap(p, r);
         other.set_index(p);
         obj.set_index(r);
         self.reached = r + 1;
     }
+}
+
+/// Targets with at most this many handles have their reported handles
+/// checked for repeats as they are reported.
+pub(crate) const SMALL_FAN_IN: usize = 8;
+
+/// The checksum of one in-set edge: the handle's address and its target,
+/// mixed so that different edge sets are unlikely to sum alike.
+#[inline]
+fn edge_sum(obj: Obj, handle: usize) -> u64 {
+    let h = (handle as u64) ^ (obj.head_addr() as u64).rotate_left(32);
+    h.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// The budget given to [`Trace::__gc_tracked`] for one type.

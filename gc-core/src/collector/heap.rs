@@ -120,6 +120,10 @@ pub(crate) struct Heap {
     /// A collection is dropping garbage that still has the location
     /// `LOC_WORK`: `Weak::upgrade` fails for such objects.
     pub(crate) disposing: Cell<bool>,
+    /// Handles made (by `Clone`) to objects a collection is examining: each
+    /// such object is marked dead while it is examined, so the clone takes
+    /// the slow path, which counts it here (see `scan::partition`).
+    pub(crate) made_while_examined: Cell<u64>,
     /// The scratch-count buffer, kept between collections.
     scratch: ManuallyDrop<Cell<Vec<u32>>>,
 }
@@ -172,6 +176,7 @@ impl Heap {
             state: ManuallyDrop::new(RefCell::new(State::new())),
             slab: crate::slab::Slab::new(),
             disposing: Cell::new(false),
+            made_while_examined: Cell::new(0),
             scratch: ManuallyDrop::new(Cell::new(Vec::new())),
         }
     }

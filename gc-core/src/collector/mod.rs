@@ -676,10 +676,9 @@ fn run(h: &Heap, generation: usize) -> usize {
     let sweep::Disposed {
         collected,
         resurrected,
-        kept,
     } = sweep::dispose(&tracer.work[reached..], found.finalizers, &to, &mut panics);
     if generation == 2 {
-        h.state.borrow_mut().long_lived_total += resurrected + kept;
+        h.state.borrow_mut().long_lived_total += resurrected;
     }
     retrack(discovered);
     heap::drain_pending(h);
@@ -695,15 +694,7 @@ fn run(h: &Heap, generation: usize) -> usize {
         st.max_pause = st.max_pause.max(pause);
     }
     if print_stats {
-        if kept != 0 {
-            eprintln!(
-                "gc: {kept} unreachable objects kept: their `trace` impls do not account for every handle to them"
-            );
-        }
-        eprintln!(
-            "gc: done, {collected} unreachable, {resurrected} resurrected, {:.4}s elapsed",
-            pause.as_secs_f64()
-        );
+        print_done(found.inconsistent, collected, resurrected, pause);
     }
     info.collected = collected;
     info.resurrected = resurrected;
@@ -716,6 +707,17 @@ fn run(h: &Heap, generation: usize) -> usize {
     collected
 }
 
+/// `DebugFlags::STATS`: the end of a collection.
+fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: Duration) {
+    if inconsistent {
+        eprintln!("gc: kept every object examined: `trace` impls contradicted each other");
+    }
+    eprintln!(
+        "gc: done, {collected} unreachable, {resurrected} resurrected, {:.4}s elapsed",
+        pause.as_secs_f64()
+    );
+}
+
 /// Moves reachable objects from the working set into list `target`, except
 /// detached ones, which stay out of every list, and gives back the
 /// collector's count on each. Returns how many joined the list.
@@ -723,7 +725,10 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     let mut joined = Vec::with_capacity(objs.len());
     for &obj in objs {
         obj.set_flags(obj.flags() & !REACHABLE);
-        if obj.counts().strong() & crate::gc_box::DETACHED != 0 {
+        // Live again (`partition` marked the whole set dead).
+        let c = obj.counts();
+        c.set_strong(c.strong() & !crate::gc_box::DEAD);
+        if c.strong() & crate::gc_box::DETACHED != 0 {
             obj.set_loc(LOC_NONE);
         } else {
             joined.push(obj);

@@ -13,11 +13,38 @@
 //! read (besides the collector's own +1 on each object of the set, which
 //! keeps them all allocated), so a panicking or lying `trace` cannot corrupt
 //! them.
+//!
+//! Trial deletion trusts `trace`: were a handle to a garbage object reported
+//! that is not really inside the garbage, the object's value would be
+//! dropped while that handle (or a reference taken from it) is in use. So
+//! the analysis also checks that the traces are consistent, and keeps the
+//! whole set if not:
+//!
+//! - an edge reported more often than its target has handles keeps the
+//!   target (`KEEP`); for targets with several handles, the handles'
+//!   addresses are recorded, and a garbage object reported twice through
+//!   the same handle fails the analysis;
+//! - every reachable object is traced twice (subtracting, then marking):
+//!   the checksums of the in-set edges it reported must agree, so a trace
+//!   that changed, or hid or moved a handle, in between fails the analysis;
+//!   so does a value read when subtracting and unreadable when marking;
+//! - every object of the set is marked dead while it is examined (until it
+//!   is found reachable), so a handle a `trace` clones from one takes
+//!   `Clone`'s slow path, which counts it (`made_while_examined`): such a
+//!   handle is not accounted for, and fails the analysis; a handle dropped
+//!   meanwhile can only lower a count, never make an object look garbage.
+//!
+//! What no check can see is a `trace` that reports a handle its value does
+//! not own (one kept in a thread-local or a leaked box), or that moves a
+//! handle it reported out of the heap.
 
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::gc_box::{COUNT_MASK, DETACHED, FINALIZED, HAS_FINALIZER, LOC_MASK, Obj, REACHABLE};
-use crate::trace::{Mode, Tracer};
+use super::heap;
+use crate::gc_box::{
+    COUNT_MASK, DEAD, DETACHED, FINALIZED, HAS_FINALIZER, LOC_MASK, Obj, REACHABLE,
+};
+use crate::trace::{Mode, SMALL_FAN_IN, Tracer};
 
 /// The scratch count of an object that must be kept for this analysis
 /// (part of it could not be read, or an edge to it was reported too often).
@@ -46,6 +73,8 @@ pub(crate) struct Partition {
     pub(crate) reached: usize,
     /// A `trace` panicked: everything was kept.
     pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
+    /// The traces contradicted each other: everything was kept.
+    pub(crate) inconsistent: bool,
     /// Some object of the set has a finalizer that has not run.
     pub(crate) finalizers: bool,
 }
@@ -53,14 +82,23 @@ pub(crate) struct Partition {
 /// Partitions `tracer.work` into reachable (`work[..reached]`) and garbage.
 ///
 /// Each object in `work` gets the location `tracer.set_loc` and its position
-/// as its index. If a `trace` panics, every object is treated as reachable
-/// and the panic payload is returned.
+/// as its index, and is marked dead: the caller makes the reachable ones
+/// live again, and drops the rest (or makes them live again too). If a
+/// `trace` panics, or the traces contradict each other, every object is
+/// treated as reachable (and the panic payload is returned).
 pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
     let n = tracer.work.len();
     let loc = tracer.set_loc;
     let mut finalizers = false;
     tracer.refs.clear();
     tracer.refs.reserve(n);
+    tracer.sums.clear();
+    tracer.sums.reserve(n);
+    tracer.slots.clear();
+    tracer.slots.reserve(n + 1);
+    tracer.unreadable = false;
+    let mut multi: u32 = 0;
+    let mut big_fan_in = false;
     for (i, &obj) in tracer.work.iter().enumerate() {
         obj.set_index(i);
         let f = obj.flags();
@@ -69,37 +107,60 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
         let c = obj.counts();
         let s = c.strong();
         let count = s & COUNT_MASK;
-        tracer.refs.push(match start {
+        let others = match start {
             Start::Fresh => {
                 // Fits: handles stop at `MAX_HANDLES`, one below the mask.
-                c.set_strong(s + 1);
+                c.set_strong((s + 1) | DEAD);
                 count
             }
-            Start::Recheck => count.saturating_sub(1),
-        });
+            Start::Recheck => {
+                c.set_strong(s | DEAD);
+                count.saturating_sub(1)
+            }
+        };
+        tracer.refs.push(others);
+        tracer.slots.push(multi);
+        if others >= 2 {
+            big_fan_in |= others as usize > SMALL_FAN_IN;
+            // More than 2^32 handles (32 GiB of them) cannot be checked:
+            // then the analysis keeps everything.
+            multi = multi.checked_add(others).unwrap_or_else(|| {
+                tracer.unreadable = true;
+                0
+            });
+        }
     }
+    tracer.slots.push(multi);
+    // A fresh zeroed allocation: large ones come zeroed from the system,
+    // with no pass over them.
+    tracer.handles = vec![0; multi as usize];
     tracer.reached = 0;
-    tracer.unreadable = false;
+    let heap = heap::heap();
+    let made = heap.made_while_examined.get();
 
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         subtract(tracer);
+        if big_fan_in {
+            check_distinct(tracer);
+        }
         mark(tracer);
     }));
     tracer.current = None;
+    tracer.handles = Vec::new();
     match result {
-        Ok(()) if tracer.unreadable => {
-            // A value read when subtracting could not be read when marking:
-            // the analysis is incomplete, keep everything.
+        Ok(()) if tracer.unreadable || heap.made_while_examined.get() != made => {
             keep_all(tracer);
             Partition {
                 reached: n,
                 panic: None,
+                inconsistent: true,
                 finalizers,
             }
         }
         Ok(()) => Partition {
             reached: tracer.reached,
             panic: None,
+            inconsistent: false,
             finalizers,
         },
         Err(payload) => {
@@ -108,8 +169,30 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
             Partition {
                 reached: n,
                 panic: Some(payload),
+                inconsistent: false,
                 finalizers,
             }
+        }
+    }
+}
+
+/// Fails the analysis if an object with many handles that looks
+/// unreferenced from outside was reported twice through the same handle
+/// (each of its handles must have been reported once; handles are distinct
+/// memory). Objects with few handles were checked as they were reported.
+fn check_distinct(tracer: &mut Tracer) {
+    for i in 0..tracer.work.len() {
+        if tracer.refs[i] != 0 {
+            continue;
+        }
+        let seen = &mut tracer.handles[tracer.slots[i] as usize..tracer.slots[i + 1] as usize];
+        let dup = seen.len() > SMALL_FAN_IN && {
+            seen.sort_unstable();
+            seen.windows(2).any(|w| w[0] == w[1])
+        };
+        if dup {
+            tracer.unreadable = true;
+            return;
         }
     }
 }
@@ -120,88 +203,11 @@ fn keep_all(tracer: &Tracer) {
     }
 }
 
-/// The last check before the values of `garbage` (each holding the
-/// collector's count) are dropped: trace it all once more and make sure the
-/// traces account for every handle to every garbage object, each handle
-/// reported once, and that no count changed meanwhile.
-///
-/// Trial deletion trusts `trace`; this check is what makes a wrong one (an
-/// edge reported twice, a `trace` that clones, moves or hides handles, a
-/// cell borrowed half-way through) unable to get a value dropped while a
-/// handle outside the garbage, or a reference taken from one, still uses it.
-/// If the check fails, nothing is dropped: the caller keeps the garbage.
-/// The first panic of a `trace` goes to `panics` (and fails the check).
-pub(crate) fn verify(
-    garbage: &[Obj],
-    set_loc: u32,
-    panics: &mut Option<Box<dyn std::any::Any + Send>>,
-) -> bool {
-    let n = garbage.len();
-    let mut tracer = Tracer::new(Mode::Verify, set_loc);
-    let mut want = Vec::with_capacity(n);
-    tracer.slots.reserve(n + 1);
-    let mut total = 0;
-    for (i, &obj) in garbage.iter().enumerate() {
-        debug_assert_eq!(obj.flags() & LOC_MASK, set_loc);
-        obj.set_index(i);
-        // Every handle but the collector's own must be inside the garbage.
-        let k = (obj.counts().strong() & COUNT_MASK) - 1;
-        want.push(k);
-        tracer.slots.push(total);
-        if k >= 2 {
-            total += k as usize;
-        }
-    }
-    tracer.slots.push(total);
-    tracer.refs = want.clone();
-    tracer.handles = vec![0; total];
-
-    let r = panic::catch_unwind(AssertUnwindSafe(|| {
-        for &obj in garbage {
-            if obj.counts().strong() & DETACHED != 0 {
-                tracer.unreadable = true;
-                return;
-            }
-            tracer.current = Some(obj);
-            let trace = obj.vtable().trace;
-            // SAFETY: the collector holds a count on `obj`, so it is
-            // allocated (I1); its value is initialised (I2: it is not dead
-            // yet) and not exclusively borrowed (checked above, I5).
-            unsafe { trace(obj, &mut tracer) };
-        }
-    }));
-    if let Err(p) = r {
-        panics.get_or_insert(p);
-        return false;
-    }
-    if tracer.unreadable {
-        return false;
-    }
-    for (i, &obj) in garbage.iter().enumerate() {
-        // Every handle found, and none made or dropped while tracing.
-        if tracer.refs[i] != 0 || (obj.counts().strong() & COUNT_MASK) - 1 != want[i] {
-            return false;
-        }
-        // Each found once: handles are distinct memory.
-        let seen = &mut tracer.handles[tracer.slots[i]..tracer.slots[i + 1]];
-        if seen.len() == 2 {
-            if seen[0] == seen[1] {
-                return false;
-            }
-        } else if !seen.is_empty() {
-            seen.sort_unstable();
-            if seen.windows(2).any(|w| w[0] == w[1]) {
-                return false;
-            }
-        }
-    }
-    true
-}
-
 /// Traces `obj` into `tracer`, unless `get_mut` detached it (its value may be
 /// exclusively borrowed, invariant I5): then it is kept alive instead.
 #[inline]
 fn trace_one(tracer: &mut Tracer, obj: Obj) {
+    tracer.sum = 0;
     if obj.counts().strong() & DETACHED != 0 {
         if tracer.mode == Mode::Subtract {
             tracer.refs[obj.index()] = KEEP;
@@ -223,6 +229,7 @@ fn subtract(tracer: &mut Tracer) {
     for i in 0..tracer.work.len() {
         let obj = tracer.work[i];
         trace_one(tracer, obj);
+        tracer.sums.push(tracer.sum);
     }
 }
 
@@ -244,6 +251,10 @@ fn mark(tracer: &mut Tracer) {
     while scan < tracer.reached {
         let obj = tracer.work[scan];
         trace_one(tracer, obj);
+        if tracer.sum != tracer.sums[scan] {
+            // Its edges changed since they were subtracted.
+            tracer.unreadable = true;
+        }
         scan += 1;
     }
 }
@@ -254,6 +265,7 @@ fn swap_to_front(tracer: &mut Tracer, obj: Obj) {
     let other = tracer.work[r];
     tracer.work.swap(p, r);
     tracer.refs.swap(p, r);
+    tracer.sums.swap(p, r);
     other.set_index(p);
     obj.set_index(r);
     tracer.reached = r + 1;

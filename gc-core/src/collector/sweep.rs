@@ -5,9 +5,9 @@
 //! 2. run each finalizer once, with all the garbage still intact;
 //! 3. if any finalizer ran, examine the garbage again: what a finalizer
 //!    resurrected, and all it reaches, survives;
-//! 4. check that the traces account for every handle to the rest (see
-//!    `scan::verify`; if not, nothing is dropped this time);
-//! 5. mark all of the rest dead, then drop their values one by one, giving
+//! 4. with all of the rest marked dead (since the analysis, so that no
+//!    `Drop` can borrow a value dropped after it), drop the values one by
+//!    one, giving
 //!    back the collector's count right after each: a block without handles
 //!    is freed, a block still referenced (by garbage not yet dropped, or by
 //!    a dead handle) waits for its last handle.
@@ -18,8 +18,8 @@ use std::panic::{self, AssertUnwindSafe};
 use super::heap::{self, Heap};
 use crate::debug::DebugFlags;
 use crate::gc_box::{
-    CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK,
-    LOC_WORK, Obj, REACHABLE, WEAK_DEAD,
+    CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
+    REACHABLE, WEAK_DEAD,
 };
 use crate::trace::{Mode, Tracer};
 
@@ -30,8 +30,9 @@ pub(crate) struct Survivors<'a> {
     pub(crate) list: usize,
 }
 
-/// Disposes of `garbage`, on each of which the collector holds a count.
-/// `finalizers` says whether any of them may have a finalizer to run.
+/// Disposes of `garbage`, on each of which the collector holds a count and
+/// which the analysis marked dead. `finalizers` says whether any of them may
+/// have a finalizer to run.
 /// Returns what became of them; the first panic a user callback raised
 /// goes to `panics`.
 pub(crate) fn dispose(
@@ -49,11 +50,7 @@ pub(crate) fn dispose(
     if !finalizers && !debugging {
         // The usual case: no finalizer runs before the drops, so the
         // garbage keeps its working-set location, and `Weak::upgrade` learns
-        // it is garbage from `disposing` once the check has passed.
-        if !super::scan::verify(garbage, LOC_WORK, panics) {
-            out.kept = keep(to, garbage);
-            return out;
-        }
+        // it is garbage from `disposing`.
         to.heap.disposing.set(true);
         drop_all(to.heap, garbage, panics);
         to.heap.disposing.set(false);
@@ -74,6 +71,9 @@ pub(crate) fn dispose(
             (f + (1 << EPOCH_SHIFT)) & EPOCH_MASK
         };
         obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | next);
+        // Live while finalizers run and the garbage is inspected.
+        let c = obj.counts();
+        c.set_strong(c.strong() & !DEAD);
     }
 
     // 2. Finalizers, with every garbage value intact.
@@ -122,19 +122,20 @@ pub(crate) fn dispose(
         // with the collector's count now held by the saved list.
         to.heap.place(&rest, to.list_loc());
         for &obj in &rest {
+            let c = obj.counts();
+            c.set_strong(c.strong() & !DEAD);
             to.heap.saved.push(obj);
         }
         out.collected = rest.len();
         return out;
     }
 
-    // 4. The check.
-    if !super::scan::verify(&rest, LOC_GARBAGE, panics) {
-        out.kept = keep(to, &rest);
-        return out;
+    // 4. Drop the values, giving back the collector's count after each;
+    // first all are marked dead (again, if the re-check ran).
+    for &obj in &rest {
+        let c = obj.counts();
+        c.set_strong(c.strong() | DEAD);
     }
-
-    // 5. Drop the values, giving back the collector's count after each.
     drop_all(to.heap, &rest, panics);
     out.collected = rest.len();
     out
@@ -147,31 +148,27 @@ pub(crate) struct Disposed {
     pub(crate) collected: usize,
     /// Objects a finalizer resurrected.
     pub(crate) resurrected: usize,
-    /// Objects kept because [`super::scan::verify`] failed.
-    pub(crate) kept: usize,
 }
 
 /// Moves `objs` (garbage holding the collector's count) to the survivors'
-/// list and gives back the collector's count. Returns how many.
+/// list, live, and gives back the collector's count. Returns how many.
 fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
     to.heap.place(objs, to.list_loc());
     for &obj in objs {
         obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
+        let c = obj.counts();
+        c.set_strong(c.strong() & !DEAD);
         // SAFETY: the collector took this count in `partition`.
         unsafe { heap::release_collector_ref(obj) };
     }
     objs.len()
 }
 
-/// Marks every object dead, then drops each value, giving back the
-/// collector's count after each; a panic does not stop the others. No value
-/// is dropped before all are dead, so no `Drop` can borrow a value that is
-/// dropped after it (a dead handle cannot be dereferenced).
+/// Drops each value (all are marked dead), giving back the collector's
+/// count after each; a panic does not stop the others. No value is dropped
+/// before all are dead, so no `Drop` can borrow a value that is dropped
+/// after it (a dead handle cannot be dereferenced).
 fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>) {
-    for &obj in garbage {
-        let c = obj.counts();
-        c.set_strong(c.strong() | DEAD);
-    }
     let mut next = 0;
     while next < garbage.len() {
         // One unwinding guard for the whole run; after a panic, go on with

@@ -600,13 +600,13 @@ fn trace_that_moves_a_handle_out_never_drops_a_held_value() {
 
 /// Over 512 bytes, so it is never in a slab page: a freed block is gone.
 struct Big {
-    _cell: RefCell<Option<Gc<i32>>>,
+    cell: RefCell<Option<Gc<i32>>>,
     _pad: [u8; 600],
 }
 
 impl Trace for Big {
     fn trace(&self, tracer: &mut Tracer) {
-        self._cell.trace(tracer);
+        self.cell.trace(tracer);
     }
 }
 
@@ -625,7 +625,7 @@ impl Trace for Holder {
 #[test]
 fn detached_object_found_in_garbage_is_freed_safely() {
     let mut x = Gc::new(Big {
-        _cell: RefCell::new(None),
+        cell: RefCell::new(None),
         _pad: [0; 600],
     });
     // Detached: `get_mut` took it out of the lists.
