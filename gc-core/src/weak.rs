@@ -244,8 +244,9 @@ impl<T: ?Sized> Clone for Weak<T> {
     /// ```
     fn clone(&self) -> Self {
         if !self.is_dangling() {
-            // SAFETY: a `Weak` keeps the block allocated (I1).
-            let c = unsafe { counts(self.ptr) };
+            // SAFETY: a `Weak` keeps the block allocated (I1); the counts are
+            // at the untagged box address, not at the epoch-tagged one.
+            let c = unsafe { counts(self.untagged()) };
             let w = c.weak();
             assert!(
                 w & WEAK_MASK < WEAK_MASK,
@@ -253,6 +254,7 @@ impl<T: ?Sized> Clone for Weak<T> {
             );
             c.set_weak(w + 1);
         }
+        // The clone keeps the epoch tag: it was made in the same epoch.
         Weak { ptr: self.ptr }
     }
 }

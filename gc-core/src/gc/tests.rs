@@ -422,3 +422,66 @@ fn weak_new_and_counts() {
     assert_eq!((wa.strong_count(), wa.weak_count()), (1, 1));
     assert!(!wa.ptr_eq(&w));
 }
+
+thread_local!(static PHOENIXES: RefCell<Vec<Gc<Phoenix>>> = const { RefCell::new(Vec::new()) });
+
+/// A self-cycle whose finalizer resurrects it (stores a clone of itself).
+struct Phoenix {
+    me: RefCell<Option<Gc<Phoenix>>>,
+}
+
+impl Trace for Phoenix {
+    fn trace(&self, tracer: &mut Tracer) {
+        self.me.trace(tracer);
+    }
+    fn finalizer(&self) -> Option<&dyn Finalize> {
+        Some(self)
+    }
+}
+
+impl Finalize for Phoenix {
+    fn finalize(&self) {
+        if let Some(me) = self.me.borrow().as_ref() {
+            PHOENIXES.with(|p| p.borrow_mut().push(me.clone()));
+        }
+    }
+}
+
+/// A self-cycle, found to be garbage once and resurrected by its finalizer
+/// (so its weak epoch is 1), and a `Weak` made before the collection.
+fn resurrected_phoenix() -> (Gc<Phoenix>, Weak<Phoenix>) {
+    let a = Gc::new(Phoenix {
+        me: RefCell::new(None),
+    });
+    *a.me.borrow_mut() = Some(a.clone());
+    let old = Gc::downgrade(&a);
+    drop(a);
+    collect();
+    let a = PHOENIXES
+        .with(|p| p.borrow_mut().pop())
+        .expect("resurrected");
+    assert!(old.upgrade().is_none(), "cleared when found to be garbage");
+    (a, old)
+}
+
+/// Breaks the phoenix's self-cycle so that it is freed by counting.
+fn bury(a: Gc<Phoenix>) {
+    let me = a.me.borrow_mut().take();
+    drop(me);
+    drop(a);
+}
+
+#[test]
+fn weak_clone_after_resurrection_counts_the_right_word() {
+    let (a, old) = resurrected_phoenix();
+    let w = Gc::downgrade(&a); // tagged with epoch 1
+    assert_eq!(Gc::weak_count(&a), 2);
+    let w2 = w.clone();
+    assert_eq!(Gc::weak_count(&a), 3);
+    assert_eq!(w2.weak_count(), 3);
+    assert!(Gc::ptr_eq(&w2.upgrade().unwrap(), &a));
+    assert!(old.clone().upgrade().is_none(), "a clone stays cleared");
+    drop((w, w2, old));
+    assert_eq!(Gc::weak_count(&a), 0);
+    bury(a);
+}
