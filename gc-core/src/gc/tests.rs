@@ -485,3 +485,48 @@ fn weak_clone_after_resurrection_counts_the_right_word() {
     assert_eq!(Gc::weak_count(&a), 0);
     bury(a);
 }
+
+/// An untracked (head-less) value whose `Drop` panics.
+struct PanicOnDrop(Drops);
+
+impl Trace for PanicOnDrop {
+    fn trace(&self, _: &mut Tracer) {}
+    fn __gc_tracked(_: &mut u32) -> bool {
+        false
+    }
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.0.bump();
+        panic!("PanicOnDrop");
+    }
+}
+
+#[test]
+fn headless_drop_panic_still_frees_the_block() {
+    let d = Drops::default();
+    // Without a `Weak`: Miri's leak check sees the block if it is not freed.
+    let g = Gc::new(PanicOnDrop(d.clone()));
+    assert!(!super::has_head(&g));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+    assert!(r.is_err(), "the panic of `Drop` propagates");
+    assert_eq!(d.get(), 1);
+
+    // With a `Weak` across the panic: the strong handles' weak count is gone.
+    let g = Gc::new(PanicOnDrop(d.clone()));
+    let w = Gc::downgrade(&g);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+    assert!(r.is_err(), "the panic of `Drop` propagates");
+    assert_eq!(d.get(), 2);
+    assert!(w.upgrade().is_none());
+    assert_eq!((w.strong_count(), w.weak_count()), (0, 0));
+    // SAFETY: `w` keeps the block allocated (I1).
+    let raw_weak = unsafe { crate::gc_box::counts(w.inner_ptr()) }.weak();
+    assert_eq!(
+        raw_weak & crate::gc_box::WEAK_MASK,
+        1,
+        "only `w` holds the block"
+    );
+    drop(w); // frees the block
+}
