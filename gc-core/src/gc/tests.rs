@@ -530,3 +530,103 @@ fn headless_drop_panic_still_frees_the_block() {
     );
     drop(w); // frees the block
 }
+
+thread_local!(static OUTER_DROPS: Cell<usize> = const { Cell::new(0) });
+
+/// A `Drop` type whose only field is at offset 0 and as large as the type.
+struct Outer {
+    inner: Vec<u8>,
+}
+
+impl Trace for Outer {
+    fn trace(&self, _: &mut Tracer) {}
+    fn __gc_tracked(_: &mut u32) -> bool {
+        false
+    }
+}
+
+impl Drop for Outer {
+    fn drop(&mut self) {
+        OUTER_DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+/// `Gc::unsize(gc, coerce)`, with its panic caught.
+fn try_unsize<T: Trace + ?Sized + 'static, U: Trace + ?Sized + 'static>(
+    gc: Gc<T>,
+    coerce: impl FnOnce(&T) -> &U,
+) -> Option<Gc<U>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Gc::unsize(gc, coerce))).ok()
+}
+
+#[test]
+fn unsize_rejects_a_same_sized_field_at_offset_zero() {
+    assert_eq!(size_of::<Outer>(), size_of::<Vec<u8>>());
+    let g = Gc::new(Outer {
+        inner: vec![1, 2, 3],
+    });
+    // As the field's own type: `try_unwrap` would move it out of a `Drop`
+    // type, and dropping the `Gc` would skip `Outer::drop`.
+    assert!(try_unsize::<Outer, Vec<u8>>(g.clone(), |o| &o.inner).is_none());
+    // As a trait object of the field's type.
+    assert!(try_unsize::<Outer, dyn Trace>(g.clone(), |o| &o.inner).is_none());
+    assert_eq!(Gc::strong_count(&g), 1, "the rejected handles were dropped");
+    assert_eq!(OUTER_DROPS.with(Cell::get), 0);
+    // The value itself is accepted, and dropped as an `Outer`.
+    let d = Gc::unsize::<dyn Trace>(g, |x| x);
+    drop(d);
+    assert_eq!(OUTER_DROPS.with(Cell::get), 1);
+}
+
+trait Sub: Trace {}
+impl Sub for Counted {}
+impl Sub for u8 {}
+
+#[repr(align(64))]
+struct OverAligned;
+
+impl Trace for OverAligned {
+    fn trace(&self, _: &mut Tracer) {}
+    fn __gc_tracked(_: &mut u32) -> bool {
+        false
+    }
+}
+
+#[test]
+fn unsize_accepts_the_value_itself() {
+    // Tracked, to a trait object, then upcast to a supertrait object.
+    let drops = Drops::default();
+    let node = counted(&drops);
+    assert!(Gc::is_tracked(&node));
+    let sub = Gc::unsize::<dyn Sub>(node.clone(), |x| x);
+    let any = Gc::unsize::<dyn Trace>(sub, |x| x);
+    assert!(Gc::is_tracked(&any));
+    assert_eq!(Gc::strong_count(&node), 2);
+    drop((node, any));
+    assert_eq!(drops.get(), 1);
+    // Untracked, to a trait object.
+    let byte = Gc::unsize::<dyn Sub>(Gc::new(7_u8), |x| x);
+    assert!(!Gc::is_tracked(&byte));
+    // Over-aligned zero-sized value.
+    let zst = Gc::unsize::<dyn Trace>(Gc::new(OverAligned), |x| x);
+    assert_eq!(Gc::as_ptr(&zst).cast::<u8>().addr() % 64, 0);
+    // Array to slice, and slice to itself.
+    let nums = Gc::unsize::<[u32]>(Gc::new([1, 2, 3]), |x| x);
+    assert_eq!(&*nums, [1, 2, 3]);
+    let nums = Gc::unsize::<[u32]>(nums, |x| x);
+    assert_eq!(nums.len(), 3);
+    let units = Gc::unsize::<[()]>(Gc::new([(); 4]), |x| x);
+    assert_eq!(units.len(), 4);
+    let handles = Gc::unsize::<[Gc<u8>]>(Gc::new([Gc::new(1_u8)]), |x| x);
+    assert!(Gc::is_tracked(&handles));
+}
+
+#[test]
+fn unsize_rejects_a_shorter_slice() {
+    // Zero-sized elements: the size check alone would pass.
+    let e = Gc::new([(); 4]);
+    assert!(try_unsize::<[(); 4], [()]>(e.clone(), |x| &x[..2]).is_none());
+    let s = Gc::unsize::<[()]>(e, |x| x);
+    assert!(try_unsize::<[()], [()]>(s.clone(), |x| &x[1..]).is_none());
+    assert_eq!(Gc::strong_count(&s), 1);
+}
