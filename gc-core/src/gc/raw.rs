@@ -267,6 +267,13 @@ impl<T: ?Sized> Weak<T> {
     /// Consumes the `Weak`, returning a pointer to the value and keeping its
     /// weak count, as [`std::rc::Weak::into_raw`].
     ///
+    /// A `Weak` that the collector cleared for good (its object was found to
+    /// be garbage after the `Weak` was made, see [`Weak`]) cannot remember
+    /// that in a bare pointer: it releases its weak count instead, and the
+    /// pointer returned is the dangling one of [`Weak::new`] (with `T`'s
+    /// metadata), so the `Weak` that [`Weak::from_raw`] rebuilds stays
+    /// cleared.
+    ///
     /// # Examples
     ///
     /// ```
@@ -274,13 +281,21 @@ impl<T: ?Sized> Weak<T> {
     ///
     /// let a = Gc::new(1);
     /// let p = Gc::downgrade(&a).into_raw();
+    /// assert_eq!(p, Gc::as_ptr(&a));
     /// let w = unsafe { Weak::from_raw(p) };
     /// assert_eq!(*w.upgrade().unwrap(), 1);
     /// ```
     #[must_use = "the weak count leaks unless the pointer is given back to `Weak::from_raw`"]
     pub fn into_raw(self) -> *const T {
-        let this = ManuallyDrop::new(self);
-        this.as_ptr()
+        let p = self.as_ptr();
+        if self.is_cleared_for_good() {
+            // Releases the weak count (freeing the block if it was the last
+            // handle); `p` keeps only its metadata.
+            drop(self);
+            return set_data_ptr(p.cast_mut(), ptr::without_provenance_mut(usize::MAX));
+        }
+        mem::forget(self);
+        p
     }
 
     /// Rebuilds a `Weak` from a pointer returned by [`Weak::into_raw`], as
@@ -290,6 +305,9 @@ impl<T: ?Sized> Weak<T> {
     ///
     /// - `ptr` was returned by `Weak::<U>::into_raw` where `U` is `T` or
     ///   coerces to it, and is given back at most once.
+    ///
+    /// A pointer from a `Weak` the collector had cleared is the dangling one
+    /// of [`Weak::new`]: the `Weak` rebuilt from it never upgrades.
     ///
     /// # Examples
     ///

@@ -630,3 +630,52 @@ fn unsize_rejects_a_shorter_slice() {
     assert!(try_unsize::<[()], [()]>(s.clone(), |x| &x[1..]).is_none());
     assert_eq!(Gc::strong_count(&s), 1);
 }
+
+#[test]
+fn weak_cleared_by_a_collection_stays_cleared_through_raw() {
+    let a = Gc::new(Phoenix {
+        me: RefCell::new(None),
+    });
+    *a.me.borrow_mut() = Some(a.clone());
+    let old = Gc::downgrade(&a);
+    let old_last = Gc::downgrade(&a);
+    let old_dyn: Weak<dyn Trace> = Gc::downgrade(&Gc::unsize::<dyn Trace>(a.clone(), |x| x));
+    drop(a);
+    collect();
+    let a = PHOENIXES
+        .with(|p| p.borrow_mut().pop())
+        .expect("resurrected");
+    assert!(old.upgrade().is_none() && old_dyn.upgrade().is_none());
+    assert_eq!(Gc::weak_count(&a), 3);
+
+    let p = old.into_raw();
+    assert_eq!(Gc::weak_count(&a), 2, "the cleared Weak released its count");
+    // SAFETY: from `Weak::into_raw`, given back once.
+    let back = unsafe { Weak::from_raw(p) };
+    assert!(back.upgrade().is_none(), "still cleared");
+    assert!(back.ptr_eq(&Weak::new()));
+    drop(back);
+
+    let p = old_dyn.into_raw();
+    assert_eq!(Gc::weak_count(&a), 1);
+    // SAFETY: as above.
+    let back = unsafe { Weak::from_raw(p) };
+    assert!(back.upgrade().is_none(), "still cleared");
+    drop(back);
+
+    // A `Weak` made after the resurrection round-trips to the object.
+    let p = Gc::downgrade(&a).into_raw();
+    assert_eq!(p, Gc::as_ptr(&a));
+    // SAFETY: as above.
+    let w = unsafe { Weak::from_raw(p) };
+    assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &a));
+    drop(w);
+
+    // A cleared `Weak` that outlives its object frees the block in
+    // `into_raw`.
+    bury(a);
+    let p = old_last.into_raw();
+    assert_eq!(p.addr(), usize::MAX);
+    // SAFETY: as above.
+    drop(unsafe { Weak::from_raw(p) });
+}
