@@ -643,6 +643,9 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: the value is initialised, or was moved out (`try_unwrap`),
     // which leaves valid bytes; only its metadata is read.
     let layout = Layout::for_value(unsafe { ptr.as_ref() });
+    // Releases the strong handles' weak count, and the block with it, even
+    // if the value's `Drop` panics (as `Rc::drop_slow` does).
+    let release = ReleaseHeadless { ptr, layout };
     // A head-less value is never collected: it is dead only if it was moved
     // out.
     if c.strong() & DEAD == 0 {
@@ -651,12 +654,31 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         // SAFETY: the last handle is gone: the value is dropped this once (I2).
         unsafe { ptr::drop_in_place(v) };
     }
-    let w = c.weak() - 1;
-    c.set_weak(w);
-    if w & WEAK_MASK == 0 {
-        // SAFETY: no handle of either kind remains (I1); the block was
-        // allocated with the box's layout.
-        unsafe { free_block(ptr.cast(), layout) };
+    drop(release);
+}
+
+/// Drops the weak count that all strong handles of a head-less box hold
+/// together, freeing the block if no `Weak` remains. Dropped after the value,
+/// also when its `Drop` unwinds.
+struct ReleaseHeadless<T: ?Sized> {
+    /// A head-less box whose strong count reached zero.
+    ptr: NonNull<GcBox<T>>,
+    /// The box's layout, computed while its value was still valid.
+    layout: Layout,
+}
+
+impl<T: ?Sized> Drop for ReleaseHeadless<T> {
+    fn drop(&mut self) {
+        // SAFETY: the strong handles' weak count, released only here, keeps
+        // the block allocated (I1).
+        let c = unsafe { counts(self.ptr) };
+        let w = c.weak() - 1;
+        c.set_weak(w);
+        if w & WEAK_MASK == 0 {
+            // SAFETY: no handle of either kind remains (I1); the block was
+            // allocated with the box's layout.
+            unsafe { free_block(self.ptr.cast(), self.layout) };
+        }
     }
 }
 

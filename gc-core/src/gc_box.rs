@@ -225,6 +225,10 @@ impl Counts {
 ///   reference is not used after the block is freed.
 #[inline]
 pub(crate) unsafe fn counts<'a, T: ?Sized>(ptr: NonNull<GcBox<T>>) -> &'a Counts {
+    debug_assert!(
+        ptr.cast::<Counts>().is_aligned(),
+        "Gc: counts read through a misaligned (epoch-tagged?) box pointer"
+    );
     // SAFETY: the caller guarantees the block is allocated; `Counts` is the
     // first field of the `repr(C)` box and is only ever shared (it is `Cell`s).
     unsafe { &*ptr.as_ptr().cast::<Counts>() }

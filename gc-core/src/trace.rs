@@ -175,6 +175,37 @@ pub trait Trace {
     fn __gc_tracked_dyn(&self) -> bool {
         true
     }
+
+    /// The `TypeId` of the value's own type, callable on a trait object
+    /// (used by `Gc::unsize` to check that the closure returned the value
+    /// itself). Sealed: it takes a token only this crate can name, so it can
+    /// be neither overridden nor called elsewhere.
+    #[doc(hidden)]
+    fn __gc_type_id(&self, _: sealed::Internal) -> core::any::TypeId
+    where
+        Self: 'static,
+    {
+        core::any::TypeId::of::<Self>()
+    }
+
+    /// For an array `[E; N]` or a slice `[E]`: `E`'s `TypeId` and the
+    /// number of elements; `None` for every other type. Lets `Gc::unsize`
+    /// accept the array-to-slice coercion. Sealed like `__gc_type_id`.
+    #[doc(hidden)]
+    fn __gc_array(&self, _: sealed::Internal) -> Option<(core::any::TypeId, usize)>
+    where
+        Self: 'static,
+    {
+        None
+    }
+}
+
+/// The token of the sealed hidden methods of [`Trace`].
+pub(crate) mod sealed {
+    /// Only gc-core can name this type (its module is private), so only
+    /// gc-core can override or call the `Trace` methods that take it.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Internal;
 }
 
 /// Cleanup that runs before a value is dropped, with all of its cyclic

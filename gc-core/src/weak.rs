@@ -114,6 +114,26 @@ impl<T: ?Sized> Weak<T> {
         self.untagged()
     }
 
+    /// Whether this `Weak` was cleared for good: the collector found its
+    /// object to be garbage after it was made (a later epoch), or the
+    /// object's epochs ran out. Such a `Weak` never upgrades again, even if
+    /// the object was resurrected. (`CLEARED` alone is not enough: a `Weak`
+    /// made by a finalizer in the current epoch upgrades again if its object
+    /// is resurrected.)
+    pub(crate) fn is_cleared_for_good(&self) -> bool {
+        if self.is_dangling() {
+            return false;
+        }
+        let b = self.untagged();
+        // SAFETY: a `Weak` keeps the block allocated (I1).
+        if !unsafe { counts(b) }.has_head() {
+            return false;
+        }
+        // SAFETY: allocated and head-ful (I3).
+        let f = unsafe { head_of(b) }.flags();
+        f & WEAK_DEAD != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch()
+    }
+
     #[inline]
     pub(crate) fn is_dangling(&self) -> bool {
         self.ptr.as_ptr().cast::<u8>().addr() == usize::MAX
@@ -244,8 +264,9 @@ impl<T: ?Sized> Clone for Weak<T> {
     /// ```
     fn clone(&self) -> Self {
         if !self.is_dangling() {
-            // SAFETY: a `Weak` keeps the block allocated (I1).
-            let c = unsafe { counts(self.ptr) };
+            // SAFETY: a `Weak` keeps the block allocated (I1); the counts are
+            // at the untagged box address, not at the epoch-tagged one.
+            let c = unsafe { counts(self.untagged()) };
             let w = c.weak();
             assert!(
                 w & WEAK_MASK < WEAK_MASK,
@@ -253,6 +274,7 @@ impl<T: ?Sized> Clone for Weak<T> {
             );
             c.set_weak(w + 1);
         }
+        // The clone keeps the epoch tag: it was made in the same epoch.
         Weak { ptr: self.ptr }
     }
 }

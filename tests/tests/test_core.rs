@@ -1101,6 +1101,47 @@ fn resurrected_object_gives_working_new_weak_refs() {
 }
 
 #[test]
+fn weak_refs_to_a_resurrected_object_clone_and_round_trip() {
+    isolated(|| {
+        let log = new_log();
+        let store: Rc<RefCell<Vec<Gc<Probe>>>> = Rc::default();
+        let laz = probe(&log, 1)
+            .on_finalize({
+                let store = store.clone();
+                move |p| store.borrow_mut().push(first_edge(p))
+            })
+            .build();
+        plink(&laz, &laz);
+        let old = Gc::downgrade(&laz);
+        drop(laz);
+        assert_eq!(collect(), 0);
+        let laz = store.borrow_mut().pop().unwrap();
+        assert!(old.upgrade().is_none(), "cleared when found to be garbage");
+
+        // A new `Weak` (made in the object's next weak epoch) clones like
+        // `rc::Weak`.
+        let w = Gc::downgrade(&laz);
+        let w2 = w.clone();
+        assert_eq!(Gc::weak_count(&laz), 3);
+        assert_eq!(w2.weak_count(), 3);
+        assert!(Gc::ptr_eq(&w2.upgrade().unwrap(), &laz));
+        drop((w, w2));
+        assert_eq!(Gc::weak_count(&laz), 1);
+
+        // The cleared one stays cleared through `into_raw`/`from_raw`.
+        // SAFETY: from `Weak::into_raw`, given back once.
+        let old = unsafe { Weak::from_raw(old.into_raw()) };
+        assert!(old.upgrade().is_none(), "a cleared Weak came back to life");
+        drop(old);
+        assert_eq!(Gc::weak_count(&laz), 0);
+
+        laz.edges.borrow_mut().clear();
+        drop(laz);
+        assert_eq!(dropped(&log), [1]);
+    });
+}
+
+#[test]
 fn resurrected_then_freed_by_counting_is_not_finalized_again() {
     isolated(|| {
         let log = new_log();
@@ -2956,5 +2997,70 @@ fn formatting_and_comparison_delegate_like_rc() {
         assert_eq!(*bo, 9);
         let s: Gc<str> = Gc::from(String::from("abc"));
         assert_eq!(format!("{s}"), "abc");
+    });
+}
+
+/// A `Drop` type whose only field sits at offset 0 with the type's size.
+#[derive(Trace)]
+struct Wrapper {
+    inner: Vec<u32>,
+}
+
+impl Drop for Wrapper {
+    fn drop(&mut self) {
+        self.inner.clear();
+        WRAPPER_DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+thread_local!(static WRAPPER_DROPS: Cell<usize> = const { Cell::new(0) });
+
+trait Named: Trace {
+    fn name(&self) -> &'static str;
+}
+
+impl Named for Wrapper {
+    fn name(&self) -> &'static str {
+        "wrapper"
+    }
+}
+
+impl Named for Vec<u32> {
+    fn name(&self) -> &'static str {
+        "vec"
+    }
+}
+
+#[test]
+fn unsize_takes_the_value_itself_only() {
+    isolated(|| {
+        let g = Gc::new(Wrapper {
+            inner: vec![1, 2, 3],
+        });
+        // A field with the value's address and size is not the value: the
+        // `Gc` would skip `Wrapper::drop`, and `try_unwrap` would move the
+        // field out of a `Drop` type.
+        let m = expect_panic(|| Gc::unsize::<Vec<u32>>(g.clone(), |w| &w.inner));
+        assert!(
+            m.contains("the closure must return the value itself"),
+            "{m}"
+        );
+        let m = expect_panic(|| Gc::unsize::<dyn Named>(g.clone(), |w| &w.inner));
+        assert!(
+            m.contains("the closure must return the value itself"),
+            "{m}"
+        );
+        assert_eq!(Gc::strong_count(&g), 1);
+        assert_eq!(WRAPPER_DROPS.with(Cell::get), 0);
+
+        // The value itself, to a trait object: dropped as a `Wrapper`.
+        let n = Gc::unsize::<dyn Named>(g, |x| x);
+        assert_eq!(n.name(), "wrapper");
+        drop(n);
+        assert_eq!(WRAPPER_DROPS.with(Cell::get), 1);
+
+        // An array to a slice.
+        let s = Gc::unsize::<[u32]>(Gc::new([4, 5]), |x| x);
+        assert_eq!(&*s, [4, 5]);
     });
 }

@@ -8,6 +8,8 @@ use core::ptr::{self, NonNull};
 use super::Gc;
 use crate::Weak;
 use crate::gc_box::{Counts, GcBox, set_data_ptr};
+use crate::trace::Trace;
+use crate::trace::sealed::Internal;
 
 /// The offset of the value in a `GcBox` whose value has alignment `align`.
 fn value_offset(align: usize) -> usize {
@@ -142,15 +144,24 @@ impl<T: ?Sized> Gc<T> {
     }
 
     /// Converts the handle to one of an unsized type the value coerces to,
-    /// such as `Gc<dyn Trait>`: the safe, stable replacement for the
+    /// such as `Gc<dyn Trait>` (where `Trait` has `Trace` as a supertrait) or
+    /// `Gc<[E]>` from `Gc<[E; N]>`: the safe, stable replacement for the
     /// unsizing coercion `Rc` gets from the compiler. Name the target type
     /// and pass the identity closure, `Gc::unsize::<dyn Trait>(gc, |x| x)`:
     /// the compiler inserts the coercion in the closure.
     ///
+    /// The value's dynamic type must stay the same: `dyn Trait` (including
+    /// upcasting one trait object to a supertrait's) and array-to-slice
+    /// coercions qualify. Unsizing the last field of a struct
+    /// (`S<[E; N]>` to `S<[E]>`) does not; build such a `Gc` from a
+    /// `Box<S<[E]>>` with [`Gc::from`] instead.
+    ///
     /// # Panics
     ///
     /// Panics if the handle is dead, or if `coerce` returns a reference to
-    /// anything but the whole value itself.
+    /// anything but the whole value itself: another value, a part of it (even
+    /// a field at offset 0 with the value's size), or the value as another
+    /// type.
     ///
     /// # Examples
     ///
@@ -172,23 +183,57 @@ impl<T: ?Sized> Gc<T> {
     /// let animal = Gc::unsize::<dyn Animal>(dog.clone(), |x| x);
     /// assert_eq!(animal.name(), "dog");
     /// assert_eq!(Gc::strong_count(&dog), 2);
+    ///
+    /// let slice = Gc::unsize::<[u8]>(Gc::new([1, 2, 3]), |x| x);
+    /// assert_eq!(&*slice, [1, 2, 3]);
+    /// ```
+    ///
+    /// A field is not the value, even at the same address:
+    ///
+    /// ```should_panic
+    /// use gc_core::{Gc, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// struct Wrapper {
+    ///     inner: Vec<u8>,
+    /// }
+    /// impl Drop for Wrapper {
+    ///     fn drop(&mut self) {}
+    /// }
+    ///
+    /// let w = Gc::new(Wrapper { inner: vec![1] });
+    /// let _ = Gc::unsize::<Vec<u8>>(w, |w| &w.inner); // panics
     /// ```
     #[track_caller]
-    pub fn unsize<U: ?Sized>(this: Self, coerce: impl FnOnce(&T) -> &U) -> Gc<U> {
+    pub fn unsize<U>(this: Self, coerce: impl FnOnce(&T) -> &U) -> Gc<U>
+    where
+        T: Trace + 'static,
+        U: Trace + ?Sized + 'static,
+    {
         let value: &T = &this;
         let target: &U = coerce(value);
+        // The value's dynamic type (through the vtable for a trait object)
+        // must not change, or the `Gc<U>` would drop (and `try_unwrap` move
+        // out) something else than the value: for `[E; N]` to `[E]`, the
+        // element type and count must not.
+        let array = value.__gc_array(Internal);
+        let same_type = array == target.__gc_array(Internal)
+            && (array.is_some() || value.__gc_type_id(Internal) == target.__gc_type_id(Internal));
         assert!(
-            ptr::addr_eq(value, target)
+            same_type
+                && ptr::addr_eq(value, target)
                 && mem::size_of_val(value) == mem::size_of_val(target)
                 && mem::align_of_val(value) == mem::align_of_val(target),
-            "Gc::unsize: the closure must return the value itself (`|x| x`)"
+            "Gc::unsize: the closure must return the value itself (`|x| x`), not a part of it \
+             or another value"
         );
         let target: *const U = target;
         let raw = Gc::into_raw(this);
         // Same address; `raw`'s provenance, `target`'s metadata.
         let target = set_data_ptr(target.cast_mut(), raw.cast::<u8>().cast_mut());
-        // SAFETY: `target` points where `raw` does, with `raw`'s provenance
-        // and metadata describing a value of the same size and alignment
+        // SAFETY: `target` points where `raw` does, with `raw`'s provenance,
+        // and its metadata describes a value of the same dynamic type (the
+        // same element type and count for a slice), size and alignment
         // there, so its box is the same box; the strong count moves with it.
         unsafe { Gc::from_raw(target) }
     }
@@ -222,6 +267,13 @@ impl<T: ?Sized> Weak<T> {
     /// Consumes the `Weak`, returning a pointer to the value and keeping its
     /// weak count, as [`std::rc::Weak::into_raw`].
     ///
+    /// A `Weak` that the collector cleared for good (its object was found to
+    /// be garbage after the `Weak` was made, see [`Weak`]) cannot remember
+    /// that in a bare pointer: it releases its weak count instead, and the
+    /// pointer returned is the dangling one of [`Weak::new`] (with `T`'s
+    /// metadata), so the `Weak` that [`Weak::from_raw`] rebuilds stays
+    /// cleared.
+    ///
     /// # Examples
     ///
     /// ```
@@ -229,13 +281,21 @@ impl<T: ?Sized> Weak<T> {
     ///
     /// let a = Gc::new(1);
     /// let p = Gc::downgrade(&a).into_raw();
+    /// assert_eq!(p, Gc::as_ptr(&a));
     /// let w = unsafe { Weak::from_raw(p) };
     /// assert_eq!(*w.upgrade().unwrap(), 1);
     /// ```
     #[must_use = "the weak count leaks unless the pointer is given back to `Weak::from_raw`"]
     pub fn into_raw(self) -> *const T {
-        let this = ManuallyDrop::new(self);
-        this.as_ptr()
+        let p = self.as_ptr();
+        if self.is_cleared_for_good() {
+            // Releases the weak count (freeing the block if it was the last
+            // handle); `p` keeps only its metadata.
+            drop(self);
+            return set_data_ptr(p.cast_mut(), ptr::without_provenance_mut(usize::MAX));
+        }
+        mem::forget(self);
+        p
     }
 
     /// Rebuilds a `Weak` from a pointer returned by [`Weak::into_raw`], as
@@ -245,6 +305,9 @@ impl<T: ?Sized> Weak<T> {
     ///
     /// - `ptr` was returned by `Weak::<U>::into_raw` where `U` is `T` or
     ///   coerces to it, and is given back at most once.
+    ///
+    /// A pointer from a `Weak` the collector had cleared is the dangling one
+    /// of [`Weak::new`]: the `Weak` rebuilt from it never upgrades.
     ///
     /// # Examples
     ///

@@ -422,3 +422,260 @@ fn weak_new_and_counts() {
     assert_eq!((wa.strong_count(), wa.weak_count()), (1, 1));
     assert!(!wa.ptr_eq(&w));
 }
+
+thread_local!(static PHOENIXES: RefCell<Vec<Gc<Phoenix>>> = const { RefCell::new(Vec::new()) });
+
+/// A self-cycle whose finalizer resurrects it (stores a clone of itself).
+struct Phoenix {
+    me: RefCell<Option<Gc<Phoenix>>>,
+}
+
+impl Trace for Phoenix {
+    fn trace(&self, tracer: &mut Tracer) {
+        self.me.trace(tracer);
+    }
+    fn finalizer(&self) -> Option<&dyn Finalize> {
+        Some(self)
+    }
+}
+
+impl Finalize for Phoenix {
+    fn finalize(&self) {
+        if let Some(me) = self.me.borrow().as_ref() {
+            PHOENIXES.with(|p| p.borrow_mut().push(me.clone()));
+        }
+    }
+}
+
+/// A self-cycle, found to be garbage once and resurrected by its finalizer
+/// (so its weak epoch is 1), and a `Weak` made before the collection.
+fn resurrected_phoenix() -> (Gc<Phoenix>, Weak<Phoenix>) {
+    let a = Gc::new(Phoenix {
+        me: RefCell::new(None),
+    });
+    *a.me.borrow_mut() = Some(a.clone());
+    let old = Gc::downgrade(&a);
+    drop(a);
+    collect();
+    let a = PHOENIXES
+        .with(|p| p.borrow_mut().pop())
+        .expect("resurrected");
+    assert!(old.upgrade().is_none(), "cleared when found to be garbage");
+    (a, old)
+}
+
+/// Breaks the phoenix's self-cycle so that it is freed by counting.
+fn bury(a: Gc<Phoenix>) {
+    let me = a.me.borrow_mut().take();
+    drop(me);
+    drop(a);
+}
+
+#[test]
+fn weak_clone_after_resurrection_counts_the_right_word() {
+    let (a, old) = resurrected_phoenix();
+    let w = Gc::downgrade(&a); // tagged with epoch 1
+    assert_eq!(Gc::weak_count(&a), 2);
+    let w2 = w.clone();
+    assert_eq!(Gc::weak_count(&a), 3);
+    assert_eq!(w2.weak_count(), 3);
+    assert!(Gc::ptr_eq(&w2.upgrade().unwrap(), &a));
+    assert!(old.clone().upgrade().is_none(), "a clone stays cleared");
+    drop((w, w2, old));
+    assert_eq!(Gc::weak_count(&a), 0);
+    bury(a);
+}
+
+/// An untracked (head-less) value whose `Drop` panics.
+struct PanicOnDrop(Drops);
+
+impl Trace for PanicOnDrop {
+    fn trace(&self, _: &mut Tracer) {}
+    fn __gc_tracked(_: &mut u32) -> bool {
+        false
+    }
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.0.bump();
+        panic!("PanicOnDrop");
+    }
+}
+
+#[test]
+fn headless_drop_panic_still_frees_the_block() {
+    let d = Drops::default();
+    // Without a `Weak`: Miri's leak check sees the block if it is not freed.
+    let g = Gc::new(PanicOnDrop(d.clone()));
+    assert!(!super::has_head(&g));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+    assert!(r.is_err(), "the panic of `Drop` propagates");
+    assert_eq!(d.get(), 1);
+
+    // With a `Weak` across the panic: the strong handles' weak count is gone.
+    let g = Gc::new(PanicOnDrop(d.clone()));
+    let w = Gc::downgrade(&g);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+    assert!(r.is_err(), "the panic of `Drop` propagates");
+    assert_eq!(d.get(), 2);
+    assert!(w.upgrade().is_none());
+    assert_eq!((w.strong_count(), w.weak_count()), (0, 0));
+    // SAFETY: `w` keeps the block allocated (I1).
+    let raw_weak = unsafe { crate::gc_box::counts(w.inner_ptr()) }.weak();
+    assert_eq!(
+        raw_weak & crate::gc_box::WEAK_MASK,
+        1,
+        "only `w` holds the block"
+    );
+    drop(w); // frees the block
+}
+
+thread_local!(static OUTER_DROPS: Cell<usize> = const { Cell::new(0) });
+
+/// A `Drop` type whose only field is at offset 0 and as large as the type.
+struct Outer {
+    inner: Vec<u8>,
+}
+
+impl Trace for Outer {
+    fn trace(&self, _: &mut Tracer) {}
+    fn __gc_tracked(_: &mut u32) -> bool {
+        false
+    }
+}
+
+impl Drop for Outer {
+    fn drop(&mut self) {
+        OUTER_DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+/// `Gc::unsize(gc, coerce)`, with its panic caught.
+fn try_unsize<T: Trace + ?Sized + 'static, U: Trace + ?Sized + 'static>(
+    gc: Gc<T>,
+    coerce: impl FnOnce(&T) -> &U,
+) -> Option<Gc<U>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Gc::unsize(gc, coerce))).ok()
+}
+
+#[test]
+fn unsize_rejects_a_same_sized_field_at_offset_zero() {
+    assert_eq!(size_of::<Outer>(), size_of::<Vec<u8>>());
+    let g = Gc::new(Outer {
+        inner: vec![1, 2, 3],
+    });
+    // As the field's own type: `try_unwrap` would move it out of a `Drop`
+    // type, and dropping the `Gc` would skip `Outer::drop`.
+    assert!(try_unsize::<Outer, Vec<u8>>(g.clone(), |o| &o.inner).is_none());
+    // As a trait object of the field's type.
+    assert!(try_unsize::<Outer, dyn Trace>(g.clone(), |o| &o.inner).is_none());
+    assert_eq!(Gc::strong_count(&g), 1, "the rejected handles were dropped");
+    assert_eq!(OUTER_DROPS.with(Cell::get), 0);
+    // The value itself is accepted, and dropped as an `Outer`.
+    let d = Gc::unsize::<dyn Trace>(g, |x| x);
+    drop(d);
+    assert_eq!(OUTER_DROPS.with(Cell::get), 1);
+}
+
+trait Sub: Trace {}
+impl Sub for Counted {}
+impl Sub for u8 {}
+
+#[repr(align(64))]
+struct OverAligned;
+
+impl Trace for OverAligned {
+    fn trace(&self, _: &mut Tracer) {}
+    fn __gc_tracked(_: &mut u32) -> bool {
+        false
+    }
+}
+
+#[test]
+fn unsize_accepts_the_value_itself() {
+    // Tracked, to a trait object, then upcast to a supertrait object.
+    let drops = Drops::default();
+    let node = counted(&drops);
+    assert!(Gc::is_tracked(&node));
+    let sub = Gc::unsize::<dyn Sub>(node.clone(), |x| x);
+    let any = Gc::unsize::<dyn Trace>(sub, |x| x);
+    assert!(Gc::is_tracked(&any));
+    assert_eq!(Gc::strong_count(&node), 2);
+    drop((node, any));
+    assert_eq!(drops.get(), 1);
+    // Untracked, to a trait object.
+    let byte = Gc::unsize::<dyn Sub>(Gc::new(7_u8), |x| x);
+    assert!(!Gc::is_tracked(&byte));
+    // Over-aligned zero-sized value.
+    let zst = Gc::unsize::<dyn Trace>(Gc::new(OverAligned), |x| x);
+    assert_eq!(Gc::as_ptr(&zst).cast::<u8>().addr() % 64, 0);
+    // Array to slice, and slice to itself.
+    let nums = Gc::unsize::<[u32]>(Gc::new([1, 2, 3]), |x| x);
+    assert_eq!(&*nums, [1, 2, 3]);
+    let nums = Gc::unsize::<[u32]>(nums, |x| x);
+    assert_eq!(nums.len(), 3);
+    let units = Gc::unsize::<[()]>(Gc::new([(); 4]), |x| x);
+    assert_eq!(units.len(), 4);
+    let handles = Gc::unsize::<[Gc<u8>]>(Gc::new([Gc::new(1_u8)]), |x| x);
+    assert!(Gc::is_tracked(&handles));
+}
+
+#[test]
+fn unsize_rejects_a_shorter_slice() {
+    // Zero-sized elements: the size check alone would pass.
+    let e = Gc::new([(); 4]);
+    assert!(try_unsize::<[(); 4], [()]>(e.clone(), |x| &x[..2]).is_none());
+    let s = Gc::unsize::<[()]>(e, |x| x);
+    assert!(try_unsize::<[()], [()]>(s.clone(), |x| &x[1..]).is_none());
+    assert_eq!(Gc::strong_count(&s), 1);
+}
+
+#[test]
+fn weak_cleared_by_a_collection_stays_cleared_through_raw() {
+    let a = Gc::new(Phoenix {
+        me: RefCell::new(None),
+    });
+    *a.me.borrow_mut() = Some(a.clone());
+    let old = Gc::downgrade(&a);
+    let old_last = Gc::downgrade(&a);
+    let old_dyn: Weak<dyn Trace> = Gc::downgrade(&Gc::unsize::<dyn Trace>(a.clone(), |x| x));
+    drop(a);
+    collect();
+    let a = PHOENIXES
+        .with(|p| p.borrow_mut().pop())
+        .expect("resurrected");
+    assert!(old.upgrade().is_none() && old_dyn.upgrade().is_none());
+    assert_eq!(Gc::weak_count(&a), 3);
+
+    let p = old.into_raw();
+    assert_eq!(Gc::weak_count(&a), 2, "the cleared Weak released its count");
+    // SAFETY: from `Weak::into_raw`, given back once.
+    let back = unsafe { Weak::from_raw(p) };
+    assert!(back.upgrade().is_none(), "still cleared");
+    assert!(back.ptr_eq(&Weak::new()));
+    drop(back);
+
+    let p = old_dyn.into_raw();
+    assert_eq!(Gc::weak_count(&a), 1);
+    // SAFETY: as above.
+    let back = unsafe { Weak::from_raw(p) };
+    assert!(back.upgrade().is_none(), "still cleared");
+    drop(back);
+
+    // A `Weak` made after the resurrection round-trips to the object.
+    let p = Gc::downgrade(&a).into_raw();
+    assert_eq!(p, Gc::as_ptr(&a));
+    // SAFETY: as above.
+    let w = unsafe { Weak::from_raw(p) };
+    assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &a));
+    drop(w);
+
+    // A cleared `Weak` that outlives its object frees the block in
+    // `into_raw`.
+    bury(a);
+    let p = old_last.into_raw();
+    assert_eq!(p.addr(), usize::MAX);
+    // SAFETY: as above.
+    drop(unsafe { Weak::from_raw(p) });
+}

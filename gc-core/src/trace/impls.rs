@@ -4,6 +4,9 @@
 //! `__gc_tracked`, so values built only from them are untracked: freed by
 //! reference counting alone and never visited by the collector.
 
+use core::any::TypeId;
+
+use super::sealed::Internal;
 use super::{Trace, Tracer};
 
 /// `Trace` for sized types that can never hold a `Gc`.
@@ -242,6 +245,12 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
     fn __gc_tracked(budget: &mut u32) -> bool {
         N != 0 && T::__gc_tracked(budget)
     }
+    fn __gc_array(&self, _: Internal) -> Option<(TypeId, usize)>
+    where
+        Self: 'static,
+    {
+        Some((TypeId::of::<T>(), N))
+    }
 }
 
 impl<T: Trace> Trace for [T] {
@@ -250,6 +259,12 @@ impl<T: Trace> Trace for [T] {
         for x in self {
             x.trace(tracer);
         }
+    }
+    fn __gc_array(&self, _: Internal) -> Option<(TypeId, usize)>
+    where
+        Self: 'static,
+    {
+        Some((TypeId::of::<T>(), self.len()))
     }
 }
 
