@@ -120,6 +120,10 @@ pub(crate) const INLINE: u32 = 1 << 11;
 pub(crate) const EPOCH_SHIFT: u32 = 12;
 /// Mask of the epoch bits.
 pub(crate) const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
+/// Eighteen bits, meaningful only while a collection examines the object:
+/// a checksum of the edges its `trace` reported when subtracting, for
+/// marking to compare with (see `collector::scan`).
+pub(crate) const SUM_MASK: u32 = !0 << 14;
 
 /// The counts at the start of every box.
 #[repr(C)]

@@ -85,7 +85,8 @@
 //!   do not. Memory is freed only when the counts say no handle remains, not
 //!   when the trace says so. What no check can see is a `trace` that reports
 //!   a handle its value does not own (one kept in a thread-local, a leaked
-//!   box, or an `Rc` shared with code outside the heap) or that moves
+//!   box, another object, or an `Rc` shared with code outside the heap) or
+//!   that moves
 //!   handles as it reports them; see [`Trace`]'s *Correctness*.
 //! - `Drop` impls are allowed on traced types; in cyclic garbage they see
 //!   the other garbage through dead handles (a panic or `None`, never a

@@ -8,9 +8,9 @@
 //! - an edge not reported makes its target look referenced from outside, so
 //!   it is kept alive (a leak);
 //! - the analysis checks that the traces are consistent, and drops nothing
-//!   (a leak) when they are not: a handle reported twice (handles are told
-//!   apart by address), an object whose edges differ between the two times
-//!   it is traced, a cell readable the first time and borrowed the second, a
+//!   (a leak) when they are not: a handle reported twice by one `trace`
+//!   (handles are told apart by address), an object whose edges differ
+//!   between the two times it is traced (compared by an 18-bit checksum), a cell readable the first time and borrowed the second, a
 //!   handle cloned from an object being examined (those are all marked dead
 //!   while examined, so `Clone` notices);
 //! - memory is freed only when no handle remains (the counts say so, not the
@@ -18,8 +18,9 @@
 //!   while the collector looks at them are freed only after it has finished.
 //!
 //! What no check can see is a `trace` that reports a handle its value does
-//! not own (kept in a thread-local, a leaked box, or an `Rc` shared with code
-//! outside the heap), or that moves a handle as it reports it: to the
+//! not own (kept in a thread-local, a leaked box, another object, or an `Rc`
+//! shared with code outside the heap), or that moves a handle as it reports
+//! it: to the
 //! collector that looks like a handle inside the garbage, so its target can
 //! be dropped while that handle is still in use.
 //! Derive `Trace` with `#[derive(Trace)]` and none of this matters.
@@ -83,12 +84,13 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, R
 ///   one that clones the handles it reports, or one that reads a cell once
 ///   and finds it borrowed the next time: the collector notices (it tells
 ///   handles apart by address, traces every surviving object twice and
-///   compares, and counts the handles made while it works), drops nothing
+///   compares checksums of the edges, and counts the handles made while it
+///   works), drops nothing
 ///   and keeps the objects (a leak, until a later collection finds the
 ///   traces consistent);
 /// - a trace that reports a `Gc` its value does *not* own — one kept in a
-///   thread-local, in a leaked box, or behind an `Rc` or `Arc` that code
-///   outside the heap shares — or that moves a handle while reporting it can
+///   thread-local, in a leaked box, in another object, or behind an `Rc` or
+///   `Arc` that code outside the heap shares — or that moves a handle while reporting it can
 ///   pass those checks, and its target can be dropped while that outside
 ///   handle, or a reference taken from it, is still in use. Never report a
 ///   handle that another owner can reach, and never move one in `trace`.
@@ -309,16 +311,9 @@ pub struct Tracer {
     /// `Subtract`, `Mark`: a checksum of the in-set edges the current object
     /// reported.
     pub(crate) sum: u64,
-    /// `Subtract`: each object's checksum (`sum`), indexed like `work`, for
-    /// `Mark` to compare with.
-    pub(crate) sums: Vec<u64>,
-    /// `Subtract`: where each object's incoming handle addresses go in
-    /// `handles`: `handles[slots[i]..slots[i + 1]]` for the object at index
-    /// `i` (empty when it has fewer than two handles: one report is then
-    /// unique).
-    pub(crate) slots: Vec<u32>,
-    /// `Subtract`: the addresses of the handles reported.
-    pub(crate) handles: Vec<usize>,
+    /// `Subtract`: the addresses of the in-set handles the current object
+    /// reported, to find one reported twice.
+    pub(crate) seen: Vec<usize>,
 }
 
 impl core::fmt::Debug for Tracer {
@@ -343,9 +338,7 @@ impl Tracer {
             leaf_edges: Vec::new(),
             unreadable: false,
             sum: 0,
-            sums: Vec::new(),
-            slots: Vec::new(),
-            handles: Vec::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -422,10 +415,8 @@ impl Tracer {
                     self.refs[i] = KEEP;
                 } else if r < UNREAD {
                     self.refs[i] = r - 1;
-                    if !self.handles.is_empty() {
-                        self.record_handle(i, r, handle);
-                    }
                 }
+                self.seen.push(handle);
             }
             Mode::Mark => {
                 self.sum = self.sum.wrapping_add(edge_sum(obj, handle));
@@ -436,24 +427,6 @@ impl Tracer {
             }
             Mode::Collect => self.edges.push(crate::debug::ObjectInfo::of_obj(obj)),
         }
-    }
-
-    /// `Subtract`: records the address of the handle through which the object
-    /// at index `i`, with `left` reports still expected, was reported. A
-    /// target with few handles is checked for a repeated one at once; one
-    /// with many, by `scan::check_distinct`.
-    #[inline]
-    fn record_handle(&mut self, i: usize, left: u32, handle: usize) {
-        let start = self.slots[i] as usize;
-        let len = self.slots[i + 1] as usize - start;
-        if len == 0 {
-            return;
-        }
-        let at = start + len - left as usize;
-        if len <= SMALL_FAN_IN && self.handles[start..at].contains(&handle) {
-            self.unreadable = true;
-        }
-        self.handles[at] = handle;
     }
 
     /// Reports a strong edge to a head-less object whose counts are at
@@ -504,16 +477,11 @@ impl Tracer {
         debug_assert!(p >= r, "a reached object is never moved again");
         let other = self.work[r];
         self.work.swap(p, r);
-        self.sums.swap(p, r);
         other.set_index(p);
         obj.set_index(r);
         self.reached = r + 1;
     }
 }
-
-/// Targets with at most this many handles have their reported handles
-/// checked for repeats as they are reported.
-pub(crate) const SMALL_FAN_IN: usize = 8;
 
 /// The checksum of one in-set edge: the handle's address and its target,
 /// mixed so that different edge sets are unlikely to sum alike.

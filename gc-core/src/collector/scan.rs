@@ -21,13 +21,14 @@
 //! whole set if not:
 //!
 //! - an edge reported more often than its target has handles keeps the
-//!   target (`KEEP`); for targets with several handles, the handles'
-//!   addresses are recorded, and a garbage object reported twice through
-//!   the same handle fails the analysis;
+//!   target (`KEEP`); a trace that reports one handle twice (told apart by
+//!   address) fails the analysis;
 //! - every reachable object is traced twice (subtracting, then marking):
-//!   the checksums of the in-set edges it reported must agree, so a trace
-//!   that changed, or hid or moved a handle, in between fails the analysis;
-//!   so does a value read when subtracting and unreadable when marking;
+//!   the checksums of the in-set edges it reported (18 bits, kept in its
+//!   head) must agree, so a trace that changed, or hid or moved a handle, in
+//!   between fails the analysis (but for a 2^-18 chance of a matching
+//!   checksum); so does a value read when subtracting and unreadable when
+//!   marking;
 //! - every object of the set is marked dead while it is examined (until it
 //!   is found reachable), so a handle a `trace` clones from one takes
 //!   `Clone`'s slow path, which counts it (`made_while_examined`): such a
@@ -35,16 +36,16 @@
 //!   meanwhile can only lower a count, never make an object look garbage.
 //!
 //! What no check can see is a `trace` that reports a handle its value does
-//! not own (one kept in a thread-local or a leaked box), or that moves a
-//! handle it reported out of the heap.
+//! not own (one kept in a thread-local, a leaked box, or another object), or
+//! that moves a handle as it reports it.
 
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap;
 use crate::gc_box::{
-    COUNT_MASK, DEAD, DETACHED, FINALIZED, HAS_FINALIZER, LOC_MASK, Obj, REACHABLE,
+    COUNT_MASK, DEAD, DETACHED, FINALIZED, HAS_FINALIZER, LOC_MASK, Obj, REACHABLE, SUM_MASK,
 };
-use crate::trace::{Mode, SMALL_FAN_IN, Tracer};
+use crate::trace::{Mode, Tracer};
 
 /// The scratch count of an object that must be kept for this analysis
 /// (part of it could not be read, or an edge to it was reported too often).
@@ -92,13 +93,7 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
     let mut finalizers = false;
     tracer.refs.clear();
     tracer.refs.reserve(n);
-    tracer.sums.clear();
-    tracer.sums.reserve(n);
-    tracer.slots.clear();
-    tracer.slots.reserve(n + 1);
     tracer.unreadable = false;
-    let mut multi: u32 = 0;
-    let mut big_fan_in = false;
     for (i, &obj) in tracer.work.iter().enumerate() {
         obj.set_index(i);
         let f = obj.flags();
@@ -119,34 +114,17 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
             }
         };
         tracer.refs.push(others);
-        tracer.slots.push(multi);
-        if others >= 2 {
-            big_fan_in |= others as usize > SMALL_FAN_IN;
-            // More than 2^32 handles (32 GiB of them) cannot be checked:
-            // then the analysis keeps everything.
-            multi = multi.checked_add(others).unwrap_or_else(|| {
-                tracer.unreadable = true;
-                0
-            });
-        }
     }
-    tracer.slots.push(multi);
-    // A fresh zeroed allocation: large ones come zeroed from the system,
-    // with no pass over them.
-    tracer.handles = vec![0; multi as usize];
     tracer.reached = 0;
     let heap = heap::heap();
     let made = heap.made_while_examined.get();
 
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         subtract(tracer);
-        if big_fan_in {
-            check_distinct(tracer);
-        }
         mark(tracer);
     }));
     tracer.current = None;
-    tracer.handles = Vec::new();
+    tracer.seen = Vec::new();
     match result {
         Ok(()) if tracer.unreadable || heap.made_while_examined.get() != made => {
             keep_all(tracer);
@@ -172,27 +150,6 @@ pub(crate) fn partition(tracer: &mut Tracer, start: Start) -> Partition {
                 inconsistent: false,
                 finalizers,
             }
-        }
-    }
-}
-
-/// Fails the analysis if an object with many handles that looks
-/// unreferenced from outside was reported twice through the same handle
-/// (each of its handles must have been reported once; handles are distinct
-/// memory). Objects with few handles were checked as they were reported.
-fn check_distinct(tracer: &mut Tracer) {
-    for i in 0..tracer.work.len() {
-        if tracer.refs[i] != 0 {
-            continue;
-        }
-        let seen = &mut tracer.handles[tracer.slots[i] as usize..tracer.slots[i + 1] as usize];
-        let dup = seen.len() > SMALL_FAN_IN && {
-            seen.sort_unstable();
-            seen.windows(2).any(|w| w[0] == w[1])
-        };
-        if dup {
-            tracer.unreadable = true;
-            return;
         }
     }
 }
@@ -229,7 +186,21 @@ fn subtract(tracer: &mut Tracer) {
     for i in 0..tracer.work.len() {
         let obj = tracer.work[i];
         trace_one(tracer, obj);
-        tracer.sums.push(tracer.sum);
+        obj.set_flags((obj.flags() & !SUM_MASK) | fold(tracer.sum));
+        let seen = &mut tracer.seen;
+        let twice = match seen.len() {
+            0 | 1 => false,
+            2 => seen[0] == seen[1],
+            _ => {
+                seen.sort_unstable();
+                seen.windows(2).any(|w| w[0] == w[1])
+            }
+        };
+        seen.clear();
+        if twice {
+            // One handle reported twice.
+            tracer.unreadable = true;
+        }
     }
 }
 
@@ -251,12 +222,19 @@ fn mark(tracer: &mut Tracer) {
     while scan < tracer.reached {
         let obj = tracer.work[scan];
         trace_one(tracer, obj);
-        if tracer.sum != tracer.sums[scan] {
+        if fold(tracer.sum) != obj.flags() & SUM_MASK {
             // Its edges changed since they were subtracted.
             tracer.unreadable = true;
         }
         scan += 1;
     }
+}
+
+/// The top 18 bits of an edge checksum, where `SUM_MASK` keeps them.
+#[inline]
+fn fold(sum: u64) -> u32 {
+    let top = (sum >> 46) as u32;
+    top << 14
 }
 
 fn swap_to_front(tracer: &mut Tracer, obj: Obj) {
@@ -265,7 +243,6 @@ fn swap_to_front(tracer: &mut Tracer, obj: Obj) {
     let other = tracer.work[r];
     tracer.work.swap(p, r);
     tracer.refs.swap(p, r);
-    tracer.sums.swap(p, r);
     other.set_index(p);
     obj.set_index(r);
     tracer.reached = r + 1;
