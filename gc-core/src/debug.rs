@@ -53,7 +53,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::collector::heap::{self, Heap, with_heap};
-use crate::gc_box::{COUNT_MASK, DETACHED, Obj};
+use crate::gc_box::{DETACHED, Obj};
 use crate::trace::{Mode, Tracer};
 use crate::{Gc, Trace};
 
@@ -191,19 +191,8 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         for &obj in &self.0 {
-            release(obj);
+            heap::release_held(obj);
         }
-    }
-}
-
-/// Drops one strong count held by this module.
-fn release(obj: Obj) {
-    let c = obj.counts();
-    let s = c.strong() - 1;
-    c.set_strong(s);
-    if s & COUNT_MASK == 0 {
-        // SAFETY: this module held the last count, and releases it once.
-        unsafe { heap::release_zero(obj) };
     }
 }
 
@@ -1121,7 +1110,7 @@ impl Clone for Garbage {
 
 impl Drop for Garbage {
     fn drop(&mut self) {
-        release(self.obj);
+        heap::release_held(self.obj);
     }
 }
 

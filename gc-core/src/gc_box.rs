@@ -252,6 +252,15 @@ pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Obj {
 }
 
 impl Obj {
+    /// Marks the value dead (the collector is about to drop it, or examines
+    /// it) or live again.
+    #[inline]
+    pub(crate) fn set_dead(self, dead: bool) {
+        let c = self.counts();
+        let s = c.strong();
+        c.set_strong(if dead { s | DEAD } else { s & !DEAD });
+    }
+
     /// The address of the object's head.
     #[inline]
     pub(crate) fn head_addr(self) -> usize {

@@ -6,8 +6,8 @@ use core::ptr::{self, NonNull};
 
 use crate::gc::{Gc, inc_strong};
 use crate::gc_box::{
-    CLEARED, COUNT_MASK, DEAD, EPOCH_MASK, EPOCH_SHIFT, GcBox, LOC_MASK, LOC_WORK, WEAK_DEAD,
-    WEAK_MASK, counts, free_block, head_of,
+    CLEARED, COUNT_MASK, DEAD, EPOCH_MASK, EPOCH_SHIFT, GcBox, WEAK_DEAD, WEAK_MASK, counts,
+    free_block, head_of,
 };
 use crate::trace::{Trace, Tracer};
 
@@ -167,10 +167,6 @@ impl<T: ?Sized> Weak<T> {
             let f = unsafe { head_of(b) }.flags();
             if f & (CLEARED | WEAK_DEAD) != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch() {
                 // Found to be garbage since this `Weak` was made.
-                return None;
-            }
-            if f & LOC_MASK == LOC_WORK && crate::collector::heap::heap().disposing.get() {
-                // Garbage being dropped by the collector.
                 return None;
             }
         }

@@ -117,9 +117,6 @@ pub(crate) struct Heap {
     pub(crate) state: ManuallyDrop<RefCell<State>>,
     /// The block allocator.
     pub(crate) slab: crate::slab::Slab,
-    /// A collection is dropping garbage that still has the location
-    /// `LOC_WORK`: `Weak::upgrade` fails for such objects.
-    pub(crate) disposing: Cell<bool>,
     /// Handles made (by `Clone`) to objects a collection is examining: each
     /// such object is marked dead while it is examined, so the clone takes
     /// the slow path, which counts it here (see `scan::partition`).
@@ -175,7 +172,6 @@ impl Heap {
             guard_registered: Cell::new(false),
             state: ManuallyDrop::new(RefCell::new(State::new())),
             slab: crate::slab::Slab::new(),
-            disposing: Cell::new(false),
             made_while_examined: Cell::new(0),
             scratch: ManuallyDrop::new(Cell::new(Vec::new())),
         }
@@ -679,6 +675,20 @@ pub(crate) unsafe fn release_collector_ref(obj: Obj) {
             // working set now, so this is its one release.
             unsafe { release_zero(obj) };
         }
+    }
+}
+
+/// Gives back one strong count that the crate's own code (not a handle)
+/// took on `obj` (heap introspection, a detached object the tracer found),
+/// and releases the object if that was the last count.
+pub(crate) fn release_held(obj: Obj) {
+    let c = obj.counts();
+    let s = c.strong() - 1;
+    c.set_strong(s);
+    if s & COUNT_MASK == 0 {
+        // SAFETY: the count given back was the last one, and the caller
+        // held it, so this is the object's one release.
+        unsafe { release_zero(obj) };
     }
 }
 

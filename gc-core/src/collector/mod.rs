@@ -726,9 +726,8 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     for &obj in objs {
         obj.set_flags(obj.flags() & !REACHABLE);
         // Live again (`partition` marked the whole set dead).
-        let c = obj.counts();
-        c.set_strong(c.strong() & !crate::gc_box::DEAD);
-        if c.strong() & crate::gc_box::DETACHED != 0 {
+        obj.set_dead(false);
+        if obj.counts().strong() & crate::gc_box::DETACHED != 0 {
             obj.set_loc(LOC_NONE);
         } else {
             joined.push(obj);
@@ -751,14 +750,7 @@ pub(crate) fn retrack(discovered: Vec<Obj>) {
         if obj.flags() & crate::gc_box::DISCOVERED != 0 {
             heap::reattach(obj);
         }
-        let c = obj.counts();
-        let s = c.strong() - 1;
-        c.set_strong(s);
-        if s & crate::gc_box::COUNT_MASK == 0 {
-            // SAFETY: the count the tracer took was the last one, and it is
-            // given back once, here.
-            unsafe { heap::release_zero(obj) };
-        }
+        heap::release_held(obj);
     }
 }
 

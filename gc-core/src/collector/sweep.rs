@@ -18,7 +18,7 @@ use std::panic::{self, AssertUnwindSafe};
 use super::heap::{self, Heap};
 use crate::debug::DebugFlags;
 use crate::gc_box::{
-    CLEARED, DEAD, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
+    CLEARED, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
     REACHABLE, WEAK_DEAD,
 };
 use crate::trace::{Mode, Tracer};
@@ -49,11 +49,9 @@ pub(crate) fn dispose(
     let debugging = flags & (DebugFlags::COLLECTABLE.bits() | DebugFlags::SAVE_ALL.bits()) != 0;
     if !finalizers && !debugging {
         // The usual case: no finalizer runs before the drops, so the
-        // garbage keeps its working-set location, and `Weak::upgrade` learns
-        // it is garbage from `disposing`.
-        to.heap.disposing.set(true);
+        // garbage keeps its working-set location; it is dead since the
+        // analysis, so `Weak::upgrade` fails for it.
         drop_all(to.heap, garbage, panics);
-        to.heap.disposing.set(false);
         out.collected = garbage.len();
         return out;
     }
@@ -72,8 +70,7 @@ pub(crate) fn dispose(
         };
         obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | next);
         // Live while finalizers run and the garbage is inspected.
-        let c = obj.counts();
-        c.set_strong(c.strong() & !DEAD);
+        obj.set_dead(false);
     }
 
     // 2. Finalizers, with every garbage value intact.
@@ -122,8 +119,7 @@ pub(crate) fn dispose(
         // with the collector's count now held by the saved list.
         to.heap.place(&rest, to.list_loc());
         for &obj in &rest {
-            let c = obj.counts();
-            c.set_strong(c.strong() & !DEAD);
+            obj.set_dead(false);
             to.heap.saved.push(obj);
         }
         out.collected = rest.len();
@@ -133,8 +129,7 @@ pub(crate) fn dispose(
     // 4. Drop the values, giving back the collector's count after each;
     // first all are marked dead (again, if the re-check ran).
     for &obj in &rest {
-        let c = obj.counts();
-        c.set_strong(c.strong() | DEAD);
+        obj.set_dead(true);
     }
     drop_all(to.heap, &rest, panics);
     out.collected = rest.len();
@@ -156,8 +151,7 @@ fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
     to.heap.place(objs, to.list_loc());
     for &obj in objs {
         obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
-        let c = obj.counts();
-        c.set_strong(c.strong() & !DEAD);
+        obj.set_dead(false);
         // SAFETY: the collector took this count in `partition`.
         unsafe { heap::release_collector_ref(obj) };
     }
