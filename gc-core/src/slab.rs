@@ -297,7 +297,7 @@ impl Slab {
             page
         } else {
             // SAFETY: pages in the partial list are live.
-            unlink(p, unsafe { &*head }, head);
+            unlink(&p.partial, unsafe { &*head }, head);
             head
         };
         // SAFETY: `page` is live.
@@ -413,19 +413,7 @@ impl Slab {
         // SAFETY: spare pages are live.
         let pg = unsafe { &*page };
         debug_assert_eq!(pg.state.get(), State::Spare);
-        let (prev, next) = (pg.prev.get(), pg.next.get());
-        if prev.is_null() {
-            self.spare.set(next);
-        } else {
-            // SAFETY: listed pages are live.
-            unsafe { &*prev }.next.set(next);
-        }
-        if !next.is_null() {
-            // SAFETY: listed pages are live.
-            unsafe { &*next }.prev.set(prev);
-        }
-        pg.prev.set(ptr::null_mut());
-        pg.next.set(ptr::null_mut());
+        unlink(&self.spare, pg, page);
         self.spares.set(self.spares.get() - 1);
     }
 
@@ -479,10 +467,10 @@ impl Slab {
         let p = unsafe { &*pool };
         if pg.state.get() == State::Full {
             pg.state.set(State::Partial);
-            link(p, pg, page);
+            link(&p.partial, pg, page);
         }
         if pg.live.get() == 0 && pg.state.get() == State::Partial {
-            unlink(p, pg, page);
+            unlink(&p.partial, pg, page);
             self.release_page(page);
             p.pages.set(p.pages.get() - 1);
             if self.closing.get() && p.pages.get() == 0 {
@@ -497,14 +485,7 @@ impl Slab {
         // SAFETY: the page is live and empty.
         let pg = unsafe { &*page };
         pg.state.set(State::Spare);
-        let head = self.spare.get();
-        pg.prev.set(ptr::null_mut());
-        pg.next.set(head);
-        if !head.is_null() {
-            // SAFETY: listed pages are live.
-            unsafe { &*head }.prev.set(page);
-        }
-        self.spare.set(page);
+        link(&self.spare, pg, page);
         self.spares.set(self.spares.get() + 1);
         let chunk = pg.chunk.get();
         // SAFETY: a chunk outlives its pages (S1).
@@ -646,24 +627,26 @@ fn new_pool(vtable: *const VTable, block: usize) -> *mut Pool {
     }))
 }
 
-/// Adds `page` to the front of `p`'s partial list.
-fn link(p: &Pool, pg: &Page, page: *mut Page) {
-    let head = p.partial.get();
+/// Adds `page` (whose header is `pg`) to the front of the page list that
+/// starts at `list` (a pool's partial list, or the spare list).
+fn link(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
+    let head = list.get();
     pg.prev.set(ptr::null_mut());
     pg.next.set(head);
     if !head.is_null() {
         // SAFETY: listed pages are live.
         unsafe { &*head }.prev.set(page);
     }
-    p.partial.set(page);
+    list.set(page);
 }
 
-/// Removes `page` from `p`'s partial list.
-fn unlink(p: &Pool, pg: &Page, page: *mut Page) {
+/// Removes `page` (whose header is `pg`) from the page list that starts at
+/// `list`.
+fn unlink(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
     let (prev, next) = (pg.prev.get(), pg.next.get());
     if prev.is_null() {
-        debug_assert_eq!(p.partial.get(), page);
-        p.partial.set(next);
+        debug_assert_eq!(list.get(), page);
+        list.set(next);
     } else {
         // SAFETY: listed pages are live.
         unsafe { &*prev }.next.set(next);
