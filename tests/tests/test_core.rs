@@ -2059,25 +2059,32 @@ fn panicking_callback_then_collections_work() {
     });
 }
 
+/// A chain of probes with the ids of `ids` in order (each holds the next);
+/// the drop of probe `panicking` panics with "boom in drop {panicking}".
+/// Returns the head.
+fn chain_panicking_at(log: &Log, ids: std::ops::Range<u32>, panicking: u32) -> Gc<Probe> {
+    let mut next: Option<Gc<Probe>> = None;
+    for id in ids.rev() {
+        let mut b = probe(log, id);
+        if id == panicking {
+            b = b.on_drop(move |_| panic!("boom in drop {panicking}"));
+        }
+        let p = b.build();
+        if let Some(n) = next.take() {
+            p.edges.borrow_mut().push(n);
+        }
+        next = Some(p);
+    }
+    next.expect("a non-empty range")
+}
+
 #[test]
 fn panicking_drop_on_the_counting_path_still_drops_the_rest() {
     isolated(|| {
         let log = new_log();
         // A chain 0 -> 1 -> ... -> 99, much deeper than any trashcan limit;
         // node 50's drop panics.
-        let mut next: Option<Gc<Probe>> = None;
-        for id in (0..100).rev() {
-            let mut b = probe(&log, id);
-            if id == 50 {
-                b = b.on_drop(|_| panic!("boom in drop 50"));
-            }
-            let p = b.build();
-            if let Some(n) = next.take() {
-                p.edges.borrow_mut().push(n);
-            }
-            next = Some(p);
-        }
-        let head = next.unwrap();
+        let head = chain_panicking_at(&log, 0..100, 50);
         let msg = expect_panic(move || drop(head));
         assert!(msg.contains("boom in drop 50"), "{msg}");
         // As with `Rc`, the rest of the structure is dropped while unwinding.
@@ -2352,23 +2359,12 @@ fn panicking_drop_in_a_cascade_during_collection_still_drops_the_rest() {
         let log = new_log();
         // A garbage 2-cycle holding a chain 10 -> 11 -> ... -> 109, deeper
         // than any trashcan limit; node 60's drop panics.
-        let mut next: Option<Gc<Probe>> = None;
-        for id in (10..110).rev() {
-            let mut b = probe(&log, id);
-            if id == 60 {
-                b = b.on_drop(|_| panic!("boom in drop 60"));
-            }
-            let p = b.build();
-            if let Some(n) = next.take() {
-                p.edges.borrow_mut().push(n);
-            }
-            next = Some(p);
-        }
+        let chain = chain_panicking_at(&log, 10..110, 60);
         let a = probe(&log, 1).build();
         let b = probe(&log, 2).build();
         plink(&a, &b);
         plink(&b, &a);
-        b.edges.borrow_mut().push(next.unwrap());
+        b.edges.borrow_mut().push(chain);
         assert_eq!(collect(), 0);
         drop((a, b));
         let msg = expect_panic(collect);
