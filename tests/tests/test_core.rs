@@ -5,7 +5,7 @@
 //! an empty heap of its own: absolute `tracked_count()`, `count()` and
 //! `stats()` values are then meaningful whatever other tests left behind.
 
-use std::any::Any;
+use gc_tests::{isolated, message};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
@@ -18,24 +18,6 @@ use gc_core::{
 };
 
 // --- helpers -----------------------------------------------------------------
-
-/// Runs `f` on a new thread (a new, empty heap) and re-raises its panic.
-fn isolated(f: impl FnOnce() + Send + 'static) {
-    if let Err(p) = std::thread::spawn(f).join() {
-        panic::resume_unwind(p);
-    }
-}
-
-/// The text of a panic payload.
-fn message(p: &(dyn Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::from("<non-string panic>")
-    }
-}
 
 /// Runs `f`, expecting a panic; returns its message.
 fn expect_panic<R>(f: impl FnOnce() -> R) -> String {

@@ -11,7 +11,7 @@
 //!
 //! Each test runs on a fresh thread, so it has a fresh heap of its own.
 
-use std::any::Any;
+use gc_tests::{isolated, message};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -248,23 +248,6 @@ fn gc_detector() -> Rc<Cell<bool>> {
     let d = instance("detector").del(move |_| h.set(true)).build();
     setitem(&d, "loop", d.clone());
     happened
-}
-
-/// Runs `f` on a new thread (a new, empty heap) and re-raises its panic.
-fn isolated(f: impl FnOnce() + Send + 'static) {
-    if let Err(p) = std::thread::spawn(f).join() {
-        panic::resume_unwind(p);
-    }
-}
-
-fn message(p: &(dyn Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::new()
-    }
 }
 
 // --- GCTests: basic cycles ---------------------------------------------------------
