@@ -408,13 +408,12 @@ impl Tracer {
         match self.mode {
             Mode::Subtract => {
                 self.sum = self.sum.wrapping_add(edge_sum(obj, handle));
-                let i = obj.index();
-                let r = self.refs[i];
-                if r == 0 {
+                let r = &mut self.refs[obj.index()];
+                if *r == 0 {
                     // Reported more often than it is referenced: keep it.
-                    self.refs[i] = KEEP;
-                } else if r < UNREAD {
-                    self.refs[i] = r - 1;
+                    *r = KEEP;
+                } else if *r < UNREAD {
+                    *r -= 1;
                 }
                 self.seen.push(handle);
             }
@@ -446,12 +445,9 @@ impl Tracer {
 
     #[cold]
     fn visit_outside(&mut self, obj: Obj, f: u32) {
-        match self.mode {
-            Mode::Collect => {
-                self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
-                return;
-            }
-            Mode::Subtract | Mode::Mark => {}
+        if self.mode == Mode::Collect {
+            self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
+            return;
         }
         // A strong edge to a detached object proves that the handle `get_mut`
         // borrowed has since been moved into a traced value, so the `&mut`
