@@ -705,9 +705,9 @@ impl<T: ?Sized> Deref for Gc<T> {
 impl<T: Trace + ?Sized> Trace for Gc<T> {
     /// Reports the strong edge to this handle's object.
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match Gc::obj(self) {
-            Some(obj) => tracer.visit(obj, core::ptr::from_ref(self).addr()),
+            Some(obj) => tracer.visit(obj, self),
             None => tracer.visit_leaf(self.counts(), core::any::type_name::<T>),
         }
     }

@@ -91,8 +91,7 @@ pub(crate) const LOC_NONE: u32 = 6;
 /// Not an object: a free block of a typed slab page (written by the slab).
 pub(crate) const LOC_FREE: u32 = 7;
 
-/// Proven reachable during the current analysis.
-pub(crate) const REACHABLE: u32 = 1 << 3;
+// Bit 3 is free.
 /// `Finalize::finalize` already ran (at most once per object).
 pub(crate) const FINALIZED: u32 = 1 << 4;
 /// The type has a finalizer.
@@ -120,10 +119,7 @@ pub(crate) const INLINE: u32 = 1 << 11;
 pub(crate) const EPOCH_SHIFT: u32 = 12;
 /// Mask of the epoch bits.
 pub(crate) const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
-/// Eighteen bits, meaningful only while a collection examines the object:
-/// a checksum of the edges its `trace` reported when subtracting, for
-/// marking to compare with (see `collector::scan`).
-pub(crate) const SUM_MASK: u32 = !0 << 14;
+// Bit 14: `header::PINNED`. Bits 15 to 31 are free.
 
 /// The counts at the start of every box.
 #[repr(C)]
@@ -168,7 +164,7 @@ const _: () = assert!(core::mem::size_of::<Counts>() == 8);
 /// Type-erased operations on a head-ful object, one static table per type.
 pub(crate) struct VTable {
     /// Reports the value's strong edges.
-    pub(crate) trace: unsafe fn(Obj, &mut Tracer),
+    pub(crate) trace: unsafe fn(Obj, &mut Tracer<'static>),
     /// Runs the value's finalizer, if it has one.
     pub(crate) finalize: unsafe fn(Obj),
     /// Drops the value in place.
@@ -261,11 +257,6 @@ impl Obj {
         c.set_strong(if dead { s | DEAD } else { s & !DEAD });
     }
 
-    /// The address of the object's head.
-    #[inline]
-    pub(crate) fn head_addr(self) -> usize {
-        self.0.as_ptr().addr()
-    }
 
     /// The address of the object's box: its identity, shared with
     /// head-less objects (see `debug::ObjectId`).
@@ -564,18 +555,31 @@ unsafe fn value<'a, T: ?Sized>(b: *mut GcBox<T>) -> &'a T {
     unsafe { &(*b).value }
 }
 
-unsafe fn trace_sized<T: Trace>(obj: Obj, tracer: &mut Tracer) {
-    // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
-    // collector traces only listed objects, whose value is initialised (I2)
-    // and not exclusively borrowed (I5).
-    unsafe { value(obj.sized_box::<T>()) }.trace(tracer);
+/// Traces the value `v` of the object being traced, whose bytes are its
+/// owned region.
+#[inline]
+fn trace_value<T: Trace + ?Sized + 'static>(v: &'static T, tracer: &mut Tracer<'static>) {
+    tracer.begin_object(v);
+    v.trace(tracer);
 }
 
-unsafe fn trace_slot<T: Trace + ?Sized>(obj: Obj, tracer: &mut Tracer) {
+unsafe fn trace_sized<T: Trace + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
+    // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
+    // collector traces only objects it holds a count on (I1), whose value is
+    // initialised (I2) and not exclusively borrowed (I5). The value is not
+    // dropped before the tracer's phase ends and its guards are released
+    // (soundness step S2), which is what `'static` stands for here: the
+    // tracer accepts the reference only for the trace call and the phase.
+    let v: &'static T = unsafe { value(obj.sized_box::<T>()) };
+    trace_value(v, tracer);
+}
+
+unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
     // SAFETY: the vtable is `SLOT` for `T`, so the slot holds the box.
     let b = unsafe { obj.slot_box::<T>() };
     // SAFETY: as in `trace_sized`.
-    unsafe { value(b) }.trace(tracer);
+    let v: &'static T = unsafe { value(b) };
+    trace_value(v, tracer);
 }
 
 unsafe fn finalize_sized<T: Trace>(obj: Obj) {

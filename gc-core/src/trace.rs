@@ -3,32 +3,32 @@
 //! # What a wrong `Trace` impl can do
 //!
 //! The collector uses what `trace` reports to decide which objects are
-//! *garbage*, and guards each way a wrong report could hurt:
+//! *garbage*. It counts a reported handle only when the handle lies in
+//! memory that the traced value owns (its own bytes, or a buffer that one
+//! of this crate's container impls vouches for), holds every cell borrow a
+//! trace takes until it has traced the whole examined set, and traces each
+//! object once. So a wrong impl can only make it keep too much:
 //!
 //! - an edge not reported makes its target look referenced from outside, so
 //!   it is kept alive (a leak);
-//! - the analysis checks that the traces are consistent, and drops nothing
-//!   (a leak) when they are not: a handle reported twice by one `trace`
-//!   (handles are told apart by address), an object whose edges differ
-//!   between the two times it is traced (compared by an 18-bit checksum), a cell readable the first time and borrowed the second, a
-//!   handle cloned from an object being examined (those are all marked dead
-//!   while examined, so `Clone` notices);
-//! - memory is freed only when no handle remains (the counts say so, not the
-//!   trace), so no handle ever dangles; objects whose count reaches zero
-//!   while the collector looks at them are freed only after it has finished.
+//! - a handle the value does not own (in a thread-local, a leaked box,
+//!   another object, an `Rc`, a foreign buffer nobody vouched for) is
+//!   ignored: its target is kept, as if the edge were not reported, and the
+//!   rejected edge is counted ([`GenerationStats::rejected`](crate::GenerationStats));
+//! - a handle reported twice, a trace that leaves a region open (a caught
+//!   panic), a handle cloned from an object being examined: the analysis
+//!   keeps everything it examined (a leak, until a later collection finds
+//!   the traces sound).
 //!
-//! What no check can see is a `trace` that reports a handle its value does
-//! not own (kept in a thread-local, a leaked box, another object, or an `Rc`
-//! shared with code outside the heap), or that moves a handle as it reports
-//! it: to the
-//! collector that looks like a handle inside the garbage, so its target can
-//! be dropped while that handle is still in use.
-//! Derive `Trace` with `#[derive(Trace)]` and none of this matters.
+//! Memory is freed only when no handle remains (the counts say so, not the
+//! trace), so no handle ever dangles. The crate docs' *Soundness* section
+//! carries the whole argument.
 
 mod impls;
+mod tracer;
 
-use crate::collector::{KEEP, UNREAD};
-use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, REACHABLE};
+pub use tracer::Tracer;
+pub(crate) use tracer::{DONE, KEEP, Mode};
 
 /// A type whose values can be stored in a [`Gc`](crate::Gc), reporting the
 /// `Gc` pointers they own so the cycle collector can find reference cycles.
@@ -52,57 +52,74 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, R
 /// assert_eq!(gc_core::collect(), 1);
 /// ```
 ///
-/// or write it by hand, visiting each field:
+/// or write it by hand, calling `trace` on each field. The lifetime ties
+/// the tracer to `self`: only handles borrowed from `self` for as long as
+/// `self` is can be reported.
 ///
 /// ```
 /// use gc_core::{Gc, Trace, Tracer};
+/// use std::cell::RefCell;
 ///
-/// struct Pair(Gc<i32>, Option<Gc<i32>>, u64);
+/// struct Pair(Gc<i32>, RefCell<Vec<Gc<i32>>>, u64);
 ///
 /// impl Trace for Pair {
-///     fn trace(&self, tracer: &mut Tracer) {
+///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
 ///         self.0.trace(tracer);
-///         self.1.trace(tracer);
+///         self.1.trace(tracer); // the whole cell, never `self.1.borrow()`
 ///         // `u64` holds no `Gc`: nothing to report.
 ///     }
 /// }
 ///
-/// let p = Gc::new(Pair(Gc::new(1), None, 7));
+/// let p = Gc::new(Pair(Gc::new(1), RefCell::new(vec![]), 7));
 /// assert_eq!(*p.0, 1);
 /// ```
 ///
 /// # Correctness
 ///
-/// A correct impl reports each `Gc` the value owns exactly once, the same way
-/// every time it is called, and does not create, clone, drop or move `Gc`s.
+/// A correct impl calls `trace` on every field that may hold a `Gc`, and on
+/// whole containers and cells, never on elements it reached by iterating a
+/// container or through its own `borrow()`:
 ///
-/// What a wrong impl leads to:
-///
+/// - the collector counts a reported handle only if it lies in memory the
+///   value owns: the value's own bytes, or a buffer vouched for by this
+///   crate's impls for `Box`, `Vec`, `VecDeque`, `HashMap` and the other
+///   containers (each vouches only when it lies in owned memory itself).
+///   Elements reached by hand (`for x in &self.vec { x.trace(t) }`) lie in a
+///   buffer nobody vouched for, so they are ignored: their targets leak, and
+///   [`GenerationStats::rejected`](crate::GenerationStats) and
+///   [`debug::rejected_edges`](crate::debug::rejected_edges) say which type
+///   reported them. A foreign container's elements can be vouched for with
+///   the unsafe [`Tracer::trace_owned`];
+/// - a cell's contents are reported through the cell's own impl (or
+///   [`Tracer::borrow`], [`Tracer::lock`], [`Tracer::read`]), which keeps the
+///   borrow until the collector has traced every object it examines. A
+///   `trace` that reports through its own temporary `borrow()` does not
+///   compile (the guard does not live for `'a`);
 /// - a `Gc` left out is treated as referenced from outside: its target
 ///   leaks (it stays alive);
-/// - a `Gc` reported twice, a trace that changes from one call to the next,
-///   one that clones the handles it reports, or one that reads a cell once
-///   and finds it borrowed the next time: the collector notices (it tells
-///   handles apart by address, traces every surviving object twice and
-///   compares checksums of the edges, and counts the handles made while it
-///   works), drops nothing
-///   and keeps the objects (a leak, until a later collection finds the
-///   traces consistent);
-/// - a trace that reports a `Gc` its value does *not* own — one kept in a
-///   thread-local, in a leaked box, in another object, or behind an `Rc` or
-///   `Arc` that code outside the heap shares — or that moves a handle while reporting it can
-///   pass those checks, and its target can be dropped while that outside
-///   handle, or a reference taken from it, is still in use. Never report a
-///   handle that another owner can reach, and never move one in `trace`.
-///   (That is why this crate's impls for `Rc` and `Arc` report nothing.)
+/// - a `Gc` reported twice, or a handle cloned from an object the collector
+///   is examining: the collector keeps everything it examined this time;
+/// - a `trace` that dereferences a `Gc` it reports, or mutably borrows a cell
+///   that another object's trace has reported, panics while the collector
+///   examines those objects (they are marked dead, the cell is borrowed): the
+///   collector keeps everything and the panic reaches the caller of
+///   `collect` (or of the `Gc::new` that started an automatic collection).
+///   Do not read through handles in `trace`.
 ///
-/// Memory is freed only when the counts say no handle remains, and objects
-/// whose count reaches zero while the collector looks at them are freed only
-/// after it has finished, so no wrong impl makes a `Gc` dangle.
+/// None of this can cause undefined behaviour; see the crate docs'
+/// *Soundness* section.
 ///
 /// Values shared through [`Rc`](std::rc::Rc) or [`Arc`](std::sync::Arc) are
 /// not traced: another owner may hold them, so a `Gc` behind one counts as
 /// referenced from outside.
+///
+/// # Migrating from `fn trace<'a>(&'a self, tracer: &mut Tracer<'a>)`
+///
+/// Spell out the lifetime: `fn trace<'a>(&'a self, tracer: &mut Tracer<'a>)`.
+/// An impl that reports nothing may keep the short form. A body that called
+/// `self.cell.borrow().trace(tracer)` calls `self.cell.trace(tracer)` (or
+/// `tracer.borrow(&self.cell)`); a `with` function of the derive gets the
+/// same signature: `fn f<'a>(field: &'a Field, tracer: &mut Tracer<'a>)`.
 ///
 /// # Finalizers
 ///
@@ -118,7 +135,7 @@ use crate::gc_box::{COUNT_MASK, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj, R
 pub trait Trace {
     /// Reports every [`Gc`](crate::Gc) directly owned by `self`, by calling
     /// [`Trace::trace`] on each field.
-    fn trace(&self, tracer: &mut Tracer);
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>);
 
     /// This value's finalizer, if it has one. The default has none.
     ///
@@ -141,7 +158,7 @@ pub trait Trace {
     ///     }
     /// }
     /// impl Trace for Resource {
-    ///     fn trace(&self, _: &mut Tracer) {}
+    ///     fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     ///     fn finalizer(&self) -> Option<&dyn Finalize> {
     ///         Some(self)
     ///     }
@@ -265,226 +282,6 @@ pub(crate) mod sealed {
 pub trait Finalize {
     /// Runs the finalizer.
     fn finalize(&self);
-}
-
-/// What a [`Tracer`] does with the edges reported to it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Mode {
-    /// Trial deletion: subtract one from the scratch count of each target in
-    /// the examined set.
-    Subtract,
-    /// Marking: move each not-yet-reached target in the set to the reached
-    /// part of the working vector.
-    Mark,
-    /// Record every head-ful target (heap introspection).
-    Collect,
-}
-
-/// Receives the edges a [`Trace`] impl reports.
-///
-/// Users never create one: the collector passes it to [`Trace::trace`], and
-/// impls hand it on to their fields.
-pub struct Tracer {
-    pub(crate) mode: Mode,
-    /// The location (`LOC_WORK` or `LOC_GARBAGE`) of the set being examined.
-    pub(crate) set_loc: u32,
-    /// The object whose value is being traced, if any.
-    pub(crate) current: Option<Obj>,
-    /// `Subtract`: scratch counts, indexed like `work`.
-    pub(crate) refs: Vec<u32>,
-    /// The examined set; each member's head index is its position here.
-    pub(crate) work: Vec<Obj>,
-    /// `Mark`: `work[..reached]` is proven reachable.
-    pub(crate) reached: usize,
-    /// Detached objects found through an edge (see `Gc::get_mut`).
-    pub(crate) discovered: Vec<Obj>,
-    /// `Collect`: the recorded edges, read when reported (the `trace` that
-    /// reports an edge may drop the handle right after, so no `Obj` is kept).
-    pub(crate) edges: Vec<crate::debug::ObjectInfo>,
-    /// `Collect`: edges to head-less (untracked) objects: box address, type
-    /// name and strong count.
-    pub(crate) leaf_edges: Vec<(usize, &'static str, u32)>,
-    /// `Collect`: the traced value reported an unreadable part. `Subtract`
-    /// and `Mark`: the traces contradict each other (see `scan`), so the
-    /// analysis cannot be trusted and nothing may be dropped.
-    pub(crate) unreadable: bool,
-    /// `Subtract`, `Mark`: a checksum of the in-set edges the current object
-    /// reported.
-    pub(crate) sum: u64,
-    /// `Subtract`: the addresses of the in-set handles the current object
-    /// reported, to find one reported twice.
-    pub(crate) seen: Vec<usize>,
-}
-
-impl core::fmt::Debug for Tracer {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Tracer")
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Tracer {
-    pub(crate) fn new(mode: Mode, set_loc: u32) -> Self {
-        Tracer {
-            mode,
-            set_loc,
-            current: None,
-            refs: Vec::new(),
-            work: Vec::new(),
-            reached: 0,
-            discovered: Vec::new(),
-            edges: Vec::new(),
-            leaf_edges: Vec::new(),
-            unreadable: false,
-            sum: 0,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Tells the collector that part of the value being traced cannot be
-    /// read right now, for example a `RefCell` that is mutably borrowed.
-    ///
-    /// The object being traced is then treated as reachable for this
-    /// collection (the `Gc`s in the unread part are not reported, so their
-    /// targets stay alive too); a later collection examines it again. The
-    /// `Trace` impls of `RefCell`, `Mutex` and `RwLock` call it; a custom
-    /// cell type should too.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use gc_core::{Gc, Trace, Tracer};
-    /// use std::cell::RefCell;
-    ///
-    /// struct MyCell(RefCell<Option<Gc<MyCell>>>);
-    ///
-    /// impl Trace for MyCell {
-    ///     fn trace(&self, tracer: &mut Tracer) {
-    ///         match self.0.try_borrow() {
-    ///             Ok(inner) => inner.trace(tracer),
-    ///             Err(_) => tracer.mark_unreadable(),
-    ///         }
-    ///     }
-    /// }
-    ///
-    /// let a = Gc::new(MyCell(RefCell::new(None)));
-    /// *a.0.borrow_mut() = Some(a.clone());
-    /// let guard = a.0.borrow_mut(); // the collector cannot read `a` now
-    /// assert_eq!(gc_core::collect(), 0);
-    /// drop(guard);
-    /// drop(a);
-    /// assert_eq!(gc_core::collect(), 1);
-    /// ```
-    pub fn mark_unreadable(&mut self) {
-        match self.mode {
-            Mode::Subtract => {
-                if let Some(obj) = self.current {
-                    self.refs[obj.index()] = UNREAD;
-                }
-            }
-            // An object unread when subtracting is unread again: its edges
-            // were never subtracted, so skipping them is right.
-            Mode::Mark
-                if self
-                    .current
-                    .is_some_and(|obj| self.refs[obj.index()] == UNREAD) => {}
-            // Otherwise the part was read when subtracting but not now: what
-            // it holds would look unreferenced. Nothing may be dropped this
-            // time.
-            Mode::Collect | Mode::Mark => self.unreadable = true,
-        }
-    }
-
-    /// Reports a strong edge to the head-ful object `obj`, through the
-    /// handle at address `handle`.
-    #[inline]
-    pub(crate) fn visit(&mut self, obj: Obj, handle: usize) {
-        let f = obj.flags();
-        if f & LOC_MASK != self.set_loc {
-            self.visit_outside(obj, f);
-            return;
-        }
-        match self.mode {
-            Mode::Subtract => {
-                self.sum = self.sum.wrapping_add(edge_sum(obj, handle));
-                let r = &mut self.refs[obj.index()];
-                if *r == 0 {
-                    // Reported more often than it is referenced: keep it.
-                    *r = KEEP;
-                } else if *r < UNREAD {
-                    *r -= 1;
-                }
-                self.seen.push(handle);
-            }
-            Mode::Mark => {
-                self.sum = self.sum.wrapping_add(edge_sum(obj, handle));
-                if f & REACHABLE == 0 {
-                    obj.set_flags(f | REACHABLE);
-                    self.move_to_reached(obj);
-                }
-            }
-            Mode::Collect => self.edges.push(crate::debug::ObjectInfo::of_obj(obj)),
-        }
-    }
-
-    /// Reports a strong edge to a head-less object whose counts are at
-    /// `counts`: only heap introspection records those.
-    #[inline]
-    pub(crate) fn visit_leaf(
-        &mut self,
-        counts: &crate::gc_box::Counts,
-        type_name: fn() -> &'static str,
-    ) {
-        if self.mode == Mode::Collect {
-            let addr = core::ptr::from_ref(counts).addr();
-            self.leaf_edges
-                .push((addr, type_name(), counts.strong() & COUNT_MASK));
-        }
-    }
-
-    #[cold]
-    fn visit_outside(&mut self, obj: Obj, f: u32) {
-        if self.mode == Mode::Collect {
-            self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
-            return;
-        }
-        // A strong edge to a detached object proves that the handle `get_mut`
-        // borrowed has since been moved into a traced value, so the `&mut`
-        // it gave out has ended (invariant I5).
-        if f & LOC_MASK == LOC_NONE
-            && obj.counts().strong() & DETACHED != 0
-            && obj.counts().strong() & COUNT_MASK != 0
-            && f & DISCOVERED == 0
-        {
-            obj.set_flags(f | DISCOVERED);
-            // Held until `retrack`: user code (`Drop`, finalizers) runs before
-            // then and may drop the handle that reached it.
-            let c = obj.counts();
-            c.set_strong(c.strong() + 1);
-            self.discovered.push(obj);
-        }
-    }
-
-    /// Swaps `obj` into `work[self.reached]` and extends the reached part.
-    fn move_to_reached(&mut self, obj: Obj) {
-        let p = obj.index();
-        let r = self.reached;
-        debug_assert!(p >= r, "a reached object is never moved again");
-        let other = self.work[r];
-        self.work.swap(p, r);
-        other.set_index(p);
-        obj.set_index(r);
-        self.reached = r + 1;
-    }
-}
-
-/// The checksum of one in-set edge: the handle's address and its target,
-/// mixed so that different edge sets are unlikely to sum alike.
-#[inline]
-fn edge_sum(obj: Obj, handle: usize) -> u64 {
-    let h = (handle as u64) ^ (obj.head_addr() as u64).rotate_left(32);
-    h.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// The budget given to [`Trace::__gc_tracked`] for one type.

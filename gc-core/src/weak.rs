@@ -350,7 +350,7 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
 impl<T: Trace + ?Sized> Trace for Weak<T> {
     /// A weak edge is not a strong edge: nothing is reported.
     #[inline]
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace(&self, _: &mut Tracer<'_>) {}
 
     #[inline]
     fn __gc_tracked(_: &mut u32) -> bool {

@@ -6,7 +6,7 @@
 //! | `crate = "path"` | container | path to `gc_core` |
 //! | `finalize` | container | none |
 //! | `skip` | field | none |
-//! | `with = "path"` | field | path to a `fn(&Field, &mut Tracer)` |
+//! | `with = "path"` | field | path to a `fn f<'a>(&'a Field, &mut Tracer<'a>)` |
 //!
 //! Problems are recorded in the [`Ctxt`] and parsing goes on, so one compile
 //! reports every bad option. Messages follow serde: lowercase, no final

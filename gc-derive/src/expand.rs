@@ -78,7 +78,7 @@ fn impl_trace(cont: &Container<'_>) -> TokenStream {
             #[automatically_derived]
             impl #impl_generics #krate::Trace for #ident #ty_generics #where_clause {
                 #[inline]
-                fn trace(&self, __tracer: &mut #krate::Tracer) {
+                fn trace<'__gc_a>(&'__gc_a self, __tracer: &mut #krate::Tracer<'__gc_a>) {
                     #trace_body
                 }
                 #finalizer
@@ -102,7 +102,7 @@ fn fallback(cont: &Container<'_>) -> Option<TokenStream> {
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::Trace for #ident #ty_generics #where_clause {
-                fn trace(&self, _: &mut #krate::Tracer) {}
+                fn trace(&self, _: &mut #krate::Tracer<'_>) {}
             }
         };
     })

@@ -130,7 +130,7 @@ struct Probe {
 }
 
 impl Trace for Probe {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.edges.trace(tracer);
     }
     fn finalizer(&self) -> Option<&dyn Finalize> {
@@ -1241,7 +1241,7 @@ struct Twice {
 }
 
 impl Trace for Twice {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.next.trace(tracer);
         self.next.trace(tracer);
     }
@@ -1337,7 +1337,7 @@ struct Under {
 }
 
 impl Trace for Under {
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
 }
 
 impl Drop for Under {
@@ -1391,7 +1391,7 @@ struct Fickle {
 }
 
 impl Trace for Fickle {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         let times = if HONEST.with(Cell::get) {
             1
         } else {
@@ -1510,7 +1510,7 @@ struct DropsInTrace {
 }
 
 impl Trace for DropsInTrace {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if let Ok(mut s) = self.slot.try_borrow_mut() {
             drop(s.pop());
         }
@@ -1567,7 +1567,7 @@ struct ClonesInTrace {
 }
 
 impl Trace for ClonesInTrace {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if self.armed.get()
             && let Some(n) = self.next.borrow().as_ref()
         {
@@ -1634,7 +1634,7 @@ struct BusyTrace {
 }
 
 impl Trace for BusyTrace {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         let log = Rc::new(RefCell::new(Vec::new()));
         let n = node(&log, 100);
         link(&n, &n); // a new cycle, made mid-collection
@@ -1699,7 +1699,7 @@ struct PanicTrace {
 }
 
 impl Trace for PanicTrace {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         assert!(!self.armed.get(), "boom in trace");
         self.next.trace(tracer);
     }
@@ -2101,7 +2101,7 @@ struct ArmedByFinalizer {
 }
 
 impl Trace for ArmedByFinalizer {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         assert!(!self.armed.get(), "boom in the resurrection check");
         self.next.trace(tracer);
     }
@@ -2263,7 +2263,7 @@ struct PokesInTrace {
 }
 
 impl Trace for PokesInTrace {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if self.armed.get() {
             poke_the_collector();
         }

@@ -511,13 +511,13 @@ impl Drop for Tail {
 }
 
 impl Trace for Edge {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.to.trace(tracer);
     }
 }
 
 impl Trace for Node {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         let armed = self
             .ctx
             .armed

@@ -199,7 +199,7 @@ struct FinNode {
 }
 
 impl Trace for FinNode {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.next.trace(tracer);
     }
     fn finalizer(&self) -> Option<&dyn Finalize> {

@@ -36,7 +36,7 @@ struct TNode {
 }
 
 impl Trace for TNode {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.edges.trace(tracer);
     }
     fn finalizer(&self) -> Option<&dyn Finalize> {

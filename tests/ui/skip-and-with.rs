@@ -1,6 +1,6 @@
 use gc_core::{Trace, Tracer};
 
-fn trace_id(_: &u64, _: &mut Tracer) {}
+fn trace_id(_: &u64, _: &mut Tracer<'_>) {}
 
 #[derive(Trace)]
 struct Node {

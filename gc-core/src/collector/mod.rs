@@ -17,7 +17,6 @@
 
 pub(crate) mod heap;
 mod scan;
-pub(crate) use scan::{KEEP, UNREAD};
 mod sweep;
 #[cfg(test)]
 mod tests;
@@ -28,7 +27,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj, REACHABLE};
+use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj};
 use crate::trace::{Mode, Tracer};
 use heap::{Heap, with_heap};
 
@@ -635,7 +634,7 @@ fn run(h: &Heap, generation: usize) -> usize {
     h.count0.set(0);
 
     // Gather generations 0..=generation into the working set.
-    let mut tracer = Tracer::new(Mode::Subtract, LOC_WORK);
+    let mut tracer = Tracer::new(Mode::Record, LOC_WORK);
     tracer.work = h.gather(0);
     for g in 1..=generation {
         #[expect(clippy::cast_possible_truncation, reason = "generations are 0..3")]
@@ -724,7 +723,6 @@ fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: D
 fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     let mut joined = Vec::with_capacity(objs.len());
     for &obj in objs {
-        obj.set_flags(obj.flags() & !REACHABLE);
         // Live again (`partition` marked the whole set dead).
         obj.set_dead(false);
         if obj.counts().strong() & crate::gc_box::DETACHED != 0 {

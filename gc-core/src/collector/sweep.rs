@@ -19,7 +19,7 @@ use super::heap::{self, Heap};
 use crate::debug::DebugFlags;
 use crate::gc_box::{
     CLEARED, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
-    REACHABLE, WEAK_DEAD,
+    WEAK_DEAD,
 };
 use crate::trace::{Mode, Tracer};
 
@@ -91,7 +91,7 @@ pub(crate) fn dispose(
     // 3. Resurrection check.
     let mut rest = garbage.to_vec();
     if finalized_any {
-        let mut tracer = Tracer::new(Mode::Subtract, LOC_GARBAGE);
+        let mut tracer = Tracer::new(Mode::Record, LOC_GARBAGE);
         tracer.work = rest;
         let found = super::scan::partition(&mut tracer, super::scan::Start::Recheck);
         if let Some(p) = found.panic {
@@ -150,7 +150,7 @@ pub(crate) struct Disposed {
 fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
     to.heap.place(objs, to.list_loc());
     for &obj in objs {
-        obj.set_flags(obj.flags() & !(REACHABLE | CLEARED));
+        obj.set_flags(obj.flags() & !CLEARED);
         obj.set_dead(false);
         // SAFETY: the collector took this count in `partition`.
         unsafe { heap::release_collector_ref(obj) };

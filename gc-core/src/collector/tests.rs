@@ -29,7 +29,7 @@ impl Drop for Node {
 }
 
 impl Trace for Node {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.next.trace(tracer);
     }
 }
@@ -142,7 +142,7 @@ struct Lazarus {
 }
 
 impl Trace for Lazarus {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.me.trace(tracer);
     }
     fn finalizer(&self) -> Option<&dyn Finalize> {
@@ -188,7 +188,7 @@ struct Peek {
 }
 
 impl Trace for Peek {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.other.trace(tracer);
     }
 }
@@ -269,7 +269,7 @@ struct Shy {
 }
 
 impl Trace for Shy {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if self.unreadable.get() {
             tracer.mark_unreadable();
         } else {
@@ -327,7 +327,7 @@ fn untracked_leaf_has_no_head() {
 fn nested_collect_returns_zero() {
     struct Nest(RefCell<Option<Gc<Nest>>>, Rc<Cell<Option<usize>>>);
     impl Trace for Nest {
-        fn trace(&self, t: &mut Tracer) {
+        fn trace<'a>(&'a self, t: &mut Tracer<'a>) {
             self.0.trace(t);
         }
     }
@@ -351,7 +351,7 @@ fn nested_collect_returns_zero() {
 fn panicking_drop_during_collection() {
     struct Boom(RefCell<Option<Gc<Boom>>>);
     impl Trace for Boom {
-        fn trace(&self, t: &mut Tracer) {
+        fn trace<'a>(&'a self, t: &mut Tracer<'a>) {
             self.0.trace(t);
         }
     }
@@ -381,7 +381,7 @@ fn unsized_values() {
     }
     struct Sq(u32, RefCell<Option<Gc<dyn Shape>>>);
     impl Trace for Sq {
-        fn trace(&self, t: &mut Tracer) {
+        fn trace<'a>(&'a self, t: &mut Tracer<'a>) {
             self.1.trace(t);
         }
     }
@@ -478,7 +478,7 @@ struct Liar {
 }
 
 impl Trace for Liar {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         let call = self.calls.get();
         self.calls.set(call + 1);
         match self.lie {
@@ -582,19 +582,25 @@ fn value_unreadable_only_when_marking_keeps_everything() {
 #[test]
 fn trace_that_moves_a_handle_out_never_drops_a_held_value() {
     let d = Drops::default();
-    // `root` (held) -> `child`; root's trace reports the child, then moves
-    // the handle to a thread-local, out of the heap.
+    // `root` (held) -> `child`; root's trace reports the child, then tries
+    // to move the handle to a thread-local, out of the heap. The cell's
+    // borrow is held for the whole tracing phase, so the move panics.
     let root = liar(&d, Lie::Moves, "root");
     let child = liar(&d, Lie::Twice, "child");
     root.next.borrow_mut().push(child);
+    let r = std::panic::catch_unwind(collect);
+    let msg = r.expect_err("the move panics");
+    let msg = msg
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| msg.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or_default();
+    assert!(msg.contains("already borrowed"), "{msg}");
+    assert!(STOLEN.with(|s| s.borrow().is_empty()));
+    assert_eq!(root.next.borrow()[0].name, "child");
     assert_eq!(collect(), 0);
-    let stolen = STOLEN.with(|s| s.borrow_mut().pop()).unwrap();
-    assert!(
-        !Gc::is_dead(&stolen),
-        "the child's handle now lives outside"
-    );
-    assert_eq!(stolen.name, "child");
-    drop((root, stolen));
+    assert_eq!(d.get(), 0);
+    drop(root);
     assert_eq!(d.get(), 2);
 }
 
@@ -605,7 +611,7 @@ struct Big {
 }
 
 impl Trace for Big {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.cell.trace(tracer);
     }
 }
@@ -616,7 +622,7 @@ struct Holder {
 }
 
 impl Trace for Holder {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.me.trace(tracer);
         self.big.trace(tracer);
     }

@@ -26,7 +26,7 @@ struct Counted {
 }
 
 impl Trace for Counted {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.next.trace(tracer);
     }
 }
@@ -175,7 +175,7 @@ fn new_cyclic_like_rc() {
         me: Weak<Gadget>,
     }
     impl Trace for Gadget {
-        fn trace(&self, _: &mut Tracer) {}
+        fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     }
     let g = Gc::new_cyclic(|me| {
         assert!(me.upgrade().is_none());
@@ -278,7 +278,7 @@ struct Poly {
 }
 
 impl Trace for Poly {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.next.trace(tracer);
     }
 }
@@ -350,7 +350,7 @@ fn unsize_rejects_other_references() {
     #[allow(dead_code, reason = "only the layout matters")]
     struct Two(u64, u64);
     impl Trace for Two {
-        fn trace(&self, _: &mut Tracer) {}
+        fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     }
     let g = Gc::new(Two(1, 2));
     let _ = Gc::unsize::<u64>(g, |t| &t.1);
@@ -384,7 +384,7 @@ fn unsized_slices_and_strs() {
 struct Fin(Drops);
 
 impl Trace for Fin {
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     fn finalizer(&self) -> Option<&dyn Finalize> {
         Some(self)
     }
@@ -431,7 +431,7 @@ struct Phoenix {
 }
 
 impl Trace for Phoenix {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.me.trace(tracer);
     }
     fn finalizer(&self) -> Option<&dyn Finalize> {
@@ -490,7 +490,7 @@ fn weak_clone_after_resurrection_counts_the_right_word() {
 struct PanicOnDrop(Drops);
 
 impl Trace for PanicOnDrop {
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     fn __gc_tracked(_: &mut u32) -> bool {
         false
     }
@@ -539,7 +539,7 @@ struct Outer {
 }
 
 impl Trace for Outer {
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     fn __gc_tracked(_: &mut u32) -> bool {
         false
     }
@@ -586,7 +586,7 @@ impl Sub for u8 {}
 struct OverAligned;
 
 impl Trace for OverAligned {
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     fn __gc_tracked(_: &mut u32) -> bool {
         false
     }

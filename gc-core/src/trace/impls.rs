@@ -15,7 +15,7 @@ macro_rules! leaf {
         $(#[$m])*
         impl<$($g)*> Trace for $t {
             #[inline]
-            fn trace(&self, _: &mut Tracer) {}
+            fn trace(&self, _: &mut Tracer<'_>) {}
             #[inline]
             fn __gc_tracked(_: &mut u32) -> bool {
                 false
@@ -29,21 +29,24 @@ macro_rules! unsized_leaf {
     ($($t:ty),* $(,)?) => {$(
         impl Trace for $t {
             #[inline]
-            fn trace(&self, _: &mut Tracer) {}
+            fn trace(&self, _: &mut Tracer<'_>) {}
         }
     )*};
 }
 
-/// `Trace` for containers whose every element is reached by `iter()`.
-macro_rules! iterable {
+/// `Trace` for containers whose elements live in heap memory the container
+/// owns alone: each element is vouched for as owned when the container
+/// itself lies in owned memory (`Tracer::trace_vouched`).
+macro_rules! per_element {
     ($($(#[$m:meta])* [$($g:tt)*] $t:ty => |$x:ident| $iter:expr, tracked: $($e:ty)|+;)*) => {$(
         $(#[$m])*
         impl<$($g)*> Trace for $t {
             #[inline]
-            fn trace(&self, tracer: &mut Tracer) {
+            fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+                let owned = tracer.owns(self);
                 let $x = self;
                 for item in $iter {
-                    item.trace(tracer);
+                    tracer.trace_vouched(owned, item);
                 }
             }
             #[inline]
@@ -62,7 +65,7 @@ macro_rules! shared {
         $(#[$m])*
         impl<$($g)*> Trace for $t {
             #[inline]
-            fn trace(&self, _: &mut Tracer) {}
+            fn trace(&self, _: &mut Tracer<'_>) {}
             #[inline]
             fn __gc_tracked(_: &mut u32) -> bool {
                 false
@@ -99,7 +102,7 @@ leaf! {
 
 impl<T: Trace> Trace for core::num::Wrapping<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.0.trace(tracer);
     }
     #[inline]
@@ -110,7 +113,7 @@ impl<T: Trace> Trace for core::num::Wrapping<T> {
 
 impl<T: Trace> Trace for core::cmp::Reverse<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.0.trace(tracer);
     }
     #[inline]
@@ -121,7 +124,7 @@ impl<T: Trace> Trace for core::cmp::Reverse<T> {
 
 impl<T: Trace> Trace for core::ops::Range<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.start.trace(tracer);
         self.end.trace(tracer);
     }
@@ -133,7 +136,7 @@ impl<T: Trace> Trace for core::ops::Range<T> {
 
 impl<T: Trace> Trace for core::ops::RangeInclusive<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.start().trace(tracer);
         self.end().trace(tracer);
     }
@@ -145,7 +148,7 @@ impl<T: Trace> Trace for core::ops::RangeInclusive<T> {
 
 impl<T: Trace> Trace for core::ops::Bound<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match self {
             core::ops::Bound::Included(x) | core::ops::Bound::Excluded(x) => x.trace(tracer),
             core::ops::Bound::Unbounded => {}
@@ -168,7 +171,7 @@ shared! {
 
 impl<T: Trace> Trace for core::mem::ManuallyDrop<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         (**self).trace(tracer);
     }
     #[inline]
@@ -181,7 +184,7 @@ impl<T: Trace> Trace for core::mem::ManuallyDrop<T> {
 
 impl<T: Trace> Trace for Option<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if let Some(x) = self {
             x.trace(tracer);
         }
@@ -194,7 +197,7 @@ impl<T: Trace> Trace for Option<T> {
 
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match self {
             Ok(x) => x.trace(tracer),
             Err(e) => e.trace(tracer),
@@ -210,7 +213,7 @@ macro_rules! tuple {
     ($($name:ident . $idx:tt),+) => {
         impl<$($name: Trace),+> Trace for ($($name,)+) {
             #[inline]
-            fn trace(&self, tracer: &mut Tracer) {
+            fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
                 $(self.$idx.trace(tracer);)+
             }
             #[inline]
@@ -236,7 +239,7 @@ tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7, I.8, J.9, K.10, L.11);
 
 impl<T: Trace, const N: usize> Trace for [T; N] {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         for x in self {
             x.trace(tracer);
         }
@@ -255,7 +258,7 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 
 impl<T: Trace> Trace for [T] {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         for x in self {
             x.trace(tracer);
         }
@@ -270,19 +273,24 @@ impl<T: Trace> Trace for [T] {
 
 // --- alloc: Box, String, collections ---------------------------------------
 
+/// The box's contents are vouched for as owned when the box itself lies in
+/// owned memory.
 impl<T: Trace + ?Sized> Trace for Box<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        (**self).trace(tracer);
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        let owned = tracer.owns(self);
+        tracer.trace_vouched(owned, &**self);
     }
     // `T` may be unsized, so its answer cannot be asked here: a `Box` is
     // conservatively tracked (the derive handles `Box<Self>` itself).
 }
 
+/// As for `Box<T>`.
 impl<T: Trace> Trace for core::pin::Pin<Box<T>> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
-        (**self).trace(tracer);
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        let owned = tracer.owns(self);
+        tracer.trace_vouched(owned, self.as_ref().get_ref());
     }
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
@@ -305,7 +313,7 @@ where
     B::Owned: Trace,
 {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if let std::borrow::Cow::Owned(x) = self {
             x.trace(tracer);
         }
@@ -316,11 +324,47 @@ where
     }
 }
 
-iterable! {
-    [T: Trace] Vec<T> => |v| v, tracked: T;
-    [T: Trace] std::collections::VecDeque<T> => |v| v, tracked: T;
+/// The buffer is vouched for as owned when the `Vec` itself lies in owned
+/// memory.
+impl<T: Trace> Trace for Vec<T> {
+    #[inline]
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        tracer.trace_buffer(self, self.as_slice());
+    }
+    #[inline]
+    fn __gc_tracked(budget: &mut u32) -> bool {
+        T::__gc_tracked(budget)
+    }
+}
+
+/// As for `Vec<T>`, for both halves of the ring buffer.
+impl<T: Trace> Trace for std::collections::VecDeque<T> {
+    #[inline]
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        let (front, back) = self.as_slices();
+        tracer.trace_buffer(self, front);
+        tracer.trace_buffer(self, back);
+    }
+    #[inline]
+    fn __gc_tracked(budget: &mut u32) -> bool {
+        T::__gc_tracked(budget)
+    }
+}
+
+/// As for `Vec<T>`.
+impl<T: Trace> Trace for std::collections::BinaryHeap<T> {
+    #[inline]
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        tracer.trace_buffer(self, self.as_slice());
+    }
+    #[inline]
+    fn __gc_tracked(budget: &mut u32) -> bool {
+        T::__gc_tracked(budget)
+    }
+}
+
+per_element! {
     [T: Trace] std::collections::LinkedList<T> => |v| v, tracked: T;
-    [T: Trace] std::collections::BinaryHeap<T> => |v| v, tracked: T;
     [T: Trace] std::collections::BTreeSet<T> => |v| v, tracked: T;
     [T: Trace, S] std::collections::HashSet<T, S> => |v| v, tracked: T;
     [K: Trace, V: Trace] std::collections::BTreeMap<K, V> =>
@@ -348,7 +392,7 @@ shared! {
 /// read.
 impl<T: Copy> Trace for core::cell::Cell<T> {
     #[inline]
-    fn trace(&self, _: &mut Tracer) {}
+    fn trace(&self, _: &mut Tracer<'_>) {}
     #[inline]
     fn __gc_tracked(_: &mut u32) -> bool {
         false
@@ -356,12 +400,14 @@ impl<T: Copy> Trace for core::cell::Cell<T> {
 }
 
 /// A mutably borrowed `RefCell` is not read: its owner is kept alive for that
-/// collection (see [`Tracer::mark_unreadable`]).
+/// collection (see [`Tracer::mark_unreadable`]). Otherwise the shared borrow
+/// is held until the collector has traced every object it examines, so
+/// nothing reported from inside can move meanwhile.
 impl<T: Trace> Trace for core::cell::RefCell<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match self.try_borrow() {
-            Ok(inner) => inner.trace(tracer),
+            Ok(guard) => tracer.trace_borrowed(guard),
             Err(_) => tracer.mark_unreadable(),
         }
     }
@@ -371,9 +417,10 @@ impl<T: Trace> Trace for core::cell::RefCell<T> {
     }
 }
 
+/// Write-once: a set value is never handed back through `&self`.
 impl<T: Trace> Trace for core::cell::OnceCell<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if let Some(x) = self.get() {
             x.trace(tracer);
         }
@@ -384,9 +431,10 @@ impl<T: Trace> Trace for core::cell::OnceCell<T> {
     }
 }
 
+/// Write-once, as `OnceCell`.
 impl<T: Trace> Trace for std::sync::OnceLock<T> {
     #[inline]
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         if let Some(x) = self.get() {
             x.trace(tracer);
         }
@@ -397,12 +445,14 @@ impl<T: Trace> Trace for std::sync::OnceLock<T> {
     }
 }
 
-/// A locked `Mutex` is not read: its owner is kept alive for that collection.
+/// A `Mutex` locked elsewhere is not read: its owner is kept alive for that
+/// collection. A poisoned one is read. The lock is held as a `RefCell`'s
+/// borrow is.
 impl<T: Trace> Trace for std::sync::Mutex<T> {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match self.try_lock() {
-            Ok(inner) => inner.trace(tracer),
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().trace(tracer),
+            Ok(guard) => tracer.trace_locked(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => tracer.trace_locked(p.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => tracer.mark_unreadable(),
         }
     }
@@ -413,12 +463,13 @@ impl<T: Trace> Trace for std::sync::Mutex<T> {
 }
 
 /// A write-locked `RwLock` is not read: its owner is kept alive for that
-/// collection.
+/// collection. A poisoned one is read. The read lock is held as a
+/// `RefCell`'s borrow is.
 impl<T: Trace> Trace for std::sync::RwLock<T> {
-    fn trace(&self, tracer: &mut Tracer) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match self.try_read() {
-            Ok(inner) => inner.trace(tracer),
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().trace(tracer),
+            Ok(guard) => tracer.trace_locked(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => tracer.trace_locked(p.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => tracer.mark_unreadable(),
         }
     }

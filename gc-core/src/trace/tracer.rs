@@ -1,0 +1,585 @@
+//! The [`Tracer`] that [`Trace`] impls report to: ownership regions, cell
+//! guards held for the whole tracing phase, and the recorded edges.
+//!
+//! During an analysis (`Mode::Record`) every object of the examined set is
+//! traced exactly once. For each one the tracer
+//!
+//! - keeps a stack of *owned regions*: the object's value bytes, plus the heap
+//!   buffers that this crate's container impls vouch for (a container vouches
+//!   only when it lies in an owned region itself). A reported handle counts
+//!   only if its own bytes lie in one of them (soundness step S1 in the crate
+//!   docs);
+//! - records each counted edge (its target's position in the working set)
+//!   and subtracts it from the target's scratch count;
+//! - takes, *before* the contents of a cell are traced, the cell's borrow or
+//!   lock guard, and keeps it until every object of the set has been traced
+//!   (step S2), unless nothing counted came from inside that cell.
+
+use core::cell::{Ref, RefCell};
+use core::marker::PhantomData;
+use std::sync::{Mutex, RwLock, TryLockError};
+
+use super::Trace;
+use crate::gc_box::{COUNT_MASK, Counts, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj};
+
+/// The scratch count of an object that must be kept for this analysis
+/// (part of it could not be read, or an edge to it was reported more often
+/// than it has handles).
+pub(crate) const KEEP: u32 = u32::MAX - 1;
+
+/// The scratch count of an object that marking has reached.
+pub(crate) const DONE: u32 = u32::MAX;
+
+/// What a [`Tracer`] does with the edges reported to it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// The collector's analysis: check ownership, record and subtract each
+    /// edge into the examined set.
+    Record,
+    /// Record every head-ful target (heap introspection).
+    Collect,
+}
+
+/// A guard whose only job is to be dropped later (a lock guard).
+trait Held {}
+impl<T: ?Sized> Held for T {}
+
+/// Receives the edges a [`Trace`] impl reports.
+///
+/// Users never create one: the collector passes it to [`Trace::trace`], and
+/// impls hand it on to their fields. `'a` is how long the traced value is
+/// borrowed: a `Tracer<'a>` accepts only handles borrowed for `'a`, so no
+/// trace can report a handle and move it while the collector relies on the
+/// report. `Tracer` is invariant in `'a`, and offers no way to create, swap
+/// or empty one.
+pub struct Tracer<'a> {
+    pub(crate) mode: Mode,
+    /// The location (`LOC_WORK` or `LOC_GARBAGE`) of the set being examined.
+    pub(crate) set_loc: u32,
+    /// The object whose value is being traced, if any.
+    pub(crate) current: Option<Obj>,
+    /// `Record`: scratch counts, indexed like `work`.
+    pub(crate) refs: Vec<u32>,
+    /// The examined set; each member's head index is its position here.
+    pub(crate) work: Vec<Obj>,
+    /// `Record`: the targets (positions in `work`) of the counted edges,
+    /// grouped by source.
+    pub(crate) targets: Vec<u32>,
+    /// `Record`: `targets[starts[i]..starts[i + 1]]` are `work[i]`'s edges.
+    pub(crate) starts: Vec<u32>,
+    /// Detached objects found through an edge (see `Gc::get_mut`).
+    pub(crate) discovered: Vec<Obj>,
+    /// `Collect`: the recorded edges, read when reported (the `trace` that
+    /// reports an edge may drop the handle right after, so no `Obj` is kept).
+    pub(crate) edges: Vec<crate::debug::ObjectInfo>,
+    /// `Collect`: edges to head-less (untracked) objects: box address, type
+    /// name and strong count.
+    pub(crate) leaf_edges: Vec<(usize, &'static str, u32)>,
+    /// `Collect`: the traced value reported an unreadable part. `Record`:
+    /// the trace broke a rule the analysis relies on (a handle reported
+    /// twice, a region left open), so nothing may be dropped.
+    pub(crate) unreadable: bool,
+    /// `Record`: in-set handles reported from outside every owned region,
+    /// for the whole set and for the current object.
+    pub(crate) rejected: usize,
+    /// `Record`: `(type name, count)` of the objects whose traces reported
+    /// rejected handles.
+    pub(crate) rejected_by: Vec<(&'static str, usize)>,
+    /// `Record`: counted reports so far (a cell whose trace added none may
+    /// release its guard at once).
+    counted: usize,
+    /// `Record`: the addresses of the handles the current object reported,
+    /// to find one reported twice.
+    seen: Vec<usize>,
+    /// Owned regions `[start, end)` of the current object (a stack).
+    regions: Vec<(usize, usize)>,
+    /// Borrow guards of `RefCell`s, held until the tracing phase ends.
+    cells: Vec<Ref<'a, ()>>,
+    /// Lock guards, held until the tracing phase ends.
+    locks: Vec<Box<dyn Held + 'a>>,
+    /// Invariant in `'a`.
+    _borrow: PhantomData<fn(&'a ()) -> &'a ()>,
+}
+
+impl core::fmt::Debug for Tracer<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tracer")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The address range of `v`'s bytes.
+#[inline]
+fn range_of<T: ?Sized>(v: &T) -> (usize, usize) {
+    let start = core::ptr::from_ref(v).cast::<u8>().addr();
+    (start, start + core::mem::size_of_val(v))
+}
+
+impl<'a> Tracer<'a> {
+    pub(crate) fn new(mode: Mode, set_loc: u32) -> Self {
+        Tracer {
+            mode,
+            set_loc,
+            current: None,
+            refs: Vec::new(),
+            work: Vec::new(),
+            targets: Vec::new(),
+            starts: Vec::new(),
+            discovered: Vec::new(),
+            edges: Vec::new(),
+            leaf_edges: Vec::new(),
+            unreadable: false,
+            rejected: 0,
+            rejected_by: Vec::new(),
+            counted: 0,
+            seen: Vec::new(),
+            regions: Vec::new(),
+            cells: Vec::new(),
+            locks: Vec::new(),
+            _borrow: PhantomData,
+        }
+    }
+
+    /// Tells the collector that part of the value being traced cannot be
+    /// read right now, for example a `RefCell` that is mutably borrowed.
+    ///
+    /// The object being traced is then treated as reachable for this
+    /// collection (the `Gc`s in the unread part are not reported, so their
+    /// targets stay alive too); a later collection examines it again. The
+    /// `Trace` impls of `RefCell`, `Mutex` and `RwLock` call it, and so do
+    /// [`Tracer::borrow`], [`Tracer::lock`] and [`Tracer::read`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Tracer};
+    /// use std::cell::Cell;
+    ///
+    /// struct Sometimes(Gc<i32>, Cell<bool>);
+    ///
+    /// impl Trace for Sometimes {
+    ///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+    ///         if self.1.get() {
+    ///             self.0.trace(tracer);
+    ///         } else {
+    ///             tracer.mark_unreadable(); // keeps `self` alive this time
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let s = Gc::new(Sometimes(Gc::new(1), Cell::new(false)));
+    /// assert_eq!(gc_core::collect(), 0);
+    /// # drop(s);
+    /// ```
+    pub fn mark_unreadable(&mut self) {
+        match self.mode {
+            Mode::Record => {
+                if let Some(obj) = self.current {
+                    let r = &mut self.refs[obj.index()];
+                    if *r != DONE {
+                        *r = KEEP;
+                    }
+                }
+            }
+            Mode::Collect => self.unreadable = true,
+        }
+    }
+
+    /// Borrows `cell` for the rest of the tracing phase and returns its
+    /// contents, or `None` (after [`Tracer::mark_unreadable`]) if it is
+    /// mutably borrowed.
+    ///
+    /// This is how a hand-written `trace` walks a cell itself, for example a
+    /// foreign type inside a `RefCell`: the borrow is kept until the
+    /// collector has traced every object it examines, so nothing reported
+    /// from inside the cell can move meanwhile. To trace the whole contents,
+    /// call `trace` on the cell instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Tracer};
+    /// use std::cell::RefCell;
+    ///
+    /// struct Node {
+    ///     // only the first child is traced, by hand
+    ///     kids: RefCell<Vec<Gc<Node>>>,
+    /// }
+    ///
+    /// impl Trace for Node {
+    ///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+    ///         if let Some(kids) = tracer.borrow(&self.kids) {
+    ///             kids.trace(tracer); // the whole Vec, so it vouches for its buffer
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let a = Gc::new(Node { kids: RefCell::new(vec![]) });
+    /// a.kids.borrow_mut().push(a.clone());
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// ```
+    pub fn borrow<T: ?Sized>(&mut self, cell: &'a RefCell<T>) -> Option<&'a T> {
+        let Ok(guard) = cell.try_borrow() else {
+            self.mark_unreadable();
+            return None;
+        };
+        let value: &T = &guard;
+        let value = core::ptr::from_ref(value);
+        // Pushed before anything is reported through it (step S2).
+        self.cells.push(Ref::map(guard, |_| &()));
+        // SAFETY: the shared borrow now held in `self.cells` lasts as long as
+        // `self` lives or until the tracing phase ends, which is no shorter
+        // than any use of the reference: user code only gets it for the
+        // current `trace` call, and the collector ends the phase only after
+        // that call returns (step S2).
+        Some(unsafe { &*value })
+    }
+
+    /// Locks `mutex` for the rest of the tracing phase and returns its
+    /// contents (a poisoned lock is read), or `None` (after
+    /// [`Tracer::mark_unreadable`]) if it is locked elsewhere. Like
+    /// [`Tracer::borrow`], for hand-written walks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Tracer};
+    /// use std::sync::Mutex;
+    ///
+    /// struct Slot(Mutex<Option<Gc<Slot>>>);
+    ///
+    /// impl Trace for Slot {
+    ///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+    ///         if let Some(inner) = tracer.lock(&self.0) {
+    ///             inner.trace(tracer);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let a = Gc::new(Slot(Mutex::new(None)));
+    /// *a.0.lock().unwrap() = Some(a.clone());
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// ```
+    pub fn lock<T: ?Sized>(&mut self, mutex: &'a Mutex<T>) -> Option<&'a T> {
+        let guard = match mutex.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.mark_unreadable();
+                return None;
+            }
+        };
+        let value = core::ptr::from_ref::<T>(&guard);
+        self.locks.push(Box::new(guard));
+        // SAFETY: as in `borrow`: the lock is held in `self.locks` until the
+        // tracing phase ends (step S2).
+        Some(unsafe { &*value })
+    }
+
+    /// Read-locks `lock` for the rest of the tracing phase and returns its
+    /// contents (a poisoned lock is read), or `None` (after
+    /// [`Tracer::mark_unreadable`]) if it is write-locked. Like
+    /// [`Tracer::borrow`], for hand-written walks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Tracer};
+    /// use std::sync::RwLock;
+    ///
+    /// struct Slot(RwLock<Option<Gc<Slot>>>);
+    ///
+    /// impl Trace for Slot {
+    ///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+    ///         if let Some(inner) = tracer.read(&self.0) {
+    ///             inner.trace(tracer);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let a = Gc::new(Slot(RwLock::new(None)));
+    /// *a.0.write().unwrap() = Some(a.clone());
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// ```
+    pub fn read<T: ?Sized>(&mut self, lock: &'a RwLock<T>) -> Option<&'a T> {
+        let guard = match lock.try_read() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.mark_unreadable();
+                return None;
+            }
+        };
+        let value = core::ptr::from_ref::<T>(&guard);
+        self.locks.push(Box::new(guard));
+        // SAFETY: as in `lock` (step S2).
+        Some(unsafe { &*value })
+    }
+
+    /// Traces `part` as memory that the value being traced owns: the `Gc`s
+    /// inside it count as edges even though `part` lies outside the value's
+    /// own bytes (an element of a foreign container's heap buffer).
+    ///
+    /// The crate's own container impls vouch for their buffers; this is the
+    /// one way for code outside the crate to do the same. Without it, the
+    /// handles of a foreign container's buffer are ignored (their targets
+    /// leak, and [`GenerationStats::rejected`](crate::GenerationStats)
+    /// counts them).
+    ///
+    /// # Safety
+    ///
+    /// - `part` is owned by the value being traced: reachable only through
+    ///   it, as the elements of a container it owns alone are (not shared
+    ///   with another owner, as an `Rc`'s contents are);
+    /// - `part` is not moved, dropped or mutated until the collector has
+    ///   traced every object it examines, not merely until this `trace`
+    ///   returns (a container behind `&'a` or behind a guard from
+    ///   [`Tracer::borrow`] satisfies this).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Tracer};
+    /// use std::cell::RefCell;
+    ///
+    /// /// A container whose buffer this crate knows nothing about.
+    /// struct Foreign<T>(Box<[T]>);
+    ///
+    /// struct Node(RefCell<Foreign<Gc<Node>>>);
+    ///
+    /// impl Trace for Node {
+    ///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+    ///         if let Some(items) = tracer.borrow(&self.0) {
+    ///             for item in items.0.iter() {
+    ///                 // SAFETY: the elements belong to this node alone, and the
+    ///                 // borrow above keeps them in place for the whole phase.
+    ///                 unsafe { tracer.trace_owned(item) };
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let a = Gc::new(Node(RefCell::new(Foreign(Box::new([])))));
+    /// *a.0.borrow_mut() = Foreign(Box::new([a.clone()]));
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// ```
+    pub unsafe fn trace_owned<T: Trace + ?Sized>(&mut self, part: &'a T) {
+        self.trace_vouched(true, part);
+    }
+
+    /// Whether `v` lies inside one of the current owned regions.
+    #[inline]
+    pub(crate) fn owns<T: ?Sized>(&self, v: &T) -> bool {
+        let (start, end) = range_of(v);
+        self.owns_range(start, end)
+    }
+
+    #[inline]
+    fn owns_range(&self, start: usize, end: usize) -> bool {
+        self.regions
+            .iter()
+            .rev()
+            .any(|&(lo, hi)| lo <= start && end <= hi)
+    }
+
+    /// Traces `part`, vouching for its bytes as owned when `owned` (the
+    /// caller's container lies in an owned region and owns `part` alone).
+    #[inline]
+    pub(crate) fn trace_vouched<T: Trace + ?Sized>(&mut self, owned: bool, part: &'a T) {
+        if owned {
+            let depth = self.regions.len();
+            self.regions.push(range_of(part));
+            part.trace(self);
+            self.regions.truncate(depth);
+        } else {
+            part.trace(self);
+        }
+    }
+
+    /// Traces the elements of `items`, a buffer that `owner` owns alone:
+    /// vouched for when `owner` lies in an owned region.
+    #[inline]
+    pub(crate) fn trace_buffer<C: ?Sized, T: Trace>(&mut self, owner: &C, items: &'a [T]) {
+        let owned = self.owns(owner);
+        if owned {
+            let depth = self.regions.len();
+            self.regions.push(range_of(items));
+            for x in items {
+                x.trace(self);
+            }
+            self.regions.truncate(depth);
+        } else {
+            for x in items {
+                x.trace(self);
+            }
+        }
+    }
+
+    /// Traces the contents of a cell whose guard is `guard`, keeping the
+    /// guard until the tracing phase ends if anything counted came from
+    /// inside (step S2); otherwise it is released at once.
+    #[inline]
+    pub(crate) fn trace_borrowed<T: Trace + ?Sized>(&mut self, guard: Ref<'a, T>) {
+        let value = core::ptr::from_ref::<T>(&guard);
+        let mark = self.guard_mark();
+        // Pushed before anything is reported through it.
+        self.cells.push(Ref::map(guard, |_| &()));
+        // SAFETY: the shared borrow just pushed is held at least until
+        // `release_unused` below, after this trace call returns (step S2).
+        let value: &'a T = unsafe { &*value };
+        value.trace(self);
+        self.release_unused(mark);
+    }
+
+    /// What [`Tracer::release_unused`] compares with.
+    #[inline]
+    fn guard_mark(&self) -> (usize, usize, usize) {
+        (self.counted, self.cells.len(), self.locks.len())
+    }
+
+    /// Releases the guards taken since `mark` if nothing counted was
+    /// reported since: no counted handle lies behind them (step S2).
+    #[inline]
+    fn release_unused(&mut self, (counted, cells, locks): (usize, usize, usize)) {
+        if self.counted == counted {
+            self.cells.truncate(cells);
+            self.locks.truncate(locks);
+        }
+    }
+
+    /// [`Tracer::trace_borrowed`] for a lock guard.
+    #[inline]
+    pub(crate) fn trace_locked<G: core::ops::Deref + 'a>(&mut self, guard: G)
+    where
+        G::Target: Trace,
+    {
+        let value = core::ptr::from_ref::<G::Target>(&guard);
+        let mark = self.guard_mark();
+        self.locks.push(Box::new(guard));
+        // SAFETY: as in `trace_borrowed`: the guard is held at least until
+        // this trace returns (step S2).
+        let value: &'a G::Target = unsafe { &*value };
+        value.trace(self);
+        self.release_unused(mark);
+    }
+
+    /// Starts tracing an object whose value is `value`: its bytes are the
+    /// one owned region.
+    #[inline]
+    pub(crate) fn begin_object<T: ?Sized>(&mut self, value: &T) {
+        self.regions.clear();
+        self.regions.push(range_of(value));
+    }
+
+    /// Ends the current object's trace: `false` if it broke a rule (a region
+    /// left open by a caught panic, one handle reported twice).
+    #[inline]
+    pub(crate) fn end_object(&mut self) -> bool {
+        let closed = self.regions.len() == 1;
+        self.regions.clear();
+        let seen = &mut self.seen;
+        let twice = match seen.len() {
+            0 | 1 => false,
+            2 => seen[0] == seen[1],
+            _ => {
+                seen.sort_unstable();
+                seen.windows(2).any(|w| w[0] == w[1])
+            }
+        };
+        seen.clear();
+        closed && !twice
+    }
+
+    /// Releases every guard: the tracing phase is over (step S2).
+    pub(crate) fn end_phase(&mut self) {
+        self.cells.clear();
+        self.locks.clear();
+        self.regions.clear();
+        self.seen.clear();
+        self.current = None;
+    }
+
+    /// Reports a strong edge to the head-ful object `obj`, through the
+    /// handle `handle`.
+    #[inline]
+    pub(crate) fn visit<H>(&mut self, obj: Obj, handle: &H) {
+        let f = obj.flags();
+        if f & LOC_MASK != self.set_loc {
+            self.visit_outside(obj, f);
+            return;
+        }
+        match self.mode {
+            Mode::Record => {
+                let (start, end) = range_of(handle);
+                if !self.owns_range(start, end) {
+                    self.reject();
+                    return;
+                }
+                let t = obj.index();
+                let r = &mut self.refs[t];
+                if *r == 0 {
+                    // Reported more often than it is referenced: keep it.
+                    *r = KEEP;
+                } else if *r < KEEP {
+                    *r -= 1;
+                }
+                #[expect(clippy::cast_possible_truncation, reason = "lists are capped below u32::MAX")]
+                self.targets.push(t as u32);
+                self.seen.push(start);
+                self.counted += 1;
+            }
+            Mode::Collect => self.edges.push(crate::debug::ObjectInfo::of_obj(obj)),
+        }
+    }
+
+    #[cold]
+    fn reject(&mut self) {
+        self.rejected += 1;
+        if let Some(obj) = self.current {
+            let name = (obj.vtable().type_name)();
+            match self.rejected_by.last_mut() {
+                Some((n, c)) if core::ptr::eq(*n, name) => *c += 1,
+                _ => self.rejected_by.push((name, 1)),
+            }
+        }
+    }
+
+    /// Reports a strong edge to a head-less object whose counts are at
+    /// `counts`: only heap introspection records those.
+    #[inline]
+    pub(crate) fn visit_leaf(&mut self, counts: &Counts, type_name: fn() -> &'static str) {
+        if self.mode == Mode::Collect {
+            let addr = core::ptr::from_ref(counts).addr();
+            self.leaf_edges
+                .push((addr, type_name(), counts.strong() & COUNT_MASK));
+        }
+    }
+
+    #[cold]
+    fn visit_outside(&mut self, obj: Obj, f: u32) {
+        if self.mode == Mode::Collect {
+            self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
+            return;
+        }
+        // A strong edge to a detached object proves that the handle `get_mut`
+        // borrowed has since been moved into a traced value, so the `&mut`
+        // it gave out has ended (invariant I5).
+        if f & LOC_MASK == LOC_NONE
+            && obj.counts().strong() & DETACHED != 0
+            && obj.counts().strong() & COUNT_MASK != 0
+            && f & DISCOVERED == 0
+        {
+            obj.set_flags(f | DISCOVERED);
+            // Held until `retrack`: user code (`Drop`, finalizers) runs before
+            // then and may drop the handle that reached it.
+            let c = obj.counts();
+            c.set_strong(c.strong() + 1);
+            self.discovered.push(obj);
+        }
+    }
+}
