@@ -62,6 +62,13 @@ pub struct GenerationStats {
     pub total_pause: Duration,
     /// Longest single collection.
     pub max_pause: Duration,
+    /// Edges these collections ignored: a `trace` reported a handle to an
+    /// object being examined from memory its value does not own (a
+    /// thread-local, a leaked box, another object, an `Rc`, a container
+    /// buffer nobody vouched for). Their targets were kept. See
+    /// [`debug::rejected_edges`](crate::debug::rejected_edges) for the
+    /// types whose traces report them.
+    pub rejected: usize,
 }
 
 /// When a collection callback is called (Python's `"start"` and `"stop"`).
@@ -111,6 +118,10 @@ pub struct CollectInfo {
     pub resurrected: usize,
     /// Time the collection took (zero at [`Phase::Start`]).
     pub pause: Duration,
+    /// Edges the collection ignored because the reported handle lay outside
+    /// memory the traced value owns (0 at [`Phase::Start`]; see
+    /// [`GenerationStats::rejected`]).
+    pub rejected: usize,
 }
 
 /// Identifies a callback registered with [`add_callback`].
@@ -143,6 +154,9 @@ pub(crate) struct State {
     stats: [GenerationStats; 3],
     callbacks: Vec<(CallbackId, Callback)>,
     next_callback: u64,
+    /// Rejected edges by the type whose trace reported them, since the
+    /// thread started.
+    rejected_by: Vec<(&'static str, usize)>,
 }
 
 impl State {
@@ -152,6 +166,7 @@ impl State {
             collected: 0,
             total_pause: Duration::ZERO,
             max_pause: Duration::ZERO,
+            rejected: 0,
         };
         State {
             enabled: true,
@@ -162,6 +177,7 @@ impl State {
             stats: [ZERO; 3],
             callbacks: Vec::new(),
             next_callback: 0,
+            rejected_by: Vec::new(),
         }
     }
 
@@ -667,6 +683,8 @@ fn run(h: &Heap, generation: usize) -> usize {
     }
     let discovered = core::mem::take(&mut tracer.discovered);
     h.put_scratch(core::mem::take(&mut tracer.refs));
+    let mut rejected = tracer.rejected;
+    note_rejected(h, &tracer.rejected_by);
 
     let to = sweep::Survivors {
         heap: h,
@@ -675,7 +693,9 @@ fn run(h: &Heap, generation: usize) -> usize {
     let sweep::Disposed {
         collected,
         resurrected,
+        rejected: rechecked,
     } = sweep::dispose(&tracer.work[reached..], found.finalizers, &to, &mut panics);
+    rejected += rechecked;
     if generation == 2 {
         h.state.borrow_mut().long_lived_total += resurrected;
     }
@@ -684,20 +704,14 @@ fn run(h: &Heap, generation: usize) -> usize {
     h.recycle_young(core::mem::take(&mut tracer.work));
 
     let pause = start.elapsed();
-    {
-        let mut s = h.state.borrow_mut();
-        let st = &mut s.stats[generation];
-        st.collections += 1;
-        st.collected += collected;
-        st.total_pause += pause;
-        st.max_pause = st.max_pause.max(pause);
-    }
+    note_stats(h, generation, collected, rejected, pause);
     if print_stats {
         print_done(found.inconsistent, collected, resurrected, pause);
     }
     info.collected = collected;
     info.resurrected = resurrected;
     info.pause = pause;
+    info.rejected = rejected;
     call_callbacks(h, Phase::Stop, &info, &mut panics);
     drop(collecting);
     if let Some(p) = panics {
@@ -706,10 +720,44 @@ fn run(h: &Heap, generation: usize) -> usize {
     collected
 }
 
+/// Adds one collection to generation `generation`'s statistics.
+fn note_stats(h: &Heap, generation: usize, collected: usize, rejected: usize, pause: Duration) {
+    let mut s = h.state.borrow_mut();
+    let st = &mut s.stats[generation];
+    st.collections += 1;
+    st.collected += collected;
+    st.total_pause += pause;
+    st.max_pause = st.max_pause.max(pause);
+    st.rejected += rejected;
+}
+
+/// Adds one analysis's rejected edges, by reporting type, to the heap's
+/// table.
+pub(crate) fn note_rejected(h: &Heap, by: &[(&'static str, usize)]) {
+    if by.is_empty() {
+        return;
+    }
+    let mut s = h.state.borrow_mut();
+    for &(name, n) in by {
+        match s.rejected_by.iter_mut().find(|(m, _)| *m == name) {
+            Some((_, c)) => *c += n,
+            None => s.rejected_by.push((name, n)),
+        }
+    }
+}
+
+/// The rejected edges by reporting type, most first (for
+/// `debug::rejected_edges`).
+pub(crate) fn rejected_by(h: &Heap) -> Vec<(&'static str, usize)> {
+    let mut v = h.state.borrow().rejected_by.clone();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v
+}
+
 /// `DebugFlags::STATS`: the end of a collection.
 fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: Duration) {
     if inconsistent {
-        eprintln!("gc: kept every object examined: `trace` impls contradicted each other");
+        eprintln!("gc: kept every object examined: a `trace` broke a rule of the analysis");
     }
     eprintln!(
         "gc: done, {collected} unreachable, {resurrected} resurrected, {:.4}s elapsed",

@@ -98,6 +98,8 @@ pub(crate) fn dispose(
             panics.get_or_insert(p);
         }
         rest = tracer.work.split_off(found.reached);
+        out.rejected = tracer.rejected;
+        super::note_rejected(to.heap, &tracer.rejected_by);
         out.resurrected = keep(to, &tracer.work);
         for (i, &obj) in rest.iter().enumerate() {
             obj.set_index(i);
@@ -143,6 +145,8 @@ pub(crate) struct Disposed {
     pub(crate) collected: usize,
     /// Objects a finalizer resurrected.
     pub(crate) resurrected: usize,
+    /// Edges the resurrection check rejected.
+    pub(crate) rejected: usize,
 }
 
 /// Moves `objs` (garbage holding the collector's count) to the survivors'

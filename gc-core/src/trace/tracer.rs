@@ -401,11 +401,11 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Traces the elements of `items`, a buffer that `owner` owns alone:
-    /// vouched for when `owner` lies in an owned region.
+    /// Traces the elements of `items`, a buffer that `container` owns
+    /// alone: vouched for when `container` lies in an owned region.
     #[inline]
-    pub(crate) fn trace_buffer<C: ?Sized, T: Trace>(&mut self, owner: &C, items: &'a [T]) {
-        let owned = self.owns(owner);
+    pub(crate) fn trace_buffer<C: ?Sized, T: Trace>(&mut self, container: &C, items: &'a [T]) {
+        let owned = self.owns(container);
         if owned {
             let depth = self.regions.len();
             self.regions.push(range_of(items));
