@@ -54,6 +54,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::collector::heap::{self, Heap, with_heap};
 use crate::gc_box::{DETACHED, Obj};
+use crate::header::inc_strong_checked;
 use crate::trace::{Mode, Tracer};
 use crate::{Gc, Trace};
 
@@ -175,16 +176,21 @@ impl Scope {
 struct Pinned(Vec<Obj>);
 
 impl Pinned {
+    /// # Panics
+    ///
+    /// Panics if an object already has the most strong counts it can have;
+    /// the counts taken before are given back.
     fn new(h: &Heap, lists: core::ops::Range<u32>) -> Pinned {
         let mut objs = Vec::new();
         for l in lists {
             objs.extend(h.objects_in(l));
         }
-        for obj in &objs {
-            let c = obj.counts();
-            c.set_strong(c.strong() + 1);
+        let mut pinned = Pinned(Vec::with_capacity(objs.len()));
+        for obj in objs {
+            inc_strong_checked(obj.counts());
+            pinned.0.push(obj);
         }
-        Pinned(objs)
+        pinned
     }
 }
 
@@ -258,11 +264,15 @@ pub fn objects(scope: Scope) -> Vec<ObjectInfo> {
 /// objects a [`census`] shows are piling up.
 ///
 /// Objects that a collection is examining right now, and values that
-/// [`Gc::get_mut`] may be borrowing mutably, are left out.
+/// [`Gc::get_mut`] may be borrowing mutably, are left out. A value made by
+/// [`Gc::pin`] stays pinned: the handles returned cannot move it out (see
+/// [`Gc::pin`]).
 ///
 /// # Panics
 ///
-/// Panics for `Scope::Generation(g)` with `g > 2`.
+/// Panics for `Scope::Generation(g)` with `g > 2`, and if one of the objects
+/// already has the most strong handles it can have (`2^30 - 2`, see
+/// [`Gc::clone`](Gc#method.clone)); every count is then left as it was.
 ///
 /// # Examples
 ///
@@ -293,8 +303,8 @@ pub fn objects_of<T: 'static>(scope: Scope) -> Vec<Gc<T>> {
             .flat_map(|l| h.objects_in(l))
             .filter(|o| (o.vtable().type_id)() == want && o.counts().strong() & DETACHED == 0)
             .map(|obj| {
-                let c = obj.counts();
-                c.set_strong(c.strong() + 1);
+                // On a panic, the handles made so far are dropped.
+                inc_strong_checked(obj.counts());
                 // The type was just checked: sized values' boxes start right
                 // after the head, whatever their allocation; the count is
                 // taken.
@@ -506,6 +516,12 @@ pub fn referents<T: Trace + ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
 /// The tracked objects (generations 0–2, not frozen ones) whose value holds a
 /// strong edge to `gc`'s object (Python's `gc.get_referrers`).
 ///
+/// # Panics
+///
+/// Panics if a tracked object already has the most strong handles it can
+/// have (`2^30 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// count on each object while it runs. Every count is left as it was.
+///
 /// # Examples
 ///
 /// ```
@@ -616,6 +632,12 @@ impl Graph {
 /// Returns `None` if no root reaches it: the object is cyclic garbage, kept
 /// only by your handle, that the next collection would free once the handle
 /// is gone.
+///
+/// # Panics
+///
+/// Panics if a tracked object already has the most strong handles it can
+/// have (`2^30 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples
 ///
@@ -833,6 +855,12 @@ fn dot(view: View) -> String {
 /// [`DebugFlags::SAVE_ALL`] is filled red; untracked objects they point to
 /// are grey ellipses. Render it with `dot -Tsvg`.
 ///
+/// # Panics
+///
+/// Panics if a tracked object already has the most strong handles it can
+/// have (`2^30 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// count on each object while it runs. Every count is left as it was.
+///
 /// # Examples
 ///
 /// ```
@@ -851,6 +879,12 @@ pub fn dot_heap() -> String {
 
 /// A DOT picture of the part of the tracked heap reachable from `gc`'s
 /// object (see [`dot_heap`] for the notation).
+///
+/// # Panics
+///
+/// Panics if a tracked object already has the most strong handles it can
+/// have (`2^30 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples
 ///
@@ -875,6 +909,12 @@ pub fn dot_from<T: ?Sized>(gc: &Gc<T>) -> String {
 
 /// A DOT picture of the objects whose references lead to `gc`'s object:
 /// what keeps it alive (see [`dot_heap`] for the notation).
+///
+/// # Panics
+///
+/// Panics if a tracked object already has the most strong handles it can
+/// have (`2^30 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples
 ///
@@ -1062,6 +1102,15 @@ impl Garbage {
 
     /// A `Gc<T>` to the object, if its value is a `T`.
     ///
+    /// A value made by [`Gc::pin`] stays pinned: the handle cannot move it
+    /// out (see [`Gc::pin`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics, before changing any count, if the object already has the most
+    /// strong handles it can have (`2^30 - 2`, see
+    /// [`Gc::clone`](Gc#method.clone)).
+    ///
     /// # Examples
     ///
     /// ```
@@ -1092,8 +1141,7 @@ impl Garbage {
         if !self.is::<T>() {
             return None;
         }
-        let c = self.obj.counts();
-        c.set_strong(c.strong() + 1);
+        inc_strong_checked(self.obj.counts());
         // Sized values' boxes start right after the head, whatever their
         // allocation; the type was just checked, and the count taken.
         Some(Gc::from_inner(self.obj.typed_box::<T>()))
@@ -1101,9 +1149,39 @@ impl Garbage {
 }
 
 impl Clone for Garbage {
+    /// Another handle to the same object (its strong count + 1).
+    ///
+    /// # Panics
+    ///
+    /// Panics, before changing the count, if the object already has the
+    /// most strong handles it can have (`2^30 - 2`, see
+    /// [`Gc::clone`](Gc#method.clone)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gc_core::debug::{self, DebugFlags};
+    /// use gc_core::Gc;
+    /// use std::cell::RefCell;
+    ///
+    /// type Node = RefCell<Option<Gc<dyn gc_core::Trace>>>;
+    /// debug::set_debug(DebugFlags::SAVE_ALL);
+    /// let a: Gc<Node> = Gc::new(RefCell::new(None));
+    /// *a.borrow_mut() = Some(Gc::unsize::<dyn gc_core::Trace>(a.clone(), |x| x));
+    /// drop(a);
+    /// assert_eq!(gc_core::collect(), 1);
+    /// let saved = debug::garbage();
+    /// let copy = saved[0].clone();
+    /// assert_eq!(copy.id(), saved[0].id());
+    /// let node: Gc<Node> = copy.downcast().unwrap();
+    /// assert_eq!(Gc::strong_count(&node), 5); // cycle, saved list, 2 Garbage, node
+    /// drop((saved, copy, node));
+    /// debug::set_debug(DebugFlags::empty());
+    /// debug::release_garbage();
+    /// assert_eq!(gc_core::collect(), 1);
+    /// ```
     fn clone(&self) -> Self {
-        let c = self.obj.counts();
-        c.set_strong(c.strong() + 1);
+        inc_strong_checked(self.obj.counts());
         Garbage { obj: self.obj }
     }
 }
@@ -1123,6 +1201,12 @@ impl fmt::Debug for Garbage {
 /// Handles to the garbage kept so far by [`DebugFlags::SAVE_ALL`] (Python's
 /// `gc.garbage`). The objects stay saved until [`release_garbage`].
 ///
+/// # Panics
+///
+/// Panics if one of the objects already has the most strong handles it can
+/// have (`2^30 - 2`, see [`Gc::clone`](Gc#method.clone)); every count is
+/// then left as it was.
+///
 /// # Examples
 ///
 /// ```
@@ -1135,8 +1219,8 @@ pub fn garbage() -> Vec<Garbage> {
             .to_vec()
             .into_iter()
             .map(|obj| {
-                let c = obj.counts();
-                c.set_strong(c.strong() + 1);
+                // On a panic, the handles made so far are dropped.
+                inc_strong_checked(obj.counts());
                 Garbage { obj }
             })
             .collect()
@@ -1157,6 +1241,50 @@ pub fn release_garbage() -> usize {
     let n = saved.len();
     drop(saved);
     n
+}
+
+/// The types whose `trace` reported handles that the collector ignored,
+/// with how many such edges each reported since the thread started, most
+/// first.
+///
+/// The collector counts a reported handle only when it lies in memory the
+/// traced value owns: the value's own bytes, or a container buffer that this
+/// crate's `Box`, `Vec`, `HashMap`, ... impls vouch for. A handle reported
+/// from anywhere else (elements reached by iterating a container by hand, a
+/// thread-local, another object, an `Rc` shared with outside code) is
+/// ignored and its target kept, so a cycle through it leaks. This names the
+/// types whose traces do that (only edges to objects the collection was
+/// examining are counted; see
+/// [`GenerationStats::rejected`](crate::GenerationStats)).
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{Gc, Trace, Tracer, debug};
+/// use std::cell::RefCell;
+///
+/// struct ByHand(RefCell<Vec<Gc<ByHand>>>);
+///
+/// impl Trace for ByHand {
+///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+///         if let Some(items) = tracer.borrow(&self.0) {
+///             for item in items {
+///                 item.trace(tracer); // wrong: call `items.trace(tracer)`
+///             }
+///         }
+///     }
+/// }
+///
+/// let a = Gc::new(ByHand(RefCell::new(vec![])));
+/// a.0.borrow_mut().push(a.clone());
+/// drop(a);
+/// assert_eq!(gc_core::collect(), 0); // the cycle leaks...
+/// let rejected = debug::rejected_edges();
+/// assert!(rejected.iter().any(|(name, n)| name.ends_with("ByHand") && *n >= 1)); // ...and says why
+/// ```
+#[must_use]
+pub fn rejected_edges() -> Vec<(&'static str, usize)> {
+    with_heap(crate::collector::rejected_by)
 }
 
 /// Takes the saved garbage as handles (dropping them releases it).

@@ -22,6 +22,7 @@ use crate::gc_box::{
     LOC_MASK, LOC_NONE, LOC_WORK, MAX_HANDLES, Obj, TRACKABLE, VTable, WEAK_MASK, alloc_block,
     counts, free_block, head_of, headful_layout, init_head, init_inline_head,
 };
+use crate::header::{PINNED, inc_strong_checked};
 use crate::trace::{Trace, Tracer, is_tracked_type};
 
 /// A single-threaded reference-counted pointer, like [`Rc`](std::rc::Rc),
@@ -239,23 +240,64 @@ impl<T: Trace + 'static> Gc<T> {
         gc
     }
 
-    /// A pinned `Gc`, as [`Rc::pin`](std::rc::Rc::pin): the value never moves
-    /// while handles exist.
+    /// A pinned `Gc`, as [`Rc::pin`](std::rc::Rc::pin): the value never moves,
+    /// and its memory is not reused before its `Drop` ran.
+    ///
+    /// A `Pin<Gc<T>>` gives out only `&T`, but [`debug::objects_of`] and
+    /// [`Garbage::downcast`] can hand out a plain `Gc<T>` to the same value.
+    /// Through such a handle the value stays pinned for good:
+    /// [`Gc::try_unwrap`] and [`Gc::into_inner`] fail, [`Gc::unwrap_or_clone`]
+    /// clones, [`Gc::get_mut`] returns `None` and [`Gc::make_mut`] clones, as
+    /// if another handle existed, even after the `Pin` is dropped.
+    ///
+    /// [`debug::objects_of`]: crate::debug::objects_of
+    /// [`Garbage::downcast`]: crate::debug::Garbage::downcast
+    ///
+    /// # Panics
+    ///
+    /// Like [`Gc::new`], resumes a panic of an automatic collection.
     ///
     /// # Examples
     ///
     /// ```
-    /// use gc_core::Gc;
+    /// use gc_core::{debug, Gc, Trace};
+    /// use std::cell::RefCell;
+    /// use std::marker::PhantomPinned;
     ///
-    /// let p = Gc::pin(5);
-    /// assert_eq!(*p, 5);
+    /// #[derive(Trace)]
+    /// struct Node {
+    ///     next: RefCell<Option<Gc<Node>>>,
+    ///     _pin: PhantomPinned,
+    /// }
+    ///
+    /// let p = Gc::pin(Node { next: RefCell::new(None), _pin: PhantomPinned });
+    /// assert!(p.next.borrow().is_none());
+    ///
+    /// // A plain handle to the pinned value cannot move it out.
+    /// let mut g = debug::objects_of::<Node>(debug::Scope::All).pop().unwrap();
+    /// drop(p);
+    /// assert_eq!(Gc::strong_count(&g), 1);
+    /// assert!(Gc::get_mut(&mut g).is_none());
+    /// assert!(Gc::into_inner(g).is_none()); // the value is dropped in place
     /// ```
     #[must_use]
     pub fn pin(value: T) -> core::pin::Pin<Gc<T>> {
-        // SAFETY: a `Gc` never moves its value out while a handle exists:
-        // only `try_unwrap`/`make_mut`/`get_mut`, which need an unpinned
-        // `Gc` (a `Pin<Gc<T>>` gives out only `&T`).
-        unsafe { core::pin::Pin::new_unchecked(Gc::new(value)) }
+        let gc = Gc::new(value);
+        if let Some(obj) = Gc::obj(&gc) {
+            // Before any code can move the value: until `Gc::new` returned,
+            // another handle (taken by code an automatic collection ran)
+            // would have made the count at least two, and no move-out works
+            // then.
+            obj.set_flags(obj.flags() | PINNED);
+        }
+        // SAFETY: the value never moves and its memory is not reused before
+        // it is dropped in place: a `Pin<Gc<T>>` gives out only `&T`, and a
+        // plain `Gc<T>` to the value (from `debug::objects_of` or
+        // `Garbage::downcast`, which only reach head-ful objects) finds
+        // `PINNED` set, so `try_unwrap`, `get_mut` and `make_mut` refuse to
+        // move or borrow it mutably. The block is freed only after the value
+        // was dropped in place (I1, I2).
+        unsafe { core::pin::Pin::new_unchecked(gc) }
     }
 
     /// Allocates a head-ful block with the head written and the box
@@ -498,6 +540,11 @@ impl<T: ?Sized> Gc<T> {
     /// the object rejoins the collector's lists when the handle is cloned or
     /// found inside another traced value.
     ///
+    /// Returns `None` for a value made by [`Gc::pin`] (reached through
+    /// [`debug::objects_of`](crate::debug::objects_of) or
+    /// [`Garbage::downcast`](crate::debug::Garbage::downcast)): it is pinned
+    /// for good.
+    ///
     /// # Examples
     ///
     /// ```
@@ -518,6 +565,9 @@ impl<T: ?Sized> Gc<T> {
             return None;
         }
         if let Some(obj) = Gc::obj(this) {
+            if obj.flags() & PINNED != 0 {
+                return None;
+            }
             heap::detach(obj);
         }
         // SAFETY: this is the only handle and no `Weak` exists, so no other
@@ -547,11 +597,7 @@ fn inc_strong_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: as in `inc_strong`.
     let c = unsafe { counts(ptr) };
     let s = c.strong();
-    assert!(
-        s & COUNT_MASK < MAX_HANDLES,
-        "Gc: too many handles to one value (strong count overflow)"
-    );
-    c.set_strong(s + 1);
+    inc_strong_checked(c);
     if s & DETACHED != 0 && c.has_head() {
         // A new handle is being made from a shared one, so no `&mut` from
         // `get_mut` is alive any more (I5).

@@ -79,15 +79,15 @@
 //! can cause undefined behaviour:
 //!
 //! - [`Trace`] is a safe trait. A wrong impl (a field left out, one reported
-//!   twice, a trace that changes over time, clones handles, or hides a cell
-//!   it read before) leaks, never more: the collector checks that its traces
-//!   agree with each other and with the counts, and drops nothing when they
-//!   do not. Memory is freed only when the counts say no handle remains, not
-//!   when the trace says so. What no check can see is a `trace` that reports
-//!   a handle its value does not own (one kept in a thread-local, a leaked
-//!   box, another object, or an `Rc` shared with code outside the heap) or
-//!   that moves
-//!   handles as it reports them; see [`Trace`]'s *Correctness*.
+//!   twice, a trace that changes over time, that reports handles its value
+//!   does not own, or that moves, clones or drops handles while it runs) can
+//!   leak or make a handle dead, never more. The *Soundness* section below
+//!   is the argument.
+//! - Every strong-count increment is overflow-checked, on every path: past
+//!   the limit the increment panics before the count changes; a count never
+//!   wraps.
+//! - `Pin` holds: a value made by [`Gc::pin`] is never moved out or handed
+//!   out as `&mut`, through any handle.
 //! - `Drop` impls are allowed on traced types; in cyclic garbage they see
 //!   the other garbage through dead handles (a panic or `None`, never a
 //!   dangling pointer).
@@ -105,13 +105,106 @@
 //!   number of times); a `Gc` dropped during or after thread-local teardown
 //!   is handled safely.
 //!
-//! The unsafe code lives in a few internal modules; its invariants are
-//! listed once, numbered, in the docs of the heap block's module, and every
-//! `unsafe` block cites the one it relies on.
+//! The unsafe code lives in a few internal modules; the heap block's
+//! invariants (I1 to I5) are listed once, numbered, in the docs of the heap
+//! block's module, the steps of the argument below are numbered S1 to S6, and
+//! every `unsafe` block cites the invariant or step it relies on.
+//!
+//! # Soundness
+//!
+//! The collector frees memory only when the counts say no handle remains
+//! (I1), so no handle ever dangles. What needs an argument is the other
+//! thing it does: dropping the *value* of an object it judged to be cyclic
+//! garbage while handles to it still exist. That is sound exactly when no
+//! reference into the value can be used afterwards. The argument, with `S`
+//! the set of objects one analysis examines (the generations collected, or
+//! the garbage again after finalizers), `c(Y)` the strong count of `Y`
+//! copied when the analysis starts, `e(Y)` the number of edges to `Y` the
+//! analysis counted, and *the tracing phase* the time from the first trace
+//! of an object of `S` until the last one returns:
+//!
+//! 1. **S1 (the start).** Before any user code runs, the collector takes
+//!    one strong count on every object of `S` (so none is freed while it
+//!    works), copies `c(Y)`, and marks all of `S` *dead*. While dead, an
+//!    object cannot be dereferenced (`Deref` panics), [`Weak::upgrade`]
+//!    fails on it, and the debug functions skip it.
+//! 2. **S2 (reported handles stay put).** [`Trace::trace`] receives
+//!    `&'a self` and a `Tracer<'a>` that accepts only `&'a Gc` handles. So
+//!    each reported handle is reached from the traced value through `'a`
+//!    borrows: plain shared references (no safe `&`-API moves a value out
+//!    of one), write-once cells (`OnceCell`, `OnceLock` never hand their
+//!    value back), or a cell read through this crate's `RefCell`, `Mutex`
+//!    and `RwLock` impls or [`Tracer::borrow`]/[`Tracer::lock`]/
+//!    [`Tracer::read`], which push the cell's borrow or lock guard into the
+//!    tracer *before* the contents are traced. The tracer keeps every guard
+//!    until the tracing phase ends (a cell impl drops its guard earlier only
+//!    when no counted report came from inside it, so nothing counted lies
+//!    behind it). `Tracer` cannot be constructed, emptied or swapped by user
+//!    code, and is invariant in `'a`. Hence a counted handle stays at its
+//!    address, pointing at its target, until the tracing phase ends, however
+//!    later traces behave: a trace that tries to move it panics on the held
+//!    borrow (and the analysis keeps everything).
+//! 3. **S3 (owned memory only).** An edge `X -> Y` is counted only when the
+//!    reported handle's bytes lie in memory `X` owns: `X`'s value bytes, or
+//!    a heap buffer vouched for by this crate's container impls (`Box`,
+//!    `Vec`, `VecDeque`, `BinaryHeap`, `LinkedList`, `BTreeMap`, `HashMap`,
+//!    ...), each of which vouches only when the container itself lies in
+//!    memory `X` owns, and which own their buffers alone (`Rc`, `Arc` and
+//!    `&T` report nothing); or memory vouched for by the unsafe
+//!    [`Tracer::trace_owned`], whose caller promises the same. Regions of
+//!    different objects are disjoint, and within one object a handle is
+//!    told by its address (S2: it does not move), and one reported twice
+//!    makes the analysis keep everything. So the counted edges are distinct
+//!    handles, each lying in memory that only its source's value reaches.
+//!    Any other reported handle (a thread-local, a leaked box, another
+//!    object's field, an older object during a young collection, an `Rc`
+//!    shared with outside code) is ignored, which only keeps its target.
+//! 4. **S4 (nothing new).** Every strong-count increment goes through one
+//!    function, which, for an object being examined, records that a handle
+//!    was made (`Clone` of a dead handle, [`debug`]'s handles); any such
+//!    record makes the analysis keep everything. Counts can still go
+//!    *down* (a handle dropped by a trace). So for every `Y` that can be
+//!    judged garbage, its count at the end of the tracing phase is at most
+//!    `c(Y)`, and at least `e(Y)` (S3: `e(Y)` distinct live handles).
+//! 5. **S5 (the garbage is closed).** `Y` is judged garbage only when
+//!    `c(Y) - e(Y) = 0` and no object with `c - e > 0` reaches it through
+//!    counted edges. By S4 its count is then exactly `e(Y)`: every handle to
+//!    `Y` is a counted edge from some `X`, and `X` is garbage too (else `Y`
+//!    would be reached). A reference into `Y`'s value that could be used
+//!    later is borrowed from a handle to `Y`, which then lies inside a
+//!    garbage value; that value is borrowed through a handle to it, and so
+//!    on. The chain is finite, so it starts at a reference held outside
+//!    every garbage value, pointing into garbage: impossible, since every
+//!    handle to garbage lies inside garbage. So when the tracing phase
+//!    ends, no usable reference into any garbage value exists.
+//! 6. **S6 (after the phase).** The guards are released. Marking runs over
+//!    the recorded edges alone (no user code, no second trace). From then
+//!    until the values are dropped no user code runs except finalizers,
+//!    which run with the garbage live and are followed by a fresh analysis
+//!    of the garbage (S1 to S5 again, its own tracing phase). Before the
+//!    first value is dropped, all garbage is dead again, so a `Drop` cannot
+//!    make a new reference into a garbage value (a dead handle panics on
+//!    `Deref`, `Weak::upgrade` fails). Objects detached by [`Gc::get_mut`]
+//!    are never traced and always kept (I5); a nested collection does
+//!    nothing.
+//!
+//! No decision to drop rests on a check a trace can aim at: the collector
+//! compares addresses the trace cannot move (S2) with regions that it and
+//! this crate's impls compute (S3), and counts exactly; there is no
+//! checksum or hash whose collision a crafted trace could compute.
+//!
+//! What a wrong but safe `trace` can still do: leave handles out (a leak),
+//! report ones it does not own (ignored: a leak, counted in
+//! [`GenerationStats::rejected`]), report one twice, or clone one from an
+//! object being examined (the analysis keeps everything), or mutably borrow
+//! a cell another trace reported (a panic inside the collection, which then
+//! keeps everything). Never undefined behaviour.
 //!
 //! # Features
 //!
 //! - `derive` (default): re-exports `#[derive(Trace)]` from `gc-derive`.
+//! - `serde`: `Serialize` and `Deserialize` for `Gc<T>` (sharing and cycles
+//!   are not preserved).
 //!
 //! # The `gc` module of Python, in Rust
 //!
@@ -136,6 +229,7 @@ mod collector;
 pub mod debug;
 mod gc;
 mod gc_box;
+mod header;
 mod slab;
 mod trace;
 mod weak;

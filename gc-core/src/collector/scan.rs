@@ -30,6 +30,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::heap;
 use crate::gc_box::{COUNT_MASK, DEAD, DETACHED, FINALIZED, HAS_FINALIZER, LOC_MASK};
+use crate::header::inc_strong_collector;
 use crate::trace::{DONE, KEEP, Tracer};
 
 /// How the examined set is held.
@@ -85,8 +86,9 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
         let count = s & COUNT_MASK;
         let others = match start {
             Start::Fresh => {
-                // Fits: handles stop at `MAX_HANDLES`, one below the mask.
-                c.set_strong((s + 1) | DEAD);
+                // The one spare count above `MAX_HANDLES` is the collector's.
+                inc_strong_collector(c);
+                c.set_strong(c.strong() | DEAD);
                 count
             }
             Start::Recheck => {

@@ -6,6 +6,7 @@ use core::ptr;
 use super::Gc;
 use crate::collector::heap;
 use crate::gc_box::{self, COUNT_MASK, DEAD};
+use crate::header::PINNED;
 use crate::trace::Trace;
 
 impl<T> Gc<T> {
@@ -15,12 +16,17 @@ impl<T> Gc<T> {
     ///
     /// The value leaves the `Gc` intact: its finalizer (if any) does not run.
     /// A value in a live reference cycle always has another handle, so this
-    /// fails for it. It also fails for a dead handle, and (rarely) when called
-    /// from a `trace` impl while a collection examines the object.
+    /// fails for it. It also fails for a dead handle, (rarely) when called
+    /// from a `trace` impl while a collection examines the object, and always
+    /// for a value made by [`Gc::pin`] (a plain handle to it comes from
+    /// [`debug::objects_of`](crate::debug::objects_of) or
+    /// [`Garbage::downcast`](crate::debug::Garbage::downcast)): a pinned
+    /// value never moves.
     ///
     /// # Errors
     ///
-    /// Gives `this` back if another strong handle exists.
+    /// Gives `this` back if another strong handle exists, or the value is
+    /// pinned.
     ///
     /// # Examples
     ///
@@ -46,8 +52,9 @@ impl<T> Gc<T> {
         }
     }
 
-    /// Moves the value out if `this` is its only strong handle, leaving
-    /// `this` a dead handle (so every path stays panic-safe).
+    /// Moves the value out if `this` is its only strong handle and the value
+    /// is not pinned, leaving `this` a dead handle (so every path stays
+    /// panic-safe).
     fn take_value(this: &mut Self) -> Option<T> {
         let c = this.counts();
         let s = c.strong();
@@ -55,7 +62,7 @@ impl<T> Gc<T> {
             return None;
         }
         if let Some(obj) = Gc::obj(this)
-            && !heap::unlist_for_move(obj)
+            && (obj.flags() & PINNED != 0 || !heap::unlist_for_move(obj))
         {
             return None;
         }
@@ -70,6 +77,10 @@ impl<T> Gc<T> {
 
     /// Returns the value if this is its only strong handle, and drops the
     /// handle otherwise, as [`Rc::into_inner`](std::rc::Rc::into_inner).
+    ///
+    /// Like [`Gc::try_unwrap`], returns `None` for a value made by
+    /// [`Gc::pin`], which never moves: the handle is dropped, and if it was
+    /// the last one the value is dropped in place.
     ///
     /// # Examples
     ///
@@ -93,6 +104,9 @@ impl<T> Gc<T> {
 impl<T: Clone> Gc<T> {
     /// Returns the value if this is its only handle, or else a clone of it,
     /// as [`Rc::unwrap_or_clone`](std::rc::Rc::unwrap_or_clone).
+    ///
+    /// A value made by [`Gc::pin`] is always cloned (it never moves; see
+    /// [`Gc::try_unwrap`]), and the handle dropped.
     ///
     /// # Panics
     ///
@@ -119,7 +133,9 @@ impl<T: Trace + Clone + 'static> Gc<T> {
     /// first if other `Gc` handles exist (copy-on-write), as
     /// [`Rc::make_mut`](std::rc::Rc::make_mut). If only `Weak` handles
     /// exist, the value is moved to a new allocation and the `Weak`s no
-    /// longer upgrade.
+    /// longer upgrade. A value made by [`Gc::pin`] is always cloned (it
+    /// never moves; see [`Gc::try_unwrap`]), and `this` then points to the
+    /// clone.
     ///
     /// # Panics
     ///
@@ -140,7 +156,8 @@ impl<T: Trace + Clone + 'static> Gc<T> {
         if Gc::get_mut(this).is_none() {
             let unique = this.counts().strong() & (COUNT_MASK | DEAD) == 1;
             // Only `Weak`s share a unique value: move it (they stop
-            // upgrading). Otherwise, or while a collection examines it, clone.
+            // upgrading). Otherwise, while a collection examines it, or if
+            // it is pinned, clone.
             let value = match unique.then(|| Gc::take_value(this)).flatten() {
                 Some(v) => v,
                 None => (**this).clone(),

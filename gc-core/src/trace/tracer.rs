@@ -20,6 +20,7 @@ use core::marker::PhantomData;
 use std::sync::{Mutex, RwLock, TryLockError};
 
 use super::Trace;
+use crate::header::inc_strong_collector;
 use crate::gc_box::{COUNT_MASK, Counts, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj};
 
 /// The scratch count of an object that must be kept for this analysis
@@ -577,8 +578,7 @@ impl<'a> Tracer<'a> {
             obj.set_flags(f | DISCOVERED);
             // Held until `retrack`: user code (`Drop`, finalizers) runs before
             // then and may drop the handle that reached it.
-            let c = obj.counts();
-            c.set_strong(c.strong() + 1);
+            inc_strong_collector(obj.counts());
             self.discovered.push(obj);
         }
     }
