@@ -54,7 +54,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::collector::heap::{self, Heap, with_heap};
 use crate::gc_box::{DETACHED, Obj};
-use crate::header::inc_strong_checked;
+use crate::gc::inc_strong_of;
 use crate::trace::{Mode, Tracer};
 use crate::{Gc, Trace};
 
@@ -187,7 +187,7 @@ impl Pinned {
         }
         let mut pinned = Pinned(Vec::with_capacity(objs.len()));
         for obj in objs {
-            inc_strong_checked(obj.counts());
+            inc_strong_of(obj);
             pinned.0.push(obj);
         }
         pinned
@@ -304,7 +304,7 @@ pub fn objects_of<T: 'static>(scope: Scope) -> Vec<Gc<T>> {
             .filter(|o| (o.vtable().type_id)() == want && o.counts().strong() & DETACHED == 0)
             .map(|obj| {
                 // On a panic, the handles made so far are dropped.
-                inc_strong_checked(obj.counts());
+                inc_strong_of(obj);
                 // The type was just checked: sized values' boxes start right
                 // after the head, whatever their allocation; the count is
                 // taken.
@@ -1141,7 +1141,7 @@ impl Garbage {
         if !self.is::<T>() {
             return None;
         }
-        inc_strong_checked(self.obj.counts());
+        inc_strong_of(self.obj);
         // Sized values' boxes start right after the head, whatever their
         // allocation; the type was just checked, and the count taken.
         Some(Gc::from_inner(self.obj.typed_box::<T>()))
@@ -1181,7 +1181,7 @@ impl Clone for Garbage {
     /// assert_eq!(gc_core::collect(), 1);
     /// ```
     fn clone(&self) -> Self {
-        inc_strong_checked(self.obj.counts());
+        inc_strong_of(self.obj);
         Garbage { obj: self.obj }
     }
 }
@@ -1220,7 +1220,7 @@ pub fn garbage() -> Vec<Garbage> {
             .into_iter()
             .map(|obj| {
                 // On a panic, the handles made so far are dropped.
-                inc_strong_checked(obj.counts());
+                inc_strong_of(obj);
                 Garbage { obj }
             })
             .collect()

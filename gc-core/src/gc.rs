@@ -584,35 +584,58 @@ pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // count), so the block is allocated (I1).
     let c = unsafe { counts(ptr) };
     let s = c.strong();
+    // The flags sit above the count: one compare sends overflow, dead and
+    // detached objects to the slow path.
     if s < MAX_HANDLES {
         c.set_strong(s + 1);
     } else {
-        inc_strong_slow(ptr);
+        let obj = if c.has_head() {
+            // SAFETY: the block is allocated and has a head (I3).
+            Some(unsafe { head_of(ptr) })
+        } else {
+            None
+        };
+        inc_strong_slow(c, obj);
     }
 }
 
+/// [`inc_strong`] for a head-ful object: the one way the crate's own code
+/// (`debug`'s handles) adds a strong count for a new handle, so that it too
+/// is overflow-checked and seen by a running analysis (soundness step S4).
+///
+/// # Panics
+///
+/// As [`inc_strong`]: at the limit, before the count changes.
+#[inline]
+pub(crate) fn inc_strong_of(obj: Obj) {
+    let c = obj.counts();
+    let s = c.strong();
+    if s < MAX_HANDLES {
+        c.set_strong(s + 1);
+    } else {
+        inc_strong_slow(c, Some(obj));
+    }
+}
+
+/// The slow path of a strong increment: overflow (a panic before anything
+/// changes), a detached object (reattached), an object a collection is
+/// examining (recorded, step S4).
 #[cold]
 #[inline(never)]
-fn inc_strong_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
-    // SAFETY: as in `inc_strong`.
-    let c = unsafe { counts(ptr) };
+fn inc_strong_slow(c: &gc_box::Counts, obj: Option<Obj>) {
     let s = c.strong();
     inc_strong_checked(c);
-    if s & DETACHED != 0 && c.has_head() {
+    let Some(obj) = obj else { return };
+    if s & DETACHED != 0 {
         // A new handle is being made from a shared one, so no `&mut` from
         // `get_mut` is alive any more (I5).
-        // SAFETY: the block is allocated and has a head.
-        heap::reattach(unsafe { head_of(ptr) });
-    } else if s & DEAD != 0 && c.has_head() {
-        // SAFETY: the block is allocated and has a head.
-        let obj = unsafe { head_of(ptr) };
-        if matches!(obj.flags() & LOC_MASK, LOC_WORK | LOC_GARBAGE) {
-            // A handle made while a collection examines the object: its
-            // analysis cannot account for it (see `scan::partition`).
-            heap::with_heap(|h| {
-                h.made_while_examined.set(h.made_while_examined.get() + 1);
-            });
-        }
+        heap::reattach(obj);
+    } else if s & DEAD != 0 && matches!(obj.flags() & LOC_MASK, LOC_WORK | LOC_GARBAGE) {
+        // A handle made while a collection examines the object: its
+        // analysis cannot account for it, and keeps everything (step S4).
+        heap::with_heap(|h| {
+            h.made_while_examined.set(h.made_while_examined.get() + 1);
+        });
     }
 }
 
