@@ -53,8 +53,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::collector::heap::{self, Heap, with_heap};
-use crate::gc_box::{DETACHED, Obj};
 use crate::gc::inc_strong_of;
+use crate::gc_box::Obj;
 use crate::trace::{Mode, Tracer};
 use crate::{Gc, Trace};
 
@@ -213,7 +213,7 @@ struct Edges {
 /// Traces `obj` in `Collect` mode. Detached objects (their value may be
 /// exclusively borrowed) and panicking traces report nothing.
 fn edges_of(obj: Obj) -> Edges {
-    if obj.counts().strong() & DETACHED != 0 {
+    if obj.counts().is_detached() {
         return Edges {
             unreadable: true,
             ..Edges::default()
@@ -301,7 +301,7 @@ pub fn objects_of<T: 'static>(scope: Scope) -> Vec<Gc<T>> {
     with_heap(|h| {
         lists
             .flat_map(|l| h.objects_in(l))
-            .filter(|o| (o.vtable().type_id)() == want && o.counts().strong() & DETACHED == 0)
+            .filter(|o| (o.vtable().type_id)() == want && !o.counts().is_detached())
             .map(|obj| {
                 // On a panic, the handles made so far are dropped.
                 inc_strong_of(obj);

@@ -18,11 +18,10 @@ use core::ptr::{self, NonNull};
 use crate::Weak;
 use crate::collector::heap;
 use crate::gc_box::{
-    self, COUNT_MASK, DEAD, DETACHED, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GARBAGE, LOC_GEN0,
-    LOC_MASK, LOC_NONE, LOC_WORK, MAX_HANDLES, Obj, TRACKABLE, VTable, WEAK_MASK, alloc_block,
-    counts, free_block, head_of, headful_layout, init_head, init_inline_head,
+    self, GcBox, Obj, VTable, alloc_block, counts, free_block, head_of, headful_layout, init_head,
+    init_inline_head,
 };
-use crate::header::{PINNED, inc_strong_checked};
+use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_NONE, LOC_WORK};
 use crate::trace::{Trace, Tracer, is_tracked_type};
 
 /// A single-threaded reference-counted pointer, like [`Rc`](std::rc::Rc),
@@ -137,16 +136,10 @@ impl<T: Trace + 'static> Gc<T> {
             let layout = Layout::new::<GcBox<T>>();
             let block = alloc_block(layout).cast::<GcBox<T>>();
             // SAFETY: `block` is a fresh allocation of a `GcBox<T>`.
-            unsafe { block.write(GcBox::new(1, 1, value)) };
+            unsafe { block.write(GcBox::new(1, 1, false, value)) };
             return Gc::from_inner(block);
         }
-        let mut flags = LOC_NONE;
-        if tracked {
-            flags = LOC_GEN0 | TRACKABLE;
-        }
-        if finalizer {
-            flags |= HAS_FINALIZER;
-        }
+        let flags = new_flags(tracked, finalizer);
         if let Some(size) = gc_box::typed_block::<T>() {
             // The usual case: one visit to the heap for the block and the
             // list.
@@ -158,7 +151,7 @@ impl<T: Trace + 'static> Gc<T> {
                 // SAFETY: the box follows the 8-byte head inside the block.
                 let b = unsafe { block.add(8) }.cast::<GcBox<T>>();
                 // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
-                unsafe { b.write(GcBox::new(1, 1 | HAS_HEAD, value)) };
+                unsafe { b.write(GcBox::new(1, 1, true, value)) };
                 // The handle exists before the automatic collection that
                 // `track` may run: if that collection passes on a panic, the
                 // handle is dropped, and the value with it.
@@ -171,7 +164,7 @@ impl<T: Trace + 'static> Gc<T> {
         }
         let (obj, b) = Self::alloc_headful(flags);
         // SAFETY: `b` is the new block's box, aligned for `GcBox<T>`.
-        unsafe { b.write(GcBox::new(1, 1 | HAS_HEAD, value)) };
+        unsafe { b.write(GcBox::new(1, 1, true, value)) };
         let gc = Gc::from_inner(b);
         if tracked {
             heap::track_new(obj);
@@ -206,31 +199,25 @@ impl<T: Trace + 'static> Gc<T> {
     /// ```
     pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
         let tracked = is_tracked_type::<T>();
-        let mut flags = if tracked {
-            LOC_GEN0 | TRACKABLE
-        } else {
-            LOC_NONE
-        };
         // Always head-ful, so that a `Weak` made during construction can
         // free the block (through the vtable's static layout) if `data_fn`
         // panics before the value exists.
-        let (obj, b) = Self::alloc_headful(LOC_NONE);
+        let (obj, b) = Self::alloc_headful(Flags::at(LOC_NONE));
         // SAFETY: the box starts at `b`; strong 0 means "no value yet", and
         // the single weak count belongs to `weak` below.
-        unsafe { gc_box::init_counts(b.cast(), 0, 1 | HAS_HEAD) };
+        unsafe { gc_box::init_counts(b.cast(), 0, 1, true) };
         let weak = Weak::from_inner(b);
         let value = data_fn(&weak);
-        if value.finalizer().is_some() {
-            flags |= HAS_FINALIZER;
-        }
+        let flags = new_flags(tracked, value.finalizer().is_some());
         // SAFETY: the box is allocated.
         let v = unsafe { gc_box::value_ptr(b.as_ptr()) };
         // SAFETY: the value field is allocated and not yet initialised;
         // nothing reads it while the strong count is zero.
         unsafe { v.write(value) };
-        obj.set_flags((obj.flags() & gc_box::INLINE) | flags);
-        // SAFETY: allocated; this publishes the value with one strong handle.
-        unsafe { counts(b) }.set_strong(1);
+        obj.set_flags(flags.set_to(Flag::Inline, obj.has(Flag::Inline)));
+        // SAFETY: allocated; this publishes the value with one strong handle
+        // (the count was zero, nothing else can have changed it).
+        unsafe { counts(b) }.inc_strong_checked();
         // `weak`'s count becomes the one all strong handles hold together.
         core::mem::forget(weak);
         let gc = Gc::from_inner(b);
@@ -288,7 +275,7 @@ impl<T: Trace + 'static> Gc<T> {
             // another handle (taken by code an automatic collection ran)
             // would have made the count at least two, and no move-out works
             // then.
-            obj.set_flags(obj.flags() | PINNED);
+            obj.set_flag(Flag::Pinned, true);
         }
         // SAFETY: the value never moves and its memory is not reused before
         // it is dropped in place: a `Pin<Gc<T>>` gives out only `&T`, and a
@@ -305,7 +292,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// with an inline vtable otherwise. The caller initialises the box and
     /// lists the object.
     #[inline]
-    fn alloc_headful(flags: u32) -> (Obj, NonNull<GcBox<T>>) {
+    fn alloc_headful(flags: Flags) -> (Obj, NonNull<GcBox<T>>) {
         if let Some(size) = gc_box::typed_block::<T>() {
             let block = heap::with_heap(|h| h.slab.alloc_typed(VTable::sized::<T>(), size));
             // SAFETY: a typed slab block of `size` bytes: the head, then the
@@ -376,7 +363,7 @@ impl<T: ?Sized> Gc<T> {
     #[inline]
     #[must_use]
     pub fn strong_count(this: &Self) -> usize {
-        (this.counts().strong() & COUNT_MASK) as usize
+        this.counts().strong_count() as usize
     }
 
     /// The number of [`Weak`] handles to this value.
@@ -394,7 +381,7 @@ impl<T: ?Sized> Gc<T> {
     #[inline]
     #[must_use]
     pub fn weak_count(this: &Self) -> usize {
-        ((this.counts().weak() & WEAK_MASK) - 1) as usize
+        (this.counts().weak_count() - 1) as usize
     }
 
     /// Whether two handles point to the same allocation (like
@@ -457,13 +444,7 @@ impl<T: ?Sized> Gc<T> {
     /// ```
     #[must_use = "the Weak is dropped at once otherwise"]
     pub fn downgrade(this: &Self) -> Weak<T> {
-        let c = this.counts();
-        let w = c.weak();
-        assert!(
-            w & WEAK_MASK < WEAK_MASK,
-            "Gc: too many Weak handles to one value"
-        );
-        c.set_weak(w + 1);
+        this.counts().inc_weak();
         Weak::from_inner(this.ptr)
     }
 
@@ -488,7 +469,7 @@ impl<T: ?Sized> Gc<T> {
     pub fn is_tracked(this: &Self) -> bool {
         Gc::obj(this).is_some_and(|obj| {
             let f = obj.flags();
-            f & TRACKABLE != 0 && f & LOC_MASK != LOC_NONE
+            f.has(Flag::Trackable) && f.loc() != LOC_NONE
         })
     }
 
@@ -506,7 +487,7 @@ impl<T: ?Sized> Gc<T> {
     #[inline]
     #[must_use]
     pub fn is_dead(this: &Self) -> bool {
-        this.counts().strong() & DEAD != 0
+        this.counts().is_dead()
     }
 
     /// The value, or `None` for a dead handle (see
@@ -561,11 +542,11 @@ impl<T: ?Sized> Gc<T> {
     #[must_use]
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {
         let c = this.counts();
-        if c.strong() & (COUNT_MASK | DEAD) != 1 || c.weak() & WEAK_MASK != 1 {
+        if !c.is_unique_live() || c.weak_count() != 1 {
             return None;
         }
         if let Some(obj) = Gc::obj(this) {
-            if obj.flags() & PINNED != 0 {
+            if obj.has(Flag::Pinned) {
                 return None;
             }
             heap::detach(obj);
@@ -577,18 +558,26 @@ impl<T: ?Sized> Gc<T> {
     }
 }
 
+/// The head flags of a new head-ful object.
+#[inline]
+pub(crate) fn new_flags(tracked: bool, finalizer: bool) -> Flags {
+    let f = if tracked {
+        Flags::at(LOC_GEN0).with(Flag::Trackable)
+    } else {
+        Flags::at(LOC_NONE)
+    };
+    f.set_to(Flag::HasFinalizer, finalizer)
+}
+
 /// Adds a strong count, handling overflow and detached objects.
 #[inline]
 pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: the caller holds a handle (or a `Weak` that saw a non-zero
     // count), so the block is allocated (I1).
     let c = unsafe { counts(ptr) };
-    let s = c.strong();
     // The flags sit above the count: one compare sends overflow, dead and
     // detached objects to the slow path.
-    if s < MAX_HANDLES {
-        c.set_strong(s + 1);
-    } else {
+    if !c.try_inc_fast() {
         let obj = if c.has_head() {
             // SAFETY: the block is allocated and has a head (I3).
             Some(unsafe { head_of(ptr) })
@@ -609,10 +598,7 @@ pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 #[inline]
 pub(crate) fn inc_strong_of(obj: Obj) {
     let c = obj.counts();
-    let s = c.strong();
-    if s < MAX_HANDLES {
-        c.set_strong(s + 1);
-    } else {
+    if !c.try_inc_fast() {
         inc_strong_slow(c, Some(obj));
     }
 }
@@ -623,14 +609,14 @@ pub(crate) fn inc_strong_of(obj: Obj) {
 #[cold]
 #[inline(never)]
 fn inc_strong_slow(c: &gc_box::Counts, obj: Option<Obj>) {
-    let s = c.strong();
-    inc_strong_checked(c);
+    let (detached, dead) = (c.is_detached(), c.is_dead());
+    c.inc_strong_checked();
     let Some(obj) = obj else { return };
-    if s & DETACHED != 0 {
+    if detached {
         // A new handle is being made from a shared one, so no `&mut` from
         // `get_mut` is alive any more (I5).
         heap::reattach(obj);
-    } else if s & DEAD != 0 && matches!(obj.flags() & LOC_MASK, LOC_WORK | LOC_GARBAGE) {
+    } else if dead && matches!(obj.loc(), LOC_WORK | LOC_GARBAGE) {
         // A handle made while a collection examines the object: its
         // analysis cannot account for it, and keeps everything (step S4).
         heap::with_heap(|h| {
@@ -684,9 +670,7 @@ impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         let c = self.counts();
-        let s = c.strong() - 1;
-        c.set_strong(s);
-        if s & COUNT_MASK == 0 {
+        if c.dec_strong() == 0 {
             // SAFETY: that was the last strong handle.
             unsafe { drop_slow(self.ptr) };
         }
@@ -717,7 +701,7 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     let release = ReleaseHeadless { ptr, layout };
     // A head-less value is never collected: it is dead only if it was moved
     // out.
-    if c.strong() & DEAD == 0 {
+    if !c.is_dead() {
         // SAFETY: the block is allocated.
         let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
         // SAFETY: the last handle is gone: the value is dropped this once (I2).
@@ -741,9 +725,7 @@ impl<T: ?Sized> Drop for ReleaseHeadless<T> {
         // SAFETY: the strong handles' weak count, released only here, keeps
         // the block allocated (I1).
         let c = unsafe { counts(self.ptr) };
-        let w = c.weak() - 1;
-        c.set_weak(w);
-        if w & WEAK_MASK == 0 {
+        if c.dec_weak() == 0 {
             // SAFETY: no handle of either kind remains (I1); the block was
             // allocated with the box's layout.
             unsafe { free_block(self.ptr.cast(), self.layout) };
@@ -762,7 +744,7 @@ impl<T: ?Sized> Deref for Gc<T> {
     #[inline]
     #[track_caller]
     fn deref(&self) -> &T {
-        if self.counts().strong() & DEAD != 0 {
+        if self.counts().is_dead() {
             dead_handle();
         }
         // SAFETY: the value is initialised (not dead, I2) and no `&mut`
@@ -793,5 +775,5 @@ impl<T: ?Sized> Unpin for Gc<T> {}
 /// there is a head.
 #[cfg(test)]
 pub(crate) fn has_head<T: ?Sized>(g: &Gc<T>) -> bool {
-    g.counts().weak() & HAS_HEAD != 0
+    g.counts().has_head()
 }

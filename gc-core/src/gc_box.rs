@@ -31,8 +31,10 @@
 //!
 //! The unsafe code of the crate relies on these, and cites them by number.
 //!
-//! - **I1 (liveness)**: the block stays allocated while `strong & COUNT_MASK`
-//!   is above zero or `weak & WEAK_MASK` is above zero. `weak` counts the
+//! The bits of the count and flag words are drawn in `header`'s docs.
+//!
+//! - **I1 (liveness)**: the block stays allocated while the strong count
+//!   is above zero or the weak count is above zero. `weak` counts the
 //!   `Weak` handles plus one for all strong handles together, as in `Rc`; it
 //!   drops that one when the value is destroyed. Nothing else frees a block.
 //! - **I2 (value)**: the value is initialised from the moment the box is
@@ -54,79 +56,27 @@
 //! - **I5 (exclusive)**: while `Gc::get_mut` may have handed out a `&mut T`,
 //!   the object is `DETACHED` (location `LOC_NONE`) and the collector never
 //!   creates a reference to its value.
+//! - **I6 (fixed flags)**: `INLINE`, `TRACKABLE` and `HAS_FINALIZER` never
+//!   change once the object is published, and `PINNED` never changes once
+//!   `Gc::pin` set it.
+//! - **I7 (the collector's count)**: while an object is in a collection's
+//!   working set (`LOC_WORK`, `LOC_GARBAGE`), the collector holds one strong
+//!   count on it, taken when the set is formed and given back when the
+//!   object is promoted, kept or its value dropped; a detached object the
+//!   tracer found (`DISCOVERED`) likewise holds one until `retrack`. So no
+//!   object the collector works on is freed under it.
+//! - **I8 (queues)**: an object is in the trashcan queue or the pending list
+//!   at most once (`PENDING` marks pending membership); a queued object's
+//!   strong count is zero and it is in no generation list.
 
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
 use std::alloc;
 
+pub(crate) use crate::header::Counts;
+use crate::header::{Flag, Flags, Loc};
 use crate::trace::{Trace, Tracer};
-
-/// Bits of `strong` that hold the count.
-pub(crate) const COUNT_MASK: u32 = (1 << 30) - 1;
-/// The most strong handles one object can have; one more is kept for the
-/// collector's own reference while it handles garbage.
-pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
-/// `strong` flag: the value was dropped by the cycle collector (a dead handle).
-pub(crate) const DEAD: u32 = 1 << 30;
-/// `strong` flag: `get_mut` took the object out of the collector's lists.
-pub(crate) const DETACHED: u32 = 1 << 31;
-
-/// Bits of `weak` that hold the count.
-pub(crate) const WEAK_MASK: u32 = (1 << 31) - 1;
-/// `weak` flag: a [`Head`] precedes the box (invariant I3).
-pub(crate) const HAS_HEAD: u32 = 1 << 31;
-
-/// Location field of [`Head::flags`]: which list the object is in.
-pub(crate) const LOC_MASK: u32 = 0b111;
-pub(crate) const LOC_GEN0: u32 = 0;
-pub(crate) const LOC_PERM: u32 = 3;
-/// In the set a collection is examining.
-pub(crate) const LOC_WORK: u32 = 4;
-/// Found to be garbage; the collector holds one strong count on it.
-pub(crate) const LOC_GARBAGE: u32 = 5;
-/// In no list: untracked type with a finalizer, dead, detached, or created
-/// after the heap was torn down.
-pub(crate) const LOC_NONE: u32 = 6;
-/// Not an object: a free block of a typed slab page (written by the slab).
-pub(crate) const LOC_FREE: u32 = 7;
-
-// Bit 3 is free.
-/// `Finalize::finalize` already ran (at most once per object).
-pub(crate) const FINALIZED: u32 = 1 << 4;
-/// The type has a finalizer.
-pub(crate) const HAS_FINALIZER: u32 = 1 << 5;
-/// The collector found the object to be garbage: `Weak::upgrade` fails.
-pub(crate) const CLEARED: u32 = 1 << 6;
-/// The count reached zero while the collector was examining the object; the
-/// free waits in the heap's pending list.
-pub(crate) const PENDING: u32 = 1 << 7;
-/// The weak epoch ran out (the object was found to be garbage four times):
-/// no `Weak` to it upgrades any more.
-pub(crate) const WEAK_DEAD: u32 = 1 << 8;
-/// The type can hold a `Gc` and belongs in the collector's lists.
-pub(crate) const TRACKABLE: u32 = 1 << 9;
-/// A collection found a strong edge to this detached object; it may be put
-/// back in the lists when that collection ends (see `Gc::get_mut`).
-pub(crate) const DISCOVERED: u32 = 1 << 10;
-/// The vtable is stored in the 8 bytes before the head (the object is not in
-/// a typed slab page).
-pub(crate) const INLINE: u32 = 1 << 11;
-/// Two bits: how many times the collector cleared this object's weak
-/// references (mod 4). A `Weak` remembers the epoch it was made in, so the
-/// ones cleared stay cleared even if the object is resurrected, while new
-/// ones work.
-pub(crate) const EPOCH_SHIFT: u32 = 12;
-/// Mask of the epoch bits.
-pub(crate) const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
-// Bit 14: `header::PINNED`. Bits 15 to 31 are free.
-
-/// The counts at the start of every box.
-#[repr(C)]
-pub(crate) struct Counts {
-    strong: Cell<u32>,
-    weak: Cell<u32>,
-}
 
 /// The block a `Gc<T>` points to.
 #[repr(C)]
@@ -136,13 +86,10 @@ pub(crate) struct GcBox<T: ?Sized> {
 }
 
 impl<T> GcBox<T> {
-    /// A box with the given counts.
-    pub(crate) fn new(strong: u32, weak: u32, value: T) -> Self {
+    /// A box with the given counts (see [`Counts::new`]).
+    pub(crate) fn new(strong: u32, weak: u32, head: bool, value: T) -> Self {
         GcBox {
-            counts: Counts {
-                strong: Cell::new(strong),
-                weak: Cell::new(weak),
-            },
+            counts: Counts::new(strong, weak, head),
             value,
         }
     }
@@ -152,14 +99,13 @@ impl<T> GcBox<T> {
 #[repr(C)]
 pub(crate) struct Head {
     index: Cell<u32>,
-    flags: Cell<u32>,
+    flags: Cell<Flags>,
 }
 
 const HEAD_SIZE: usize = core::mem::size_of::<Head>();
 const _: () = assert!(HEAD_SIZE == 8);
 /// Bytes of an inline vtable pointer.
 const VTABLE_SIZE: usize = core::mem::size_of::<&'static VTable>();
-const _: () = assert!(core::mem::size_of::<Counts>() == 8);
 
 /// Type-erased operations on a head-ful object, one static table per type.
 pub(crate) struct VTable {
@@ -193,29 +139,6 @@ impl core::fmt::Debug for VTable {
 /// dereferenced (the object must be allocated, invariant I1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Obj(NonNull<Head>);
-
-impl Counts {
-    #[inline]
-    pub(crate) fn strong(&self) -> u32 {
-        self.strong.get()
-    }
-    #[inline]
-    pub(crate) fn set_strong(&self, v: u32) {
-        self.strong.set(v);
-    }
-    #[inline]
-    pub(crate) fn weak(&self) -> u32 {
-        self.weak.get()
-    }
-    #[inline]
-    pub(crate) fn set_weak(&self, v: u32) {
-        self.weak.set(v);
-    }
-    #[inline]
-    pub(crate) fn has_head(&self) -> bool {
-        self.weak.get() & HAS_HEAD != 0
-    }
-}
 
 /// The counts of the box at `ptr`.
 ///
@@ -252,11 +175,8 @@ impl Obj {
     /// it) or live again.
     #[inline]
     pub(crate) fn set_dead(self, dead: bool) {
-        let c = self.counts();
-        let s = c.strong();
-        c.set_strong(if dead { s | DEAD } else { s & !DEAD });
+        self.counts().set_dead(dead);
     }
-
 
     /// The address of the object's box: its identity, shared with
     /// head-less objects (see `debug::ObjectId`).
@@ -331,7 +251,7 @@ impl Obj {
 
     #[inline]
     pub(crate) fn vtable(self) -> &'static VTable {
-        if self.flags() & INLINE != 0 {
+        if self.has(Flag::Inline) {
             let v = self.inline_vtable_start().cast::<&'static VTable>();
             // SAFETY: an `INLINE` object's vtable was written there at
             // allocation and never changes (I3).
@@ -345,20 +265,30 @@ impl Obj {
         }
     }
     #[inline]
-    pub(crate) fn flags(self) -> u32 {
+    pub(crate) fn flags(self) -> Flags {
         self.head().flags.get()
     }
     #[inline]
-    pub(crate) fn set_flags(self, f: u32) {
+    pub(crate) fn set_flags(self, f: Flags) {
         self.head().flags.set(f);
     }
+    /// Whether `flag` is set.
     #[inline]
-    pub(crate) fn loc(self) -> u32 {
-        self.flags() & LOC_MASK
+    pub(crate) fn has(self, flag: Flag) -> bool {
+        self.flags().has(flag)
+    }
+    /// Sets or clears `flag`.
+    #[inline]
+    pub(crate) fn set_flag(self, flag: Flag, on: bool) {
+        self.set_flags(self.flags().set_to(flag, on));
     }
     #[inline]
-    pub(crate) fn set_loc(self, loc: u32) {
-        self.set_flags((self.flags() & !LOC_MASK) | loc);
+    pub(crate) fn loc(self) -> Loc {
+        self.flags().loc()
+    }
+    #[inline]
+    pub(crate) fn set_loc(self, loc: Loc) {
+        self.set_flags(self.flags().with_loc(loc));
     }
     #[inline]
     pub(crate) fn index(self) -> usize {
@@ -375,7 +305,7 @@ impl Obj {
     }
     #[inline]
     pub(crate) fn strong_count(self) -> u32 {
-        self.counts().strong() & COUNT_MASK
+        self.counts().strong_count()
     }
 
     /// The pointer to the typed box, for a sized `T`: only meaningful if
@@ -458,7 +388,7 @@ pub(crate) const fn typed_block<T>() -> Option<usize> {
 ///
 /// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
 ///   followed by the box.
-pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: u32) -> Obj {
+pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> Obj {
     let head = head.cast::<Head>();
     // SAFETY: guaranteed by the caller.
     unsafe {
@@ -479,10 +409,10 @@ pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: u32) -> Obj {
 pub(crate) unsafe fn init_inline_head(
     head: NonNull<u8>,
     vtable: &'static VTable,
-    flags: u32,
+    flags: Flags,
 ) -> Obj {
     // SAFETY: guaranteed by the caller.
-    let obj = unsafe { init_head(head, flags | INLINE) };
+    let obj = unsafe { init_head(head, flags.with(Flag::Inline)) };
     let v = obj.inline_vtable_start().cast::<&'static VTable>();
     // SAFETY: the vtable's bytes are writable, 8-aligned and in the block.
     unsafe { v.write(vtable) };
@@ -494,14 +424,9 @@ pub(crate) unsafe fn init_inline_head(
 /// # Safety
 ///
 /// - `b` points to the start of a new box's writable, 4-aligned memory.
-pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32) {
+pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32, head: bool) {
     // SAFETY: guaranteed by the caller.
-    unsafe {
-        b.cast::<Counts>().write(Counts {
-            strong: Cell::new(strong),
-            weak: Cell::new(weak),
-        });
-    }
+    unsafe { b.cast::<Counts>().write(Counts::new(strong, weak, head)) };
 }
 
 /// Static vtables, one per type and layout.
@@ -638,7 +563,7 @@ unsafe fn block_start(obj: Obj, offset: usize) -> NonNull<u8> {
 }
 
 unsafe fn dealloc_sized<T>(obj: Obj) {
-    if obj.flags() & INLINE == 0 {
+    if !obj.has(Flag::Inline) {
         // SAFETY: a non-`INLINE` object came from `Slab::alloc_typed`, its
         // block starting at the head; the caller frees it once, when both
         // counts are zero (I1).
@@ -679,7 +604,7 @@ unsafe fn dealloc_slot<T: ?Sized>(obj: Obj) {
 
 unsafe fn block_size_sized<T>(obj: Obj) -> usize {
     match typed_block::<T>() {
-        Some(size) if obj.flags() & INLINE == 0 => crate::slab::block_size(size),
+        Some(size) if !obj.has(Flag::Inline) => crate::slab::block_size(size),
         _ => headful_layout(Layout::new::<GcBox<T>>(), false).0.size(),
     }
 }

@@ -1,56 +1,217 @@
-//! Checked changes to a box's header words: the one way to add a strong
-//! count, and the head flag of values made by [`Gc::pin`](crate::Gc::pin).
+//! The header words of every heap block, as typed words with named
+//! operations: the two counts at the start of every box ([`Counts`]) and the
+//! flags word of a head-ful object's head ([`Flags`]). No other module
+//! touches a mask; this is the bottom layer of the crate.
+//!
+//! ```text
+//! strong: u32  [31 DETACHED][30 DEAD][29..0 count]
+//! weak:   u32  [31 HAS_HEAD][30..0 weak count, +1 for all strong handles together]
+//! flags:  u32  [31..15 free][14 PINNED][13..12 EPOCH][11 INLINE][10 DISCOVERED]
+//!              [9 TRACKABLE][8 WEAK_DEAD][7 PENDING][6 CLEARED][5 HAS_FINALIZER]
+//!              [4 FINALIZED][3 free][2..0 LOC]
+//! LOC:         0 GEN0 · 1 GEN1 · 2 GEN2 · 3 PERM · 4 WORK · 5 GARBAGE · 6 NONE · 7 FREE (slab)
+//! ```
+//!
+//! - The flags of `strong` sit above the count, so the single compare
+//!   `strong < MAX_HANDLES` of the clone fast path sends every overflow,
+//!   dead and detached object to the slow path ([`Counts::try_inc_fast`]).
+//! - `HAS_HEAD` never changes after allocation (invariant I3); neither do
+//!   `INLINE`, `TRACKABLE` and `HAS_FINALIZER` once the object is published,
+//!   and `PINNED` once `Gc::pin` set it (invariant I6).
 //!
 //! # Strong counts
 //!
-//! The count lives in the low 30 bits of `strong` (`COUNT_MASK`); above it
-//! sit the `DEAD` and `DETACHED` flags. A count that grew past the mask would
-//! carry into them: a live value would read as dead, or a later collection
-//! would free a block that handles still point to. So every increment goes
-//! through [`inc_strong_checked`] or [`inc_strong_collector`], and neither
-//! ever lets the count wrap:
+//! A count that grew past its mask would carry into the flags: a live value
+//! would read as dead, or a later collection would free a block that handles
+//! still point to. So every increment goes through
+//! [`Counts::inc_strong_checked`] (via `gc::inc_strong`, for handles and
+//! the counts `debug` holds on a user's behalf) or
+//! [`Counts::inc_strong_collector`], and neither lets the count wrap:
 //!
-//! - Handles (`Gc`, `debug::Garbage`) and the counts the crate holds on a
-//!   user's behalf (`debug`'s snapshots) stop at `MAX_HANDLES`
-//!   (`COUNT_MASK - 1`): [`inc_strong_checked`] panics *before* changing the
-//!   count, so the caller sees a panic and nothing else changed.
-//! - That leaves one value spare, for the collector's own count on an
-//!   object it examines (`scan::partition`) or on a detached object it found
-//!   through an edge (`Tracer::visit_outside`). No object holds both at
-//!   once: the first is for objects of the working set, the second for
-//!   detached ones, which are in no set (and `DISCOVERED` lets the tracer
-//!   take it once, until `retrack` gives it back at the end of the
-//!   collection). So the spare is enough: [`inc_strong_collector`] finds the
-//!   count at most `MAX_HANDLES`, and aborts if it ever is not, rather than
-//!   wrap.
+//! - handles stop at `MAX_HANDLES` (`COUNT_MASK - 1`): the increment panics
+//!   *before* changing the count;
+//! - that leaves one value spare, for the collector's own count on an object
+//!   it examines (`scan::partition`) or on a detached object it found
+//!   through an edge (`Tracer::visit_outside`). No object takes both at once
+//!   (working-set objects are never detached), so the spare is enough; the
+//!   collector's increment aborts rather than wrap if it ever is not.
 
-use crate::gc_box::{COUNT_MASK, Counts, MAX_HANDLES};
+use core::cell::Cell;
 
-/// Head flag: the value was made by `Gc::pin` and must never move. Set once,
-/// right after the object is created, and never cleared while the block
-/// lives (a reused block gets a fresh head). `try_unwrap`, `into_inner`,
-/// `unwrap_or_clone`, `get_mut` and `make_mut` treat a pinned value as if
-/// another handle existed, whoever holds the handle (`debug::objects_of` and
-/// `debug::Garbage::downcast` hand out plain `Gc`s to it).
-///
-/// Only head-ful objects carry it: a head-less pinned value can be reached
-/// only through its `Pin<Gc<T>>`, which never gives out a plain `Gc`.
-pub(crate) const PINNED: u32 = 1 << 14;
+/// Bits of `strong` that hold the count.
+const COUNT_MASK: u32 = (1 << 30) - 1;
+/// The most strong handles one object can have; one more is kept for the
+/// collector's own reference while it examines the object.
+pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
+/// `strong` flag: the value was dropped by the cycle collector, or the
+/// object is being examined (a dead handle).
+const DEAD: u32 = 1 << 30;
+/// `strong` flag: `get_mut` took the object out of the collector's lists.
+const DETACHED: u32 = 1 << 31;
 
-/// Adds one strong count for a new handle, or for a count held on a user's
-/// behalf.
-///
-/// # Panics
-///
-/// Panics, before changing anything, if the object already has
-/// `MAX_HANDLES` counts.
-#[inline]
-pub(crate) fn inc_strong_checked(c: &Counts) {
-    let s = c.strong();
-    if s & COUNT_MASK >= MAX_HANDLES {
-        strong_overflow();
+/// Bits of `weak` that hold the count.
+const WEAK_MASK: u32 = (1 << 31) - 1;
+/// `weak` flag: a head precedes the box (invariant I3).
+const HAS_HEAD: u32 = 1 << 31;
+
+const _: () = assert!(COUNT_MASK & (DEAD | DETACHED) == 0 && DEAD & DETACHED == 0);
+const _: () = assert!(WEAK_MASK & HAS_HEAD == 0);
+const _: () = assert!(MAX_HANDLES < COUNT_MASK && COUNT_MASK < DEAD);
+
+/// The two counts at the start of every box.
+#[repr(C)]
+pub(crate) struct Counts {
+    strong: Cell<u32>,
+    weak: Cell<u32>,
+}
+
+const _: () = assert!(core::mem::size_of::<Counts>() == 8);
+
+impl Counts {
+    /// Counts for a new box: `strong` handles, `weak` weak counts (the one
+    /// all strong handles hold together included), and whether a head
+    /// precedes the box.
+    #[inline]
+    pub(crate) const fn new(strong: u32, weak: u32, head: bool) -> Counts {
+        Counts {
+            strong: Cell::new(strong),
+            weak: Cell::new(if head { weak | HAS_HEAD } else { weak }),
+        }
     }
-    c.set_strong(s + 1);
+
+    /// The number of strong counts (handles, plus the collector's own).
+    #[inline]
+    pub(crate) fn strong_count(&self) -> u32 {
+        self.strong.get() & COUNT_MASK
+    }
+
+    /// The value was dropped by the collector, or is being examined.
+    #[inline]
+    pub(crate) fn is_dead(&self) -> bool {
+        self.strong.get() & DEAD != 0
+    }
+
+    /// Marks the value dead, or live again.
+    #[inline]
+    pub(crate) fn set_dead(&self, dead: bool) {
+        let s = self.strong.get();
+        self.strong.set(if dead { s | DEAD } else { s & !DEAD });
+    }
+
+    /// `get_mut` may have handed out a `&mut` (invariant I5).
+    #[inline]
+    pub(crate) fn is_detached(&self) -> bool {
+        self.strong.get() & DETACHED != 0
+    }
+
+    /// Marks the object detached, or attached again.
+    #[inline]
+    pub(crate) fn set_detached(&self, detached: bool) {
+        let s = self.strong.get();
+        self.strong.set(if detached {
+            s | DETACHED
+        } else {
+            s & !DETACHED
+        });
+    }
+
+    /// Exactly one strong count, and the value not dead: the caller's handle
+    /// is the only one.
+    #[inline]
+    pub(crate) fn is_unique_live(&self) -> bool {
+        self.strong.get() & (COUNT_MASK | DEAD) == 1
+    }
+
+    /// The clone fast path: adds one strong count and returns `true` when no
+    /// flag is set and the count is below the limit (one compare); returns
+    /// `false`, changing nothing, otherwise.
+    #[inline]
+    pub(crate) fn try_inc_fast(&self) -> bool {
+        let s = self.strong.get();
+        if s < MAX_HANDLES {
+            self.strong.set(s + 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Adds one strong count for a new handle, or for a count held on a
+    /// user's behalf.
+    ///
+    /// # Panics
+    ///
+    /// Panics, before changing anything, if the object already has
+    /// `MAX_HANDLES` counts.
+    #[inline]
+    pub(crate) fn inc_strong_checked(&self) {
+        let s = self.strong.get();
+        if s & COUNT_MASK >= MAX_HANDLES {
+            strong_overflow();
+        }
+        self.strong.set(s + 1);
+    }
+
+    /// Adds the collector's own strong count, which may take the one value
+    /// kept spare above `MAX_HANDLES` (see the module docs).
+    ///
+    /// Aborts the process if the count is already past `MAX_HANDLES`: the
+    /// collector cannot unwind from the middle of its bookkeeping, and a
+    /// count must never wrap. Every other increment stops at `MAX_HANDLES`,
+    /// so this does not happen.
+    #[inline]
+    pub(crate) fn inc_strong_collector(&self) {
+        let s = self.strong.get();
+        if s & COUNT_MASK > MAX_HANDLES {
+            collector_overflow();
+        }
+        self.strong.set(s + 1);
+    }
+
+    /// Takes one strong count away and returns how many are left.
+    #[inline]
+    pub(crate) fn dec_strong(&self) -> u32 {
+        let s = self.strong.get() - 1;
+        debug_assert!(s & COUNT_MASK != COUNT_MASK, "strong count underflow");
+        self.strong.set(s);
+        s & COUNT_MASK
+    }
+
+    /// The weak count, including the one all strong handles hold together
+    /// while any exists.
+    #[inline]
+    pub(crate) fn weak_count(&self) -> u32 {
+        self.weak.get() & WEAK_MASK
+    }
+
+    /// Adds one weak count.
+    ///
+    /// # Panics
+    ///
+    /// Panics, before changing anything, if the weak count is at its limit.
+    #[inline]
+    pub(crate) fn inc_weak(&self) {
+        let w = self.weak.get();
+        assert!(
+            w & WEAK_MASK < WEAK_MASK,
+            "Gc: too many Weak handles to one value"
+        );
+        self.weak.set(w + 1);
+    }
+
+    /// Takes one weak count away and returns how many are left.
+    #[inline]
+    pub(crate) fn dec_weak(&self) -> u32 {
+        let w = self.weak.get() - 1;
+        self.weak.set(w);
+        w & WEAK_MASK
+    }
+
+    /// A head precedes the box (invariant I3).
+    #[inline]
+    pub(crate) fn has_head(&self) -> bool {
+        self.weak.get() & HAS_HEAD != 0
+    }
 }
 
 #[cold]
@@ -59,25 +220,226 @@ fn strong_overflow() -> ! {
     panic!("Gc: too many handles to one value (strong count overflow)")
 }
 
-/// Adds the collector's own strong count, which may take the one value kept
-/// spare above `MAX_HANDLES` (see the module docs).
-///
-/// Aborts the process if the count is already past `MAX_HANDLES`: the
-/// collector cannot unwind from the middle of its bookkeeping, and a count
-/// must never wrap. Every other increment stops at `MAX_HANDLES`, so this
-/// does not happen.
-#[inline]
-pub(crate) fn inc_strong_collector(c: &Counts) {
-    let s = c.strong();
-    if s & COUNT_MASK > MAX_HANDLES {
-        collector_overflow();
-    }
-    c.set_strong(s + 1);
-}
-
 #[cold]
 #[inline(never)]
 fn collector_overflow() -> ! {
     eprintln!("Gc: strong count overflow in the collector; aborting");
     std::process::abort()
+}
+
+/// Where a head-ful object is: which list, set or state (the `LOC` field).
+pub(crate) type Loc = u32;
+/// Generation 0 (the young generation).
+pub(crate) const LOC_GEN0: Loc = 0;
+/// Generation 1.
+pub(crate) const LOC_GEN1: Loc = 1;
+/// Generation 2 (the old generation).
+pub(crate) const LOC_GEN2: Loc = 2;
+/// The permanent generation (`freeze`).
+pub(crate) const LOC_PERM: Loc = 3;
+/// In the set a collection is examining.
+pub(crate) const LOC_WORK: Loc = 4;
+/// Found to be garbage; the collector holds one strong count on it.
+pub(crate) const LOC_GARBAGE: Loc = 5;
+/// In no list: untracked type with a finalizer, dead, detached, or created
+/// after the heap was torn down.
+pub(crate) const LOC_NONE: Loc = 6;
+/// Not an object: a free block of a typed slab page (written by the slab).
+pub(crate) const LOC_FREE: Loc = 7;
+
+const LOC_MASK: u32 = 0b111;
+const _: () = assert!(LOC_FREE == LOC_MASK && LOC_FREE == crate::slab::FREE_TAG);
+
+/// One bit of the flags word.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum Flag {
+    /// `Finalize::finalize` already ran (at most once per object).
+    Finalized = 1 << 4,
+    /// The type has a finalizer (never changes after publication, I6).
+    HasFinalizer = 1 << 5,
+    /// The collector found the object to be garbage: `Weak::upgrade` fails.
+    Cleared = 1 << 6,
+    /// The count reached zero while the collector was examining the object;
+    /// the free waits in the heap's pending list.
+    Pending = 1 << 7,
+    /// The weak epoch ran out (found to be garbage four times): no `Weak` to
+    /// it upgrades any more.
+    WeakDead = 1 << 8,
+    /// The type can hold a `Gc` and belongs in the collector's lists (I6).
+    Trackable = 1 << 9,
+    /// A collection found a strong edge to this detached object; it may be
+    /// put back in the lists when that collection ends (see `Gc::get_mut`).
+    Discovered = 1 << 10,
+    /// The vtable is stored in the 8 bytes before the head (the object is
+    /// not in a typed slab page; I6).
+    Inline = 1 << 11,
+    /// Made by `Gc::pin`: no API moves the value out or hands out `&mut`
+    /// (set once, right after creation; I6).
+    Pinned = 1 << 14,
+}
+
+/// Two bits: how many times the collector cleared this object's weak
+/// references (mod 4). A `Weak` remembers the epoch it was made in, so the
+/// ones cleared stay cleared even if the object is resurrected, while new
+/// ones work.
+const EPOCH_SHIFT: u32 = 12;
+const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
+
+const ALL_FLAGS: [Flag; 9] = [
+    Flag::Finalized,
+    Flag::HasFinalizer,
+    Flag::Cleared,
+    Flag::Pending,
+    Flag::WeakDead,
+    Flag::Trackable,
+    Flag::Discovered,
+    Flag::Inline,
+    Flag::Pinned,
+];
+
+const _: () = {
+    let mut used = LOC_MASK | EPOCH_MASK;
+    assert!(LOC_MASK & EPOCH_MASK == 0);
+    let mut i = 0;
+    while i < ALL_FLAGS.len() {
+        let bit = ALL_FLAGS[i] as u32;
+        assert!(
+            bit.is_power_of_two() && used & bit == 0,
+            "flag bits overlap"
+        );
+        used |= bit;
+        i += 1;
+    }
+};
+
+/// The flags word of a head: location, weak epoch and [`Flag`] bits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
+pub(crate) struct Flags(u32);
+
+impl Flags {
+    /// Flags with location `loc` and no bit set.
+    #[inline]
+    pub(crate) const fn at(loc: Loc) -> Flags {
+        debug_assert!(loc <= LOC_MASK);
+        Flags(loc)
+    }
+
+    /// The location.
+    #[inline]
+    pub(crate) const fn loc(self) -> Loc {
+        self.0 & LOC_MASK
+    }
+
+    /// These flags with location `loc`.
+    #[inline]
+    #[must_use]
+    pub(crate) const fn with_loc(self, loc: Loc) -> Flags {
+        debug_assert!(loc <= LOC_MASK);
+        Flags((self.0 & !LOC_MASK) | loc)
+    }
+
+    /// Whether `flag` is set.
+    #[inline]
+    pub(crate) const fn has(self, flag: Flag) -> bool {
+        self.0 & flag as u32 != 0
+    }
+
+    /// These flags with `flag` set.
+    #[inline]
+    #[must_use]
+    pub(crate) const fn with(self, flag: Flag) -> Flags {
+        Flags(self.0 | flag as u32)
+    }
+
+    /// These flags with `flag` cleared.
+    #[inline]
+    #[must_use]
+    pub(crate) const fn without(self, flag: Flag) -> Flags {
+        Flags(self.0 & !(flag as u32))
+    }
+
+    /// These flags with `flag` set or cleared.
+    #[inline]
+    #[must_use]
+    pub(crate) const fn set_to(self, flag: Flag, on: bool) -> Flags {
+        if on {
+            self.with(flag)
+        } else {
+            self.without(flag)
+        }
+    }
+
+    /// The weak epoch (0 to 3).
+    #[inline]
+    pub(crate) const fn epoch(self) -> u32 {
+        (self.0 & EPOCH_MASK) >> EPOCH_SHIFT
+    }
+
+    /// These flags after the collector found the object to be garbage:
+    /// `Cleared` set, and a new weak epoch, so that the `Weak`s made so far
+    /// never upgrade again, even if the object is resurrected; when the
+    /// epochs run out, `WeakDead` (no `Weak` to it upgrades again).
+    #[inline]
+    #[must_use]
+    pub(crate) const fn cleared_anew(self) -> Flags {
+        let f = if self.0 & EPOCH_MASK == EPOCH_MASK {
+            self.0 | Flag::WeakDead as u32
+        } else {
+            (self.0 & !EPOCH_MASK) | ((self.0 + (1 << EPOCH_SHIFT)) & EPOCH_MASK)
+        };
+        Flags(f | Flag::Cleared as u32)
+    }
+
+    /// Whether a `Weak` made in epoch `epoch` may still upgrade through
+    /// these flags (not `WeakDead`, and the epoch unchanged); `Cleared`
+    /// also fails when `strict`.
+    #[inline]
+    pub(crate) const fn weak_valid(self, epoch: u32, strict: bool) -> bool {
+        let fail = if strict {
+            Flag::Cleared as u32 | Flag::WeakDead as u32
+        } else {
+            Flag::WeakDead as u32
+        };
+        self.0 & fail == 0 && self.epoch() == epoch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_advance_then_die() {
+        let mut f = Flags::at(LOC_GEN0);
+        for e in 1..4 {
+            f = f.cleared_anew();
+            assert_eq!(f.epoch(), e);
+            assert!(f.has(Flag::Cleared) && !f.has(Flag::WeakDead));
+        }
+        f = f.cleared_anew();
+        assert!(f.has(Flag::WeakDead));
+        assert!(!f.weak_valid(3, false));
+        assert_eq!(f.loc(), LOC_GEN0);
+    }
+
+    #[test]
+    fn counts_stop_before_the_flags() {
+        let c = Counts::new(MAX_HANDLES - 1, 1, true);
+        assert!(c.try_inc_fast());
+        assert_eq!(c.strong_count(), MAX_HANDLES);
+        assert!(!c.try_inc_fast(), "the fast path stops at the limit");
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.inc_strong_checked()));
+        assert!(r.is_err());
+        assert_eq!(c.strong_count(), MAX_HANDLES);
+        assert!(!c.is_dead() && !c.is_detached());
+        c.inc_strong_collector();
+        assert_eq!(c.strong_count(), COUNT_MASK);
+        assert!(!c.is_dead() && !c.is_detached() && c.has_head());
+        c.set_dead(true);
+        assert!(!c.try_inc_fast());
+        assert_eq!(c.dec_strong(), COUNT_MASK - 1);
+        assert!(c.is_dead());
+    }
 }

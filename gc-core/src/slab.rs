@@ -32,6 +32,10 @@ use std::alloc;
 
 use crate::gc_box::VTable;
 
+/// The flags word of a free block of a typed page: not an object (the
+/// header module checks that no object location uses it).
+pub(crate) const FREE_TAG: u32 = 7;
+
 /// Size (and alignment) of a page.
 pub(crate) const PAGE_SIZE: usize = 64 * 1024;
 /// The largest block the slab serves.
@@ -443,7 +447,7 @@ impl Slab {
             // flags word is the second `u32` of the head.
             let flags = unsafe { block.cast::<u32>().add(1) };
             // SAFETY: as above; the block is no longer used.
-            unsafe { flags.write(crate::gc_box::LOC_FREE) };
+            unsafe { flags.write(FREE_TAG) };
             // SAFETY: bytes 8..16 of the block.
             let at = unsafe { block.add(TYPED_LINK) };
             // SAFETY: 8-aligned, no longer used.

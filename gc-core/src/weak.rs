@@ -5,10 +5,7 @@ use core::fmt;
 use core::ptr::{self, NonNull};
 
 use crate::gc::{Gc, inc_strong};
-use crate::gc_box::{
-    CLEARED, COUNT_MASK, DEAD, EPOCH_MASK, EPOCH_SHIFT, GcBox, WEAK_DEAD, WEAK_MASK, counts,
-    free_block, head_of,
-};
+use crate::gc_box::{GcBox, counts, free_block, head_of};
 use crate::trace::{Trace, Tracer};
 
 /// A weak handle to a [`Gc`] value, like [`std::rc::Weak`]: it does not keep
@@ -72,7 +69,7 @@ impl<T: ?Sized> Weak<T> {
         let epoch = if c.has_head() {
             // SAFETY: allocated and head-ful (I3).
             let obj = unsafe { head_of(ptr) };
-            ((obj.flags() & EPOCH_MASK) >> EPOCH_SHIFT) as usize
+            obj.flags().epoch() as usize
         } else {
             0
         };
@@ -131,7 +128,7 @@ impl<T: ?Sized> Weak<T> {
         }
         // SAFETY: allocated and head-ful (I3).
         let f = unsafe { head_of(b) }.flags();
-        f & WEAK_DEAD != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch()
+        !f.weak_valid(self.epoch(), false)
     }
 
     #[inline]
@@ -158,14 +155,13 @@ impl<T: ?Sized> Weak<T> {
         let b = self.untagged();
         // SAFETY: a `Weak` keeps the block allocated (I1).
         let c = unsafe { counts(b) };
-        let s = c.strong();
-        if s & COUNT_MASK == 0 || s & DEAD != 0 {
+        if c.strong_count() == 0 || c.is_dead() {
             return None;
         }
         if c.has_head() {
             // SAFETY: allocated and head-ful (I3).
             let f = unsafe { head_of(b) }.flags();
-            if f & (CLEARED | WEAK_DEAD) != 0 || (f & EPOCH_MASK) >> EPOCH_SHIFT != self.epoch() {
+            if !f.weak_valid(self.epoch(), true) {
                 // Found to be garbage since this `Weak` was made.
                 return None;
             }
@@ -192,7 +188,7 @@ impl<T: ?Sized> Weak<T> {
             return 0;
         }
         // SAFETY: a `Weak` keeps the block allocated (I1).
-        (unsafe { counts(self.untagged()) }.strong() & COUNT_MASK) as usize
+        unsafe { counts(self.untagged()) }.strong_count() as usize
     }
 
     /// The number of `Weak` handles to the value, or 0 once no `Gc` remains
@@ -216,10 +212,10 @@ impl<T: ?Sized> Weak<T> {
         }
         // SAFETY: a `Weak` keeps the block allocated (I1).
         let c = unsafe { counts(self.untagged()) };
-        if c.strong() & COUNT_MASK == 0 {
+        if c.strong_count() == 0 {
             0
         } else {
-            ((c.weak() & WEAK_MASK) - 1) as usize
+            (c.weak_count() - 1) as usize
         }
     }
 
@@ -262,13 +258,7 @@ impl<T: ?Sized> Clone for Weak<T> {
         if !self.is_dangling() {
             // SAFETY: a `Weak` keeps the block allocated (I1); the counts are
             // at the untagged box address, not at the epoch-tagged one.
-            let c = unsafe { counts(self.untagged()) };
-            let w = c.weak();
-            assert!(
-                w & WEAK_MASK < WEAK_MASK,
-                "Gc: too many Weak handles to one value"
-            );
-            c.set_weak(w + 1);
+            unsafe { counts(self.untagged()) }.inc_weak();
         }
         // The clone keeps the epoch tag: it was made in the same epoch.
         Weak { ptr: self.ptr }
@@ -295,9 +285,7 @@ impl<T: ?Sized> Drop for Weak<T> {
         let b = self.untagged();
         // SAFETY: a `Weak` keeps the block allocated (I1).
         let c = unsafe { counts(b) };
-        let w = c.weak() - 1;
-        c.set_weak(w);
-        if w & WEAK_MASK != 0 {
+        if c.dec_weak() != 0 {
             return;
         }
         // Both counts are zero: this was the last handle of any kind, and

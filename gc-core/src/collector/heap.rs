@@ -11,9 +11,9 @@ use core::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::State;
-use crate::gc_box::{
-    COUNT_MASK, DEAD, DETACHED, DISCOVERED, FINALIZED, HAS_FINALIZER, INLINE, LOC_GARBAGE,
-    LOC_GEN0, LOC_MASK, LOC_NONE, LOC_PERM, LOC_WORK, Obj, PENDING, TRACKABLE, WEAK_MASK,
+use crate::gc_box::Obj;
+use crate::header::{
+    Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_GEN1, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK, Loc,
 };
 
 /// Value drops nest this deep before further frees are queued (CPython's
@@ -69,7 +69,7 @@ impl List {
     }
 
     /// Appends `objs`, setting each one's location and index.
-    pub(crate) fn append(&self, objs: &[Obj], loc: u32) {
+    pub(crate) fn append(&self, objs: &[Obj], loc: Loc) {
         self.with(|v| {
             v.reserve(objs.len());
             for &obj in objs {
@@ -182,7 +182,7 @@ impl Heap {
     fn unlist(&self, obj: Obj) {
         let loc = obj.loc();
         if loc <= LOC_PERM {
-            if loc >= 2 && obj.flags() & INLINE == 0 {
+            if loc >= LOC_GEN2 && !obj.has(Flag::Inline) {
                 let n = &self.implicit[loc as usize];
                 n.set(n.get() - 1);
             } else {
@@ -197,7 +197,7 @@ impl Heap {
 
     /// Removes `obj` from `lists[loc]`.
     #[inline]
-    fn unlist_vec(&self, obj: Obj, loc: u32) {
+    fn unlist_vec(&self, obj: Obj, loc: Loc) {
         let idx = obj.index();
         self.lists[loc as usize].with(|v| {
             debug_assert_eq!(v[idx], obj, "invariant I4");
@@ -210,9 +210,9 @@ impl Heap {
     }
 
     /// Puts `objs` in generation `loc` (0 to 3), setting their location.
-    pub(crate) fn place(&self, objs: &[Obj], loc: u32) {
+    pub(crate) fn place(&self, objs: &[Obj], loc: Loc) {
         let l = loc as usize;
-        if loc < 2 {
+        if loc <= LOC_GEN1 {
             self.lists[l].append(objs, loc);
             return;
         }
@@ -220,11 +220,11 @@ impl Heap {
         self.lists[l].with(|v| {
             for &obj in objs {
                 obj.set_loc(loc);
-                if obj.flags() & INLINE == 0 {
-                    typed += 1;
-                } else {
+                if obj.has(Flag::Inline) {
                     obj.set_index(v.len());
                     v.push(obj);
+                } else {
+                    typed += 1;
                 }
             }
         });
@@ -233,13 +233,13 @@ impl Heap {
 
     /// Takes every object out of generation `loc` (0 to 3); their locations
     /// are left for the caller to set.
-    pub(crate) fn gather(&self, loc: u32) -> Vec<Obj> {
+    pub(crate) fn gather(&self, loc: Loc) -> Vec<Obj> {
         let l = loc as usize;
         let mut objs = self.lists[l].take();
-        if loc >= 2 && self.implicit[l].get() != 0 {
+        if loc >= LOC_GEN2 && self.implicit[l].get() != 0 {
             self.slab.typed_blocks(|b| {
                 let obj = Obj::from_block(b);
-                if obj.flags() & LOC_MASK == loc {
+                if obj.loc() == loc {
                     objs.push(obj);
                 }
             });
@@ -249,13 +249,13 @@ impl Heap {
     }
 
     /// The objects of generation `loc` (0 to 3), left where they are.
-    pub(crate) fn objects_in(&self, loc: u32) -> Vec<Obj> {
+    pub(crate) fn objects_in(&self, loc: Loc) -> Vec<Obj> {
         let l = loc as usize;
         let mut objs = self.lists[l].to_vec();
-        if loc >= 2 && self.implicit[l].get() != 0 {
+        if loc >= LOC_GEN2 && self.implicit[l].get() != 0 {
             self.slab.typed_blocks(|b| {
                 let obj = Obj::from_block(b);
-                if obj.flags() & LOC_MASK == loc {
+                if obj.loc() == loc {
                     objs.push(obj);
                 }
             });
@@ -272,8 +272,8 @@ impl Heap {
             for (i, obj) in v.iter().enumerate() {
                 assert_eq!(obj.index(), i, "index of object in list {loc}");
                 assert_eq!(obj.loc(), loc, "location of object in list {loc}");
-                if loc >= 2 {
-                    assert_ne!(obj.flags() & INLINE, 0, "only inline objects in list {loc}");
+                if loc >= LOC_GEN2 {
+                    assert!(obj.has(Flag::Inline), "only inline objects in list {loc}");
                 }
             }
             let all = self.objects_in(loc);
@@ -282,7 +282,7 @@ impl Heap {
     }
 
     /// Number of objects in generation `loc` (0 to 3).
-    pub(crate) fn len(&self, loc: u32) -> usize {
+    pub(crate) fn len(&self, loc: Loc) -> usize {
         self.lists[loc as usize].len() + self.implicit[loc as usize].get()
     }
 
@@ -426,9 +426,8 @@ pub(crate) fn unlist_for_move(obj: Obj) -> bool {
 /// Takes a head-ful object out of the lists because `Gc::get_mut` is about to
 /// hand out a `&mut` to its value (invariant I5).
 pub(crate) fn detach(obj: Obj) {
-    let c = obj.counts();
-    c.set_strong(c.strong() | DETACHED);
-    obj.set_flags(obj.flags() & !DISCOVERED);
+    obj.counts().set_detached(true);
+    obj.set_flag(Flag::Discovered, false);
     if obj.loc() <= LOC_PERM {
         with_heap(|h| h.unlist(obj));
     }
@@ -438,14 +437,13 @@ pub(crate) fn detach(obj: Obj) {
 /// `get_mut` can be alive (its handle was cloned, or found in a traced value).
 pub(crate) fn reattach(obj: Obj) {
     let c = obj.counts();
-    let s = c.strong();
-    if s & DETACHED == 0 {
+    if !c.is_detached() {
         return;
     }
-    c.set_strong(s & !DETACHED);
+    c.set_detached(false);
     let f = obj.flags();
-    obj.set_flags(f & !DISCOVERED);
-    if f & LOC_MASK == LOC_NONE && f & TRACKABLE != 0 && s & DEAD == 0 {
+    obj.set_flags(f.without(Flag::Discovered));
+    if f.loc() == LOC_NONE && f.has(Flag::Trackable) && !c.is_dead() {
         obj.set_loc(LOC_GEN0);
         // Without an automatic collection: a `Clone` that panicked after
         // counting its handle would leak it.
@@ -462,17 +460,17 @@ pub(crate) fn reattach(obj: Obj) {
 /// - `obj`'s strong count is zero and it was not already released.
 #[inline]
 pub(crate) unsafe fn release_zero(obj: Obj) {
-    debug_assert_eq!(obj.counts().strong() & COUNT_MASK, 0);
+    debug_assert_eq!(obj.counts().strong_count(), 0);
     let f = obj.flags();
-    let loc = f & LOC_MASK;
-    if loc == LOC_WORK || loc == LOC_GARBAGE || f & PENDING != 0 {
+    let loc = f.loc();
+    if loc == LOC_WORK || loc == LOC_GARBAGE || f.has(Flag::Pending) {
         // The collector holds it, or its free is already queued.
         defer_pending(obj, f);
         return;
     }
     with_heap(|h| {
         let depth = h.depth.get();
-        if depth >= TRASHCAN_DEPTH || f & HAS_FINALIZER != 0 || obj.counts().strong() & DEAD != 0 {
+        if depth >= TRASHCAN_DEPTH || f.has(Flag::HasFinalizer) || obj.counts().is_dead() {
             // SAFETY: forwarded from the caller.
             unsafe { release_zero_slow(h, obj, depth) };
             return;
@@ -493,9 +491,9 @@ pub(crate) unsafe fn release_zero(obj: Obj) {
 /// The collector holds `obj` in its working set: it is freed once the
 /// collection is done.
 #[cold]
-fn defer_pending(obj: Obj, f: u32) {
-    if f & PENDING == 0 {
-        obj.set_flags(f | PENDING);
+fn defer_pending(obj: Obj, f: Flags) {
+    if !f.has(Flag::Pending) {
+        obj.set_flags(f.with(Flag::Pending));
         with_heap(|h| h.pending.push(obj));
     }
 }
@@ -544,20 +542,17 @@ impl Drop for Finish<'_> {
 /// block if no `Weak` remains.
 #[inline]
 fn release_weak(h: &Heap, obj: Obj) {
-    let c = obj.counts();
-    let w = c.weak() - 1;
-    c.set_weak(w);
-    if w & WEAK_MASK == 0 {
-        if obj.flags() & INLINE == 0 {
-            // SAFETY: both counts are zero, so no handle of either kind
-            // exists; a non-`INLINE` object is a typed slab block starting
-            // at its head, freed once (I1).
-            unsafe { h.slab.free(obj.block()) };
-        } else {
+    if obj.counts().dec_weak() == 0 {
+        if obj.has(Flag::Inline) {
             let dealloc = obj.vtable().dealloc;
             // SAFETY: both counts are zero: no handle remains; freed once
             // (I1).
             unsafe { dealloc(obj) };
+        } else {
+            // SAFETY: both counts are zero, so no handle of either kind
+            // exists; a non-`INLINE` object is a typed slab block starting
+            // at its head, freed once (I1, I6).
+            unsafe { h.slab.free(obj.block()) };
         }
     }
 }
@@ -617,17 +612,17 @@ unsafe fn destroy(h: &Heap, obj: Obj) {
     // Releases the strong side's weak count even if the value's drop panics.
     let release = ReleaseWeak(obj);
     let c = obj.counts();
-    if c.strong() & DEAD == 0 {
+    if !c.is_dead() {
         let mut payload = None;
         let f = obj.flags();
-        if f & HAS_FINALIZER != 0 && f & FINALIZED == 0 {
-            obj.set_flags(f | FINALIZED);
+        if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
+            obj.set_flags(f.with(Flag::Finalized));
             let finalize = obj.vtable().finalize;
             // SAFETY: the value is initialised (I2) and no handle exists, so
             // nothing else can reach it while the finalizer runs.
             payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { finalize(obj) })).err();
         }
-        c.set_strong(c.strong() | DEAD);
+        c.set_dead(true);
         let drop_value = obj.vtable().drop_value;
         // SAFETY: the value is initialised and dropped this once: `DEAD` is
         // now set and the count is zero (I2).
@@ -657,16 +652,15 @@ impl Drop for ReleaseWeak {
 /// - The collector took that count and gives it back once.
 pub(crate) unsafe fn release_collector_ref(obj: Obj) {
     let c = obj.counts();
-    let s = c.strong() - 1;
-    c.set_strong(s);
+    let left = c.dec_strong();
     let f = obj.flags();
-    let held = matches!(f & LOC_MASK, LOC_WORK | LOC_GARBAGE);
+    let held = matches!(f.loc(), LOC_WORK | LOC_GARBAGE);
     if held {
         // The collector is done with it: it is in no list now.
         obj.set_loc(LOC_NONE);
     }
-    if s & COUNT_MASK == 0 && f & PENDING == 0 {
-        if held && s & DEAD != 0 {
+    if left == 0 && !f.has(Flag::Pending) {
+        if held && c.is_dead() {
             // The usual end of cyclic garbage: its value is gone and no
             // handle is left; free the block (unless a `Weak` holds it).
             with_heap(|h| release_weak(h, obj));
@@ -682,10 +676,7 @@ pub(crate) unsafe fn release_collector_ref(obj: Obj) {
 /// took on `obj` (heap introspection, a detached object the tracer found),
 /// and releases the object if that was the last count.
 pub(crate) fn release_held(obj: Obj) {
-    let c = obj.counts();
-    let s = c.strong() - 1;
-    c.set_strong(s);
-    if s & COUNT_MASK == 0 {
+    if obj.counts().dec_strong() == 0 {
         // SAFETY: the count given back was the last one, and the caller
         // held it, so this is the object's one release.
         unsafe { release_zero(obj) };
@@ -696,9 +687,9 @@ pub(crate) fn release_held(obj: Obj) {
 pub(crate) fn drain_pending(h: &Heap) {
     while let Some(obj) = h.pending.pop() {
         let f = obj.flags();
-        obj.set_flags(f & !PENDING);
-        debug_assert!(f & LOC_MASK != LOC_WORK && f & LOC_MASK != LOC_GARBAGE);
-        if obj.counts().strong() & COUNT_MASK == 0 {
+        obj.set_flags(f.without(Flag::Pending));
+        debug_assert!(f.loc() != LOC_WORK && f.loc() != LOC_GARBAGE);
+        if obj.counts().strong_count() == 0 {
             // SAFETY: the count is zero and the collection that held the
             // object is over; the `PENDING` entry was its one release.
             unsafe { release_zero(obj) };

@@ -27,7 +27,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::gc_box::{LOC_NONE, LOC_PERM, LOC_WORK, Obj};
+use crate::gc_box::Obj;
+use crate::header::{Flag, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK};
 use crate::trace::{Mode, Tracer};
 use heap::{Heap, with_heap};
 
@@ -449,7 +450,7 @@ pub fn freeze() {
 pub fn unfreeze() {
     with_heap(|h| {
         let objs = h.gather(LOC_PERM);
-        h.place(&objs, 2);
+        h.place(&objs, LOC_GEN2);
     });
 }
 
@@ -773,7 +774,7 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     for &obj in objs {
         // Live again (`partition` marked the whole set dead).
         obj.set_dead(false);
-        if obj.counts().strong() & crate::gc_box::DETACHED != 0 {
+        if obj.counts().is_detached() {
             obj.set_loc(LOC_NONE);
         } else {
             joined.push(obj);
@@ -793,7 +794,7 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
 /// gives back the count the tracer took on each when it found them.
 pub(crate) fn retrack(discovered: Vec<Obj>) {
     for obj in discovered {
-        if obj.flags() & crate::gc_box::DISCOVERED != 0 {
+        if obj.has(Flag::Discovered) {
             heap::reattach(obj);
         }
         heap::release_held(obj);
@@ -825,6 +826,8 @@ pub(crate) fn teardown(h: &Heap) {
     }
     let callbacks = core::mem::take(&mut h.state.borrow_mut().callbacks);
     drop(callbacks);
+    // The rejected-edge table goes with the heap (nothing frees it later).
+    drop(core::mem::take(&mut h.state.borrow_mut().rejected_by));
     drop(h.pending.take());
     drop(h.take_scratch());
     heap::drain_trashcan(h);

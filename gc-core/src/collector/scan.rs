@@ -29,8 +29,7 @@
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap;
-use crate::gc_box::{COUNT_MASK, DEAD, DETACHED, FINALIZED, HAS_FINALIZER, LOC_MASK};
-use crate::header::inc_strong_collector;
+use crate::header::Flag;
 use crate::trace::{DONE, KEEP, Tracer};
 
 /// How the examined set is held.
@@ -79,23 +78,20 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     for (i, &obj) in tracer.work.iter().enumerate() {
         obj.set_index(i);
         let f = obj.flags();
-        finalizers |= f & HAS_FINALIZER != 0 && f & FINALIZED == 0;
-        obj.set_flags((f & !LOC_MASK) | loc);
+        finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
+        obj.set_flags(f.with_loc(loc));
         let c = obj.counts();
-        let s = c.strong();
-        let count = s & COUNT_MASK;
+        let count = c.strong_count();
         let others = match start {
             Start::Fresh => {
-                // The one spare count above `MAX_HANDLES` is the collector's.
-                inc_strong_collector(c);
-                c.set_strong(c.strong() | DEAD);
+                // The collector's count (I7): the one spare count above
+                // `MAX_HANDLES` is for it.
+                c.inc_strong_collector();
                 count
             }
-            Start::Recheck => {
-                c.set_strong(s | DEAD);
-                count.saturating_sub(1)
-            }
+            Start::Recheck => count.saturating_sub(1),
         };
+        c.set_dead(true);
         tracer.refs.push(others);
     }
     let heap = heap::heap();
@@ -143,7 +139,7 @@ fn record(tracer: &mut Tracer<'static>) {
             reason = "edges of one set stay below u32::MAX (checked below)"
         )]
         tracer.starts.push(tracer.targets.len() as u32);
-        if obj.counts().strong() & DETACHED != 0 {
+        if obj.counts().is_detached() {
             // `get_mut` may have handed out a `&mut` to the value
             // (invariant I5): not read, kept alive.
             tracer.refs[i] = KEEP;
@@ -181,7 +177,10 @@ fn mark(tracer: &mut Tracer<'static>) -> usize {
             continue;
         }
         refs[i] = DONE;
-        #[expect(clippy::cast_possible_truncation, reason = "lists are capped below u32::MAX")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "lists are capped below u32::MAX"
+        )]
         stack.push(i as u32);
         while let Some(j) = stack.pop() {
             let j = j as usize;

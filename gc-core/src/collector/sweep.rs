@@ -17,10 +17,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::heap::{self, Heap};
 use crate::debug::DebugFlags;
-use crate::gc_box::{
-    CLEARED, EPOCH_MASK, EPOCH_SHIFT, FINALIZED, HAS_FINALIZER, LOC_GARBAGE, LOC_MASK, Obj,
-    WEAK_DEAD,
-};
+use crate::gc_box::Obj;
+use crate::header::{Flag, LOC_GARBAGE};
 use crate::trace::{Mode, Tracer};
 
 /// Where the objects that survive go, and bookkeeping for them.
@@ -59,16 +57,9 @@ pub(crate) fn dispose(
     // 1. Weak references cleared.
     for (i, &obj) in garbage.iter().enumerate() {
         obj.set_index(i);
-        let f = obj.flags();
         // Clearing starts a new weak epoch: the `Weak`s made so far never
-        // upgrade again, even if the object is resurrected. When the epochs
-        // run out, no `Weak` to it ever upgrades again.
-        let next = if f & EPOCH_MASK == EPOCH_MASK {
-            EPOCH_MASK | WEAK_DEAD
-        } else {
-            (f + (1 << EPOCH_SHIFT)) & EPOCH_MASK
-        };
-        obj.set_flags((f & !(LOC_MASK | EPOCH_MASK)) | LOC_GARBAGE | CLEARED | next);
+        // upgrade again, even if the object is resurrected.
+        obj.set_flags(obj.flags().with_loc(LOC_GARBAGE).cleared_anew());
         // Live while finalizers run and the garbage is inspected.
         obj.set_dead(false);
     }
@@ -77,8 +68,8 @@ pub(crate) fn dispose(
     let mut finalized_any = false;
     for &obj in garbage.iter().filter(|_| finalizers) {
         let f = obj.flags();
-        if f & HAS_FINALIZER != 0 && f & FINALIZED == 0 {
-            obj.set_flags(f | FINALIZED);
+        if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
+            obj.set_flags(f.with(Flag::Finalized));
             finalized_any = true;
             let finalize = obj.vtable().finalize;
             // SAFETY: the collector holds a count, so the object is allocated
@@ -154,7 +145,7 @@ pub(crate) struct Disposed {
 fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
     to.heap.place(objs, to.list_loc());
     for &obj in objs {
-        obj.set_flags(obj.flags() & !CLEARED);
+        obj.set_flag(Flag::Cleared, false);
         obj.set_dead(false);
         // SAFETY: the collector took this count in `partition`.
         unsafe { heap::release_collector_ref(obj) };

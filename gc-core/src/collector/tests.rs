@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::gc_box::{LOC_MASK, LOC_NONE};
+use crate::header::LOC_NONE;
 use crate::{Finalize, Gc, Trace, Tracer, Weak, collect, collect_generation};
 
 /// Counts drops of values that carry one.
@@ -320,7 +320,7 @@ fn untracked_leaf_has_no_head() {
     let n = node(&Drops::default());
     assert!(crate::gc::has_head(&n));
     let obj = Gc::obj(&n).unwrap();
-    assert_ne!(obj.flags() & LOC_MASK, LOC_NONE);
+    assert_ne!(obj.loc(), LOC_NONE);
 }
 
 #[test]

@@ -6,11 +6,12 @@ use core::ptr::{self, NonNull};
 
 use super::Gc;
 use crate::collector::heap;
+use crate::gc::new_flags;
 use crate::gc_box::{
-    Counts, GcBox, HAS_FINALIZER, HAS_HEAD, LOC_GEN0, LOC_NONE, Obj, TRACKABLE, VTable,
-    alloc_block, headful_layout, init_counts, init_inline_head, set_data_ptr, value_ptr,
-    write_slot,
+    Counts, GcBox, Obj, VTable, alloc_block, headful_layout, init_counts, init_inline_head,
+    set_data_ptr, value_ptr, write_slot,
 };
+use crate::header::{Flag, Flags};
 use crate::trace::{Trace, is_tracked_type};
 
 impl<T: Trace + 'static> From<T> for Gc<T> {
@@ -47,7 +48,7 @@ impl<T: Trace + Default + 'static> Default for Gc<T> {
 /// the box's address and its head, if it gets one (with a slot).
 fn alloc_unsized<T: Trace + ?Sized + 'static>(
     value_layout: Layout,
-    flags: Option<u32>,
+    flags: Option<Flags>,
 ) -> (NonNull<u8>, Option<Obj>) {
     let (box_layout, _) = Layout::new::<Counts>()
         .extend(value_layout)
@@ -57,7 +58,7 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
         None => {
             let b = alloc_block(box_layout);
             // SAFETY: `b` is the start of a new box-sized block.
-            unsafe { init_counts(b, 1, 1) };
+            unsafe { init_counts(b, 1, 1, false) };
             (b, None)
         }
         Some(flags) => {
@@ -72,7 +73,7 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
             // block.
             let obj = unsafe { init_inline_head(head, VTable::slot::<T>(), flags) };
             // SAFETY: `b` starts the box.
-            unsafe { init_counts(b, 1, 1 | HAS_HEAD) };
+            unsafe { init_counts(b, 1, 1, true) };
             (b, Some(obj))
         }
     }
@@ -93,26 +94,15 @@ fn finish<T: Trace + ?Sized + 'static>(obj: Option<Obj>, b: NonNull<GcBox<T>>) -
     if let Some(obj) = obj {
         // SAFETY: the block was allocated with a slot, and `b` is its box.
         unsafe { write_slot(obj, b.as_ptr()) };
-        if obj.flags() & TRACKABLE != 0 {
+        if obj.has(Flag::Trackable) {
             heap::track_new(obj);
         }
     }
     gc
 }
 
-fn headful_flags(tracked: bool, finalizer: bool) -> Option<u32> {
-    if !tracked && !finalizer {
-        return None;
-    }
-    let mut flags = if tracked {
-        LOC_GEN0 | TRACKABLE
-    } else {
-        LOC_NONE
-    };
-    if finalizer {
-        flags |= HAS_FINALIZER;
-    }
-    Some(flags)
+fn headful_flags(tracked: bool, finalizer: bool) -> Option<Flags> {
+    (tracked || finalizer).then(|| new_flags(tracked, finalizer))
 }
 
 impl<T: Trace + ?Sized + 'static> From<Box<T>> for Gc<T> {

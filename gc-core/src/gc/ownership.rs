@@ -5,8 +5,8 @@ use core::ptr;
 
 use super::Gc;
 use crate::collector::heap;
-use crate::gc_box::{self, COUNT_MASK, DEAD};
-use crate::header::PINNED;
+use crate::gc_box;
+use crate::header::Flag;
 use crate::trace::Trace;
 
 impl<T> Gc<T> {
@@ -57,12 +57,11 @@ impl<T> Gc<T> {
     /// panic-safe).
     fn take_value(this: &mut Self) -> Option<T> {
         let c = this.counts();
-        let s = c.strong();
-        if s & (COUNT_MASK | DEAD) != 1 {
+        if !c.is_unique_live() {
             return None;
         }
         if let Some(obj) = Gc::obj(this)
-            && (obj.flags() & PINNED != 0 || !heap::unlist_for_move(obj))
+            && (obj.has(Flag::Pinned) || !heap::unlist_for_move(obj))
         {
             return None;
         }
@@ -71,7 +70,7 @@ impl<T> Gc<T> {
         // SAFETY: the value is initialised and this is its only handle, so
         // moving it out is its one use: the handle is marked dead at once (I2).
         let value = unsafe { ptr::read(v) };
-        c.set_strong(s | DEAD);
+        c.set_dead(true);
         Some(value)
     }
 
@@ -154,7 +153,7 @@ impl<T: Trace + Clone + 'static> Gc<T> {
     /// ```
     pub fn make_mut(this: &mut Self) -> &mut T {
         if Gc::get_mut(this).is_none() {
-            let unique = this.counts().strong() & (COUNT_MASK | DEAD) == 1;
+            let unique = this.counts().is_unique_live();
             // Only `Weak`s share a unique value: move it (they stop
             // upgrading). Otherwise, while a collection examines it, or if
             // it is pinned, clone.

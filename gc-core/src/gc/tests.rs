@@ -522,12 +522,8 @@ fn headless_drop_panic_still_frees_the_block() {
     assert!(w.upgrade().is_none());
     assert_eq!((w.strong_count(), w.weak_count()), (0, 0));
     // SAFETY: `w` keeps the block allocated (I1).
-    let raw_weak = unsafe { crate::gc_box::counts(w.inner_ptr()) }.weak();
-    assert_eq!(
-        raw_weak & crate::gc_box::WEAK_MASK,
-        1,
-        "only `w` holds the block"
-    );
+    let weak = unsafe { crate::gc_box::counts(w.inner_ptr()) }.weak_count();
+    assert_eq!(weak, 1, "only `w` holds the block");
     drop(w); // frees the block
 }
 

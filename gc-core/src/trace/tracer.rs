@@ -20,8 +20,8 @@ use core::marker::PhantomData;
 use std::sync::{Mutex, RwLock, TryLockError};
 
 use super::Trace;
-use crate::header::inc_strong_collector;
-use crate::gc_box::{COUNT_MASK, Counts, DETACHED, DISCOVERED, LOC_MASK, LOC_NONE, Obj};
+use crate::gc_box::{Counts, Obj};
+use crate::header::{Flag, Flags, LOC_NONE};
 
 /// The scratch count of an object that must be kept for this analysis
 /// (part of it could not be read, or an edge to it was reported more often
@@ -510,7 +510,7 @@ impl<'a> Tracer<'a> {
     #[inline]
     pub(crate) fn visit<H>(&mut self, obj: Obj, handle: &H) {
         let f = obj.flags();
-        if f & LOC_MASK != self.set_loc {
+        if f.loc() != self.set_loc {
             self.visit_outside(obj, f);
             return;
         }
@@ -529,7 +529,10 @@ impl<'a> Tracer<'a> {
                 } else if *r < KEEP {
                     *r -= 1;
                 }
-                #[expect(clippy::cast_possible_truncation, reason = "lists are capped below u32::MAX")]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "lists are capped below u32::MAX"
+                )]
                 self.targets.push(t as u32);
                 self.seen.push(start);
                 self.counted += 1;
@@ -557,12 +560,12 @@ impl<'a> Tracer<'a> {
         if self.mode == Mode::Collect {
             let addr = core::ptr::from_ref(counts).addr();
             self.leaf_edges
-                .push((addr, type_name(), counts.strong() & COUNT_MASK));
+                .push((addr, type_name(), counts.strong_count()));
         }
     }
 
     #[cold]
-    fn visit_outside(&mut self, obj: Obj, f: u32) {
+    fn visit_outside(&mut self, obj: Obj, f: Flags) {
         if self.mode == Mode::Collect {
             self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
             return;
@@ -570,15 +573,17 @@ impl<'a> Tracer<'a> {
         // A strong edge to a detached object proves that the handle `get_mut`
         // borrowed has since been moved into a traced value, so the `&mut`
         // it gave out has ended (invariant I5).
-        if f & LOC_MASK == LOC_NONE
-            && obj.counts().strong() & DETACHED != 0
-            && obj.counts().strong() & COUNT_MASK != 0
-            && f & DISCOVERED == 0
+        let c = obj.counts();
+        if f.loc() == LOC_NONE
+            && c.is_detached()
+            && c.strong_count() != 0
+            && !f.has(Flag::Discovered)
         {
-            obj.set_flags(f | DISCOVERED);
+            obj.set_flags(f.with(Flag::Discovered));
             // Held until `retrack`: user code (`Drop`, finalizers) runs before
             // then and may drop the handle that reached it.
-            inc_strong_collector(obj.counts());
+            // The collector's count (I7): the spare above `MAX_HANDLES`.
+            c.inc_strong_collector();
             self.discovered.push(obj);
         }
     }
