@@ -24,6 +24,7 @@
 //! trace), so no handle ever dangles. The crate docs' *Soundness* section
 //! carries the whole argument.
 
+mod foreign;
 mod impls;
 mod tracer;
 
