@@ -22,7 +22,7 @@ use crate::gc_box::{
     init_inline_head,
 };
 use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_NONE, LOC_WORK};
-use crate::trace::{Trace, Tracer, is_tracked_type};
+use crate::trace::{Trace, Tracer, is_tracked_type, is_trusted_type};
 
 /// A single-threaded reference-counted pointer, like [`Rc`](std::rc::Rc),
 /// whose reference cycles are found and freed by a cycle collector.
@@ -139,7 +139,8 @@ impl<T: Trace + 'static> Gc<T> {
             unsafe { block.write(GcBox::new(1, 1, false, value)) };
             return Gc::from_inner(block);
         }
-        let flags = new_flags(tracked, finalizer);
+        let flags =
+            new_flags(tracked, finalizer).set_to(Flag::Trusted, tracked && is_trusted_type::<T>());
         if let Some(size) = gc_box::typed_block::<T>() {
             // The usual case: one visit to the heap for the block and the
             // list.
@@ -208,7 +209,8 @@ impl<T: Trace + 'static> Gc<T> {
         unsafe { gc_box::init_counts(b.cast(), 0, 1, true) };
         let weak = Weak::from_inner(b);
         let value = data_fn(&weak);
-        let flags = new_flags(tracked, value.finalizer().is_some());
+        let flags = new_flags(tracked, value.finalizer().is_some())
+            .set_to(Flag::Trusted, tracked && is_trusted_type::<T>());
         // SAFETY: the box is allocated.
         let v = unsafe { gc_box::value_ptr(b.as_ptr()) };
         // SAFETY: the value field is allocated and not yet initialised;
@@ -766,6 +768,12 @@ impl<T: Trace + ?Sized> Trace for Gc<T> {
     #[inline]
     fn __gc_tracked(_: &mut u32) -> bool {
         true
+    }
+
+    /// Trusted: reporting the edge runs no user code.
+    #[inline]
+    fn __gc_trusted(_: &mut u32) -> Option<crate::trace::__GcTrusted> {
+        crate::trace::trusted_if(&[])
     }
 }
 

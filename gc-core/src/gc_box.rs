@@ -56,7 +56,7 @@
 //! - **I5 (exclusive)**: while `Gc::get_mut` may have handed out a `&mut T`,
 //!   the object is `DETACHED` (location `LOC_NONE`) and the collector never
 //!   creates a reference to its value.
-//! - **I6 (fixed flags)**: `INLINE`, `TRACKABLE` and `HAS_FINALIZER` never
+//! - **I6 (fixed flags)**: `INLINE`, `TRACKABLE`, `TRUSTED` and `HAS_FINALIZER` never
 //!   change once the object is published, and `PINNED` never changes once
 //!   `Gc::pin` set it.
 //! - **I7 (the collector's count)**: while an object is in a collection's

@@ -8,7 +8,7 @@
 //! weak:   u32  [31 HAS_HEAD][30..0 weak count, +1 for all strong handles together]
 //! flags:  u32  [31..15 free][14 PINNED][13..12 EPOCH][11 INLINE][10 DISCOVERED]
 //!              [9 TRACKABLE][8 WEAK_DEAD][7 PENDING][6 CLEARED][5 HAS_FINALIZER]
-//!              [4 FINALIZED][3 free][2..0 LOC]
+//!              [4 FINALIZED][3 TRUSTED][2..0 LOC]
 //! LOC:         0 GEN0 · 1 GEN1 · 2 GEN2 · 3 PERM · 4 WORK · 5 GARBAGE · 6 NONE · 7 FREE (slab)
 //! ```
 //!
@@ -16,7 +16,7 @@
 //!   `strong < MAX_HANDLES` of the clone fast path sends every overflow,
 //!   dead and detached object to the slow path ([`Counts::try_inc_fast`]).
 //! - `HAS_HEAD` never changes after allocation (invariant I3); neither do
-//!   `INLINE`, `TRACKABLE` and `HAS_FINALIZER` once the object is published,
+//!   `INLINE`, `TRACKABLE`, `TRUSTED` and `HAS_FINALIZER` once the object is published,
 //!   and `PINNED` once `Gc::pin` set it (invariant I6).
 //!
 //! # Strong counts
@@ -254,6 +254,10 @@ const _: () = assert!(LOC_FREE == LOC_MASK && LOC_FREE == crate::slab::FREE_TAG)
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u32)]
 pub(crate) enum Flag {
+    /// The type's `trace` is trusted (`Trace::__gc_trusted`): it runs no
+    /// user code, so the collector traces the object after all others and
+    /// need not hold its cells' borrows (I6).
+    Trusted = 1 << 3,
     /// `Finalize::finalize` already ran (at most once per object).
     Finalized = 1 << 4,
     /// The type has a finalizer (never changes after publication, I6).
@@ -286,7 +290,8 @@ pub(crate) enum Flag {
 const EPOCH_SHIFT: u32 = 12;
 const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
 
-const ALL_FLAGS: [Flag; 9] = [
+const ALL_FLAGS: [Flag; 10] = [
+    Flag::Trusted,
     Flag::Finalized,
     Flag::HasFinalizer,
     Flag::Cleared,

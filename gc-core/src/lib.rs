@@ -137,13 +137,22 @@
 //!    and `RwLock` impls or [`Tracer::borrow`]/[`Tracer::lock`]/
 //!    [`Tracer::read`], which push the cell's borrow or lock guard into the
 //!    tracer *before* the contents are traced. The tracer keeps every guard
-//!    until the tracing phase ends (a cell impl drops its guard earlier only
-//!    when no counted report came from inside it, so nothing counted lies
-//!    behind it). `Tracer` cannot be constructed, emptied or swapped by user
-//!    code, and is invariant in `'a`. Hence a counted handle stays at its
-//!    address, pointing at its target, until the tracing phase ends, however
-//!    later traces behave: a trace that tries to move it panics on the held
-//!    borrow (and the analysis keeps everything).
+//!    until no user code can run any more in the tracing phase (a cell impl
+//!    drops its guard earlier only when no counted report came from inside
+//!    it, so nothing counted lies behind it). Objects whose type's `trace`
+//!    is *trusted* are traced last, after every other object of `S`: a
+//!    trusted trace runs nothing but other trusted traces and this crate's
+//!    code, which move nothing, so once the untrusted traces have returned
+//!    no code can move a reported handle, and the guards go (those of the
+//!    untrusted traces then, the trusted ones' at once). Only this crate's
+//!    impls and the derive vouch for trust, with an `unsafe` token whose
+//!    contract the derive keeps by emitting nothing but field traces; a
+//!    hand-written impl is untrusted unless its author writes `unsafe`.
+//!    `Tracer` cannot be constructed, emptied or swapped by user code, and
+//!    is invariant in `'a`. Hence a counted handle stays at its address,
+//!    pointing at its target, until the tracing phase ends, however later
+//!    traces behave: a trace that tries to move it panics on the held borrow
+//!    (and the analysis keeps everything).
 //! 3. **S3 (owned memory only).** An edge `X -> Y` is counted only when the
 //!    reported handle's bytes lie in memory `X` owns: `X`'s value bytes, or
 //!    a heap buffer vouched for by this crate's container impls (`Box`,
@@ -241,7 +250,7 @@ pub use collector::{
 };
 pub use gc::Gc;
 #[doc(hidden)]
-pub use trace::{__gc_spend, __gc_tracked_of};
+pub use trace::{__GcTrusted, __gc_spend, __gc_tracked_of};
 pub use trace::{Finalize, Trace, Tracer};
 pub use weak::Weak;
 

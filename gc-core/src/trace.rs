@@ -196,6 +196,23 @@ pub trait Trace {
         true
     }
 
+    /// Whether this type's `trace` is *trusted*: it runs nothing but the
+    /// `trace` of other trusted types and this crate's own code (no user
+    /// code, so it cannot move a handle). The collector traces objects of
+    /// trusted types after all others and need not hold their cells'
+    /// borrows (soundness step S2). The default is `None` (not trusted),
+    /// which is always safe. Not part of the public API: the derive
+    /// generates it; `budget` works as for [`Trace::__gc_tracked`] (an
+    /// exhausted budget answers `None`).
+    #[doc(hidden)]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted>
+    where
+        Self: Sized,
+    {
+        let _ = budget;
+        None
+    }
+
     /// The `TypeId` of the value's own type, callable on a trait object
     /// (used by `Gc::unsize` to check that the closure returned the value
     /// itself). Sealed: it takes a token only this crate can name, so it can
@@ -218,6 +235,47 @@ pub trait Trace {
     {
         None
     }
+}
+
+/// Proof that a type's `trace` is trusted (see [`Trace::__gc_trusted`]).
+/// Not part of the public API.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct __GcTrusted(());
+
+impl __GcTrusted {
+    /// Vouches that a `Trace` impl is trusted.
+    ///
+    /// # Safety
+    ///
+    /// - The impl's `trace` runs no code but calls of `Trace::trace` on
+    ///   values whose types' `__gc_trusted` returned `Some`, and this
+    ///   crate's own code: no user code, no cell mutation, no drop.
+    #[doc(hidden)]
+    #[must_use]
+    pub const unsafe fn __new() -> __GcTrusted {
+        __GcTrusted(())
+    }
+}
+
+/// `Some` when every one of `answers` is: the trust of a type whose `trace`
+/// only traces values of those types. Used by the crate's impls.
+#[inline]
+pub(crate) fn trusted_if(answers: &[Option<__GcTrusted>]) -> Option<__GcTrusted> {
+    if answers.iter().all(Option::is_some) {
+        // SAFETY: the callers' traces only call `trace` on values of the
+        // types whose answers these are (see each caller).
+        Some(unsafe { __GcTrusted::__new() })
+    } else {
+        None
+    }
+}
+
+/// `__gc_trusted` of `T` with a fresh budget.
+#[inline]
+pub(crate) fn is_trusted_type<T: Trace>() -> bool {
+    let mut budget = TRACKED_BUDGET;
+    T::__gc_trusted(&mut budget).is_some()
 }
 
 /// The token of the sealed hidden methods of [`Trace`].

@@ -344,4 +344,10 @@ impl<T: Trace + ?Sized> Trace for Weak<T> {
     fn __gc_tracked(_: &mut u32) -> bool {
         false
     }
+
+    /// Trusted: its trace does nothing.
+    #[inline]
+    fn __gc_trusted(_: &mut u32) -> Option<crate::trace::__GcTrusted> {
+        crate::trace::trusted_if(&[])
+    }
 }

@@ -71,6 +71,7 @@ fn impl_trace(cont: &Container<'_>) -> TokenStream {
     };
     let finalizer = cont.attrs.finalize.map(|span| finalizer(span, &krate));
     let tracked = tracked(cont, &krate);
+    let trusted = trusted(cont, &krate);
 
     quote! {
         #[doc(hidden)]
@@ -83,6 +84,7 @@ fn impl_trace(cont: &Container<'_>) -> TokenStream {
                 }
                 #finalizer
                 #tracked
+                #trusted
             }
         };
     }
@@ -218,6 +220,52 @@ fn finalizer(span: Span, krate: &syn::Path) -> TokenStream {
         #[inline]
         fn finalizer(&self) -> ::core::option::Option<&dyn #krate::Finalize> {
             #some
+        }
+    }
+}
+
+/// `__gc_trusted`: this impl's `trace` runs nothing but the `trace` of its
+/// traced fields, so it is trusted when each of their types is. Left out
+/// (the provided method answers "not trusted") when a field is traced `with`
+/// a function (user code) or the type may be unsized (the last field's
+/// answer cannot be asked).
+///
+/// The generated `unsafe` block is sound because of what this module
+/// generates: `trace_struct`/`trace_enum` emit exactly one
+/// `<FieldType as Trace>::trace(&field, tracer)` call per traced field and
+/// nothing else, and every such type is asked here.
+fn trusted(cont: &Container<'_>, krate: &syn::Path) -> TokenStream {
+    let fields: Vec<&Field<'_>> = match &cont.data {
+        Data::Struct(fields) => fields.iter().collect(),
+        Data::Enum(variants) => variants.iter().flat_map(|v| &v.fields).collect(),
+        Data::Union => return TokenStream::new(),
+    };
+    let tracking = Tracking::new(cont, krate);
+    if fields.iter().any(|f| !f.attrs.skip && f.attrs.with.is_some())
+        || tracking.may_be_unsized(cont)
+    {
+        return TokenStream::new();
+    }
+    let asks = fields.iter().filter(|f| !f.attrs.skip).map(|f| {
+        let ty = f.ty;
+        quote! { && <#ty as #krate::Trace>::__gc_trusted(__budget).is_some() }
+    });
+    quote! {
+        #[inline]
+        fn __gc_trusted(
+            __budget: &mut ::core::primitive::u32,
+        ) -> ::core::option::Option<#krate::__GcTrusted> {
+            if !#krate::__gc_spend(__budget) {
+                return ::core::option::Option::None;
+            }
+            if true #(#asks)* {
+                // SAFETY: the derived `trace` above calls only
+                // `Trace::trace` on the traced fields, whose types were all
+                // just found trusted, and runs no other code.
+                ::core::option::Option::Some(unsafe { #krate::__GcTrusted::__new() })
+            } else {
+                ::core::option::Option::None
+            }
         }
     }
 }

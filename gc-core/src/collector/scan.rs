@@ -74,8 +74,11 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     tracer.starts.reserve(n + 1);
     tracer.unreadable = false;
     // Step S1 of the soundness argument: every count is copied, and the set
-    // marked dead, before any user code runs.
-    for (i, &obj) in tracer.work.iter().enumerate() {
+    // marked dead, before any user code runs. Objects whose trace may run
+    // user code go to the front: they are traced first (step S2).
+    let mut untrusted = 0;
+    for i in 0..n {
+        let obj = tracer.work[i];
         obj.set_index(i);
         let f = obj.flags();
         finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
@@ -93,11 +96,20 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
         };
         c.set_dead(true);
         tracer.refs.push(others);
+        if !f.has(Flag::Trusted) {
+            if i != untrusted {
+                tracer.work.swap(i, untrusted);
+                tracer.refs.swap(i, untrusted);
+                tracer.work[i].set_index(i);
+                obj.set_index(untrusted);
+            }
+            untrusted += 1;
+        }
     }
     let heap = heap::heap();
     let made = heap.made_while_examined.get();
 
-    let result = panic::catch_unwind(AssertUnwindSafe(|| record(tracer)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| record(tracer, untrusted)));
     // The end of the tracing phase: every guard goes, before any finalizer
     // or drop runs (step S2).
     tracer.end_phase();
@@ -129,10 +141,18 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
 }
 
 /// Step 2: traces every object of the set once, recording and subtracting
-/// the counted edges.
-fn record(tracer: &mut Tracer<'static>) {
+/// the counted edges. The first `untrusted` objects' traces may run user
+/// code: the guards they take are held until the last of them returned.
+/// The rest are trusted (`Flag::Trusted`): no user code runs while they are
+/// traced, so nothing can move what they report and their guards go at once.
+fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
+    tracer.hold_guards(true);
     // `trace` may not add to `work`.
     for i in 0..tracer.work.len() {
+        if i == untrusted {
+            // No user code runs from here to the end of the phase (S2).
+            tracer.hold_guards(false);
+        }
         let obj = tracer.work[i];
         #[expect(
             clippy::cast_possible_truncation,

@@ -646,3 +646,69 @@ fn detached_object_found_in_garbage_is_freed_safely() {
     assert_eq!(collect(), 1);
     heap_lists_consistent();
 }
+
+/// A derived type whose traced fields are all trusted.
+#[derive(crate::Trace)]
+struct Derived {
+    next: RefCell<Option<Gc<Derived>>>,
+    #[gc(skip)]
+    _label: String,
+}
+
+/// A derived type that holds a hand-written one.
+#[derive(crate::Trace)]
+struct HoldsHand(Node);
+
+fn hand_trace<'a>(n: &'a RefCell<Vec<Gc<Node>>>, tracer: &mut Tracer<'a>) {
+    n.trace(tracer);
+}
+
+/// A derived type with a field traced by a user function.
+#[derive(crate::Trace)]
+struct WithFn {
+    #[gc(with = "hand_trace")]
+    kids: RefCell<Vec<Gc<Node>>>,
+}
+
+fn trusted<T: ?Sized>(g: &Gc<T>) -> bool {
+    Gc::obj(g).unwrap().has(crate::header::Flag::Trusted)
+}
+
+#[test]
+fn only_traces_that_run_no_user_code_are_trusted() {
+    let d = Drops::default();
+    let derived = Gc::new(Derived {
+        next: RefCell::new(None),
+        _label: String::new(),
+    });
+    assert!(trusted(&derived), "derived, std fields only");
+    assert!(trusted(&Gc::new(RefCell::new(vec![derived.clone()]))));
+    assert!(!trusted(&node(&d)), "a hand-written trace");
+    assert!(!trusted(&Gc::new(HoldsHand(Node {
+        drops: d.clone(),
+        next: RefCell::new(Vec::new()),
+    }))));
+    assert!(!trusted(&Gc::new(WithFn {
+        kids: RefCell::new(Vec::new()),
+    })));
+    let boxed: Gc<dyn Trace> =
+        Gc::from(Box::new(RefCell::new(Some(derived.clone()))) as Box<dyn Trace>);
+    assert!(!trusted(&boxed), "unsized values are not asked");
+}
+
+#[test]
+fn untrusted_traces_run_before_trusted_ones_keep_guards() {
+    // A trusted cycle and a hand-written one in the same set: both are
+    // collected (the untrusted part traced first, its guards held).
+    let d = Drops::default();
+    let a = Gc::new(Derived {
+        next: RefCell::new(None),
+        _label: String::new(),
+    });
+    *a.next.borrow_mut() = Some(a.clone());
+    let n = node(&d);
+    link(&n, &n);
+    drop((a, n));
+    assert_eq!(collect(), 2);
+    assert_eq!(d.get(), 1);
+}

@@ -421,7 +421,10 @@ impl Trace for Maker {
 #[test]
 fn scans_survive_traces_that_free_what_they_report() {
     fresh(|| {
-        let d = Gc::new(Dropper(RefCell::new(Some(node("dropped"))), Cell::new(false)));
+        let d = Gc::new(Dropper(
+            RefCell::new(Some(node("dropped"))),
+            Cell::new(false),
+        ));
         let r = referents(&d);
         assert_eq!(r.len(), 1);
         assert_eq!(short_type_name(r[0].type_name), "Node");

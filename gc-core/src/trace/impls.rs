@@ -7,7 +7,7 @@
 use core::any::TypeId;
 
 use super::sealed::Internal;
-use super::{Trace, Tracer};
+use super::{__GcTrusted, Trace, Tracer, trusted_if};
 
 /// `Trace` for sized types that can never hold a `Gc`.
 macro_rules! leaf {
@@ -19,6 +19,10 @@ macro_rules! leaf {
             #[inline]
             fn __gc_tracked(_: &mut u32) -> bool {
                 false
+            }
+            #[inline]
+            fn __gc_trusted(_: &mut u32) -> Option<__GcTrusted> {
+                trusted_if(&[])
             }
         }
     )*};
@@ -53,6 +57,11 @@ macro_rules! per_element {
             fn __gc_tracked(budget: &mut u32) -> bool {
                 false $(|| <$e as Trace>::__gc_tracked(budget))+
             }
+            #[inline]
+            fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+                // The trace only traces the elements.
+                trusted_if(&[$(<$e as Trace>::__gc_trusted(budget)),+])
+            }
         }
     )*};
 }
@@ -69,6 +78,10 @@ macro_rules! shared {
             #[inline]
             fn __gc_tracked(_: &mut u32) -> bool {
                 false
+            }
+            #[inline]
+            fn __gc_trusted(_: &mut u32) -> Option<__GcTrusted> {
+                trusted_if(&[])
             }
         }
     )*};
@@ -109,6 +122,10 @@ impl<T: Trace> Trace for core::num::Wrapping<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 impl<T: Trace> Trace for core::cmp::Reverse<T> {
@@ -119,6 +136,10 @@ impl<T: Trace> Trace for core::cmp::Reverse<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 
@@ -132,6 +153,10 @@ impl<T: Trace> Trace for core::ops::Range<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 impl<T: Trace> Trace for core::ops::RangeInclusive<T> {
@@ -143,6 +168,10 @@ impl<T: Trace> Trace for core::ops::RangeInclusive<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 
@@ -157,6 +186,10 @@ impl<T: Trace> Trace for core::ops::Bound<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 
@@ -178,6 +211,10 @@ impl<T: Trace> Trace for core::mem::ManuallyDrop<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 // --- Option, Result, tuples, arrays, slices ---------------------------------
@@ -193,6 +230,10 @@ impl<T: Trace> Trace for Option<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
@@ -207,6 +248,10 @@ impl<T: Trace, E: Trace> Trace for Result<T, E> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget) || E::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        trusted_if(&[T::__gc_trusted(budget), E::__gc_trusted(budget)])
+    }
 }
 
 macro_rules! tuple {
@@ -219,6 +264,10 @@ macro_rules! tuple {
             #[inline]
             fn __gc_tracked(budget: &mut u32) -> bool {
                 false $(|| $name::__gc_tracked(budget))+
+            }
+            #[inline]
+            fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+                trusted_if(&[$($name::__gc_trusted(budget)),+])
             }
         }
     };
@@ -247,6 +296,10 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         N != 0 && T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
     fn __gc_array(&self, _: Internal) -> Option<(TypeId, usize)>
     where
@@ -296,6 +349,10 @@ impl<T: Trace> Trace for core::pin::Pin<Box<T>> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 leaf! {
@@ -322,6 +379,10 @@ where
     fn __gc_tracked(budget: &mut u32) -> bool {
         B::Owned::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        B::Owned::__gc_trusted(budget)
+    }
 }
 
 /// The buffer is vouched for as owned when the `Vec` itself lies in owned
@@ -334,6 +395,10 @@ impl<T: Trace> Trace for Vec<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 
@@ -349,6 +414,10 @@ impl<T: Trace> Trace for std::collections::VecDeque<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 /// As for `Vec<T>`.
@@ -360,6 +429,10 @@ impl<T: Trace> Trace for std::collections::BinaryHeap<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 
@@ -397,6 +470,10 @@ impl<T: Copy> Trace for core::cell::Cell<T> {
     fn __gc_tracked(_: &mut u32) -> bool {
         false
     }
+    #[inline]
+    fn __gc_trusted(_: &mut u32) -> Option<__GcTrusted> {
+        trusted_if(&[])
+    }
 }
 
 /// A mutably borrowed `RefCell` is not read: its owner is kept alive for that
@@ -415,6 +492,10 @@ impl<T: Trace> Trace for core::cell::RefCell<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 /// Write-once: a set value is never handed back through `&self`.
@@ -429,6 +510,10 @@ impl<T: Trace> Trace for core::cell::OnceCell<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 /// Write-once, as `OnceCell`.
@@ -442,6 +527,10 @@ impl<T: Trace> Trace for std::sync::OnceLock<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 
@@ -460,6 +549,10 @@ impl<T: Trace> Trace for std::sync::Mutex<T> {
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
     }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
+    }
 }
 
 /// A write-locked `RwLock` is not read: its owner is kept alive for that
@@ -476,6 +569,10 @@ impl<T: Trace> Trace for std::sync::RwLock<T> {
     #[inline]
     fn __gc_tracked(budget: &mut u32) -> bool {
         T::__gc_tracked(budget)
+    }
+    #[inline]
+    fn __gc_trusted(budget: &mut u32) -> Option<__GcTrusted> {
+        T::__gc_trusted(budget)
     }
 }
 

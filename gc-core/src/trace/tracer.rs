@@ -12,8 +12,10 @@
 //! - records each counted edge (its target's position in the working set)
 //!   and subtracts it from the target's scratch count;
 //! - takes, *before* the contents of a cell are traced, the cell's borrow or
-//!   lock guard, and keeps it until every object of the set has been traced
-//!   (step S2), unless nothing counted came from inside that cell.
+//!   lock guard, and keeps it until no user code can run any more in the
+//!   phase (step S2: the objects with trusted traces are traced last, and
+//!   the guards go before them), unless nothing counted came from inside
+//!   that cell.
 
 use core::cell::{Ref, RefCell};
 use core::marker::PhantomData;
@@ -98,6 +100,9 @@ pub struct Tracer<'a> {
     cells: Vec<Ref<'a, ()>>,
     /// Lock guards, held until the tracing phase ends.
     locks: Vec<Box<dyn Held + 'a>>,
+    /// User code may still run in this tracing phase: the cell impls hold
+    /// the guards under which they reported counted handles.
+    hold: bool,
     /// Invariant in `'a`.
     _borrow: PhantomData<fn(&'a ()) -> &'a ()>,
 }
@@ -138,6 +143,7 @@ impl<'a> Tracer<'a> {
             regions: Vec::new(),
             cells: Vec::new(),
             locks: Vec::new(),
+            hold: false,
             _borrow: PhantomData,
         }
     }
@@ -447,7 +453,7 @@ impl<'a> Tracer<'a> {
     /// reported since: no counted handle lies behind them (step S2).
     #[inline]
     fn release_unused(&mut self, (counted, cells, locks): (usize, usize, usize)) {
-        if self.counted == counted {
+        if !self.hold || self.counted == counted {
             self.cells.truncate(cells);
             self.locks.truncate(locks);
         }
@@ -496,6 +502,16 @@ impl<'a> Tracer<'a> {
         closed && !twice
     }
 
+    /// Whether guards must be held (user code may still run in this phase);
+    /// turning it off releases the guards held so far (step S2).
+    pub(crate) fn hold_guards(&mut self, hold: bool) {
+        if !hold {
+            self.cells.clear();
+            self.locks.clear();
+        }
+        self.hold = hold;
+    }
+
     /// Releases every guard: the tracing phase is over (step S2).
     pub(crate) fn end_phase(&mut self) {
         self.cells.clear();
@@ -503,6 +519,7 @@ impl<'a> Tracer<'a> {
         self.regions.clear();
         self.seen.clear();
         self.current = None;
+        self.hold = false;
     }
 
     /// Reports a strong edge to the head-ful object `obj`, through the
