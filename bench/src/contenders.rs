@@ -208,7 +208,7 @@ pub mod bacon {
         pub next: RefCell<Option<Cc<Node>>>,
     }
     impl Trace for Node {
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        fn trace(&self, tracer: &mut Tracer) {
             self.next.trace(tracer);
         }
     }
@@ -218,7 +218,7 @@ pub mod bacon {
         pub prev: RefCell<Option<Cc<Node2>>>,
     }
     impl Trace for Node2 {
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        fn trace(&self, tracer: &mut Tracer) {
             self.next.trace(tracer);
             self.prev.trace(tracer);
         }
@@ -386,7 +386,7 @@ pub mod gcmodule_ {
         pub next: RefCell<Option<Cc<Node>>>,
     }
     impl Trace for Node {
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        fn trace(&self, tracer: &mut Tracer) {
             self.next.trace(tracer);
         }
         fn is_type_tracked() -> bool {
@@ -399,7 +399,7 @@ pub mod gcmodule_ {
         pub prev: RefCell<Option<Cc<Node2>>>,
     }
     impl Trace for Node2 {
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        fn trace(&self, tracer: &mut Tracer) {
             self.next.trace(tracer);
             self.prev.trace(tracer);
         }
