@@ -110,6 +110,17 @@ pub(crate) use tracer::{DONE, KEEP, Mode};
 /// None of this can cause undefined behaviour; see the crate docs'
 /// *Soundness* section.
 ///
+/// # Do not read through handles in `trace`
+///
+/// While a collection examines an object, the object is marked dead, so a
+/// `trace` that dereferences a `Gc` it owns (`if child.active { ... }`)
+/// panics inside the collection: the collector keeps everything it
+/// examined that time, the cycle is not freed, and the panic surfaces from
+/// the `collect()` or the `Gc::new` that started the collection. Reading
+/// through handles cannot be allowed (a handle read there could be to an
+/// object about to be judged garbage); decide what to report from `self`'s
+/// own fields instead.
+///
 /// Values shared through [`Rc`](std::rc::Rc) or [`Arc`](std::sync::Arc) are
 /// not traced: another owner may hold them, so a `Gc` behind one counts as
 /// referenced from outside.

@@ -180,7 +180,9 @@ fn drop_garbage(h: &Heap, obj: Obj) {
     let release = CollectorRef(obj);
     let drop_value = obj.vtable().drop_value;
     // SAFETY: the value is initialised and dropped this once: it is marked
-    // dead, and the collector's count keeps anyone else from dropping it.
+    // dead, and the collector's count keeps anyone else from dropping it
+    // (I2, I7). No usable reference into it exists (soundness step S5), and
+    // none can be made while it is dead (S6).
     unsafe { drop_value(obj) };
     drop(release);
     if h.trashcan_len() != 0 {
