@@ -126,8 +126,9 @@
 //! 1. **S1 (the start).** Before any user code runs, the collector takes
 //!    one strong count on every object of `S` (so none is freed while it
 //!    works), copies `c(Y)`, and marks all of `S` *dead*. While dead, an
-//!    object cannot be dereferenced (`Deref` panics), [`Weak::upgrade`]
-//!    fails on it, and the debug functions skip it.
+//!    object cannot be dereferenced (`Deref` panics) and [`Weak::upgrade`]
+//!    fails on it; the set is taken out of the generation lists, so the
+//!    [`debug`] functions, which walk the lists, do not see it.
 //! 2. **S2 (reported handles stay put).** [`Trace::trace`] receives
 //!    `&'a self` and a `Tracer<'a>` that accepts only `&'a Gc` handles. So
 //!    each reported handle is reached from the traced value through `'a`
@@ -152,7 +153,10 @@
 //!    is invariant in `'a`. Hence a counted handle stays at its address,
 //!    pointing at its target, until the tracing phase ends, however later
 //!    traces behave: a trace that tries to move it panics on the held borrow
-//!    (and the analysis keeps everything).
+//!    (and the analysis keeps everything). A region (S3) opened inside a
+//!    cell's window must be closed when the window ends, or the guard stays
+//!    and the analysis keeps everything (a panic caught inside a trace can
+//!    skip a region's close).
 //! 3. **S3 (owned memory only).** An edge `X -> Y` is counted only when the
 //!    reported handle's bytes lie in memory `X` owns: `X`'s value bytes, or
 //!    a heap buffer vouched for by this crate's container impls (`Box`,
@@ -161,17 +165,24 @@
 //!    memory `X` owns, and which own their buffers alone (`Rc`, `Arc` and
 //!    `&T` report nothing); or memory vouched for by the unsafe
 //!    [`Tracer::trace_owned`], whose caller promises the same. Regions of
-//!    different objects are disjoint, and within one object a handle is
-//!    told by its address (S2: it does not move), and one reported twice
-//!    makes the analysis keep everything. So the counted edges are distinct
+//!    different objects are disjoint as long as every region is closed
+//!    before the memory it covers can change hands: each region is popped
+//!    by the impl that pushed it, and one found still open (a caught panic)
+//!    at any pop or at the end of the object's trace makes the analysis keep
+//!    everything. Within one object a handle is told by its address (S2: it
+//!    does not move), and one reported twice makes the analysis keep
+//!    everything. So the counted edges are distinct
 //!    handles, each lying in memory that only its source's value reaches.
 //!    Any other reported handle (a thread-local, a leaked box, another
 //!    object's field, an older object during a young collection, an `Rc`
 //!    shared with outside code) is ignored, which only keeps its target.
-//! 4. **S4 (nothing new).** Every strong-count increment goes through one
-//!    function, which, for an object being examined, records that a handle
-//!    was made (`Clone` of a dead handle, [`debug`]'s handles); any such
-//!    record makes the analysis keep everything. Counts can still go
+//! 4. **S4 (nothing new).** Every strong-count increment for a new handle
+//!    (`Clone`, `Weak::upgrade`, [`debug`]'s handles) goes through one slow
+//!    path (`gc::inc_strong_slow`, reached whenever a flag such as dead is
+//!    set), which, for an object being examined, records that a handle was
+//!    made; any such record makes the analysis keep everything. (The only
+//!    other increments are the collector's own count and `new_cyclic`
+//!    publishing its first handle, neither on an examined object.) Counts can still go
 //!    *down* (a handle dropped by a trace). So for every `Y` that can be
 //!    judged garbage, its count at the end of the tracing phase is at most
 //!    `c(Y)`, and at least `e(Y)` (S3: `e(Y)` distinct live handles).
@@ -188,9 +199,12 @@
 //!    ends, no usable reference into any garbage value exists.
 //! 6. **S6 (after the phase).** The guards are released. Marking runs over
 //!    the recorded edges alone (no user code, no second trace). From then
-//!    until the values are dropped no user code runs except finalizers,
-//!    which run with the garbage live and are followed by a fresh analysis
-//!    of the garbage (S1 to S5 again, its own tracing phase). Before the
+//!    until the values are dropped, the only user code that runs is
+//!    finalizers, which run with the garbage live and are followed by a
+//!    fresh analysis of the garbage (S1 to S5 again, its own tracing phase),
+//!    and the `Drop` (and finalizer) of a survivor whose last handle went
+//!    during the phase, released when survivors are promoted: the garbage is
+//!    dead by then, so such code cannot reach into it. Before the
 //!    first value is dropped, all garbage is dead again, so a `Drop` cannot
 //!    make a new reference into a garbage value (a dead handle panics on
 //!    `Deref`, `Weak::upgrade` fails). Objects detached by [`Gc::get_mut`]

@@ -7,8 +7,9 @@
 //! - keeps a stack of *owned regions*: the object's value bytes, plus the heap
 //!   buffers that this crate's container impls vouch for (a container vouches
 //!   only when it lies in an owned region itself). A reported handle counts
-//!   only if its own bytes lie in one of them (soundness step S1 in the crate
-//!   docs);
+//!   only if its own bytes lie in one of them (soundness step S3 in the crate
+//!   docs); a region left open by a caught panic makes the analysis keep
+//!   everything;
 //! - records each counted edge (its target's position in the working set)
 //!   and subtracts it from the target's scratch count;
 //! - takes, *before* the contents of a cell are traced, the cell's borrow or
@@ -43,6 +44,43 @@ pub(crate) enum Mode {
     Collect,
 }
 
+/// The tracer's state when a cell's guard was taken.
+#[derive(Clone, Copy)]
+struct GuardMark {
+    counted: usize,
+    cells: usize,
+    locks: usize,
+    regions: usize,
+}
+
+/// A strong edge recorded in `Mode::Collect`, read when it is reported: the
+/// `trace` that reports it may drop the handle right after, so no `Obj` is
+/// kept.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Edge {
+    /// The target's box address.
+    pub(crate) addr: usize,
+    /// `std::any::type_name` of the target's value.
+    pub(crate) type_name: &'static str,
+    /// The target's strong count when the edge was reported.
+    pub(crate) strong: u32,
+    /// Whether the target is head-ful (one the collector can track), not a
+    /// head-less leaf.
+    pub(crate) tracked: bool,
+}
+
+impl Edge {
+    /// An edge to the head-ful object `obj`.
+    fn of_headful(obj: Obj) -> Edge {
+        Edge {
+            addr: obj.box_addr(),
+            type_name: obj.type_name(),
+            strong: obj.strong_count(),
+            tracked: true,
+        }
+    }
+}
+
 /// A guard whose only job is to be dropped later (a lock guard).
 trait Held {}
 impl<T: ?Sized> Held for T {}
@@ -72,12 +110,9 @@ pub struct Tracer<'a> {
     pub(crate) starts: Vec<u32>,
     /// Detached objects found through an edge (see `Gc::get_mut`).
     pub(crate) discovered: Vec<Obj>,
-    /// `Collect`: the recorded edges, read when reported (the `trace` that
-    /// reports an edge may drop the handle right after, so no `Obj` is kept).
-    pub(crate) edges: Vec<crate::debug::ObjectInfo>,
-    /// `Collect`: edges to head-less (untracked) objects: box address, type
-    /// name and strong count.
-    pub(crate) leaf_edges: Vec<(usize, &'static str, u32)>,
+    /// `Collect`: every strong edge reported, head-ful or head-less target,
+    /// in the order reported.
+    pub(crate) edges: Vec<Edge>,
     /// `Collect`: the traced value reported an unreadable part. `Record`:
     /// the trace broke a rule the analysis relies on (a handle reported
     /// twice, a region left open), so nothing may be dropped.
@@ -134,7 +169,6 @@ impl<'a> Tracer<'a> {
             starts: Vec::new(),
             discovered: Vec::new(),
             edges: Vec::new(),
-            leaf_edges: Vec::new(),
             unreadable: false,
             rejected: 0,
             rejected_by: Vec::new(),
@@ -404,7 +438,7 @@ impl<'a> Tracer<'a> {
             let depth = self.regions.len();
             self.regions.push(range_of(part));
             part.trace(self);
-            self.regions.truncate(depth);
+            self.close_region(depth);
         } else {
             part.trace(self);
         }
@@ -421,7 +455,7 @@ impl<'a> Tracer<'a> {
             for x in items {
                 x.trace(self);
             }
-            self.regions.truncate(depth);
+            self.close_region(depth);
         } else {
             for x in items {
                 x.trace(self);
@@ -457,20 +491,44 @@ impl<'a> Tracer<'a> {
         self.release_unused(mark);
     }
 
+    /// Pops the region pushed at `depth`. Any region pushed above it and
+    /// not popped (a panic caught inside a trace skipped its pop) would
+    /// vouch for memory that may change hands once a guard is released, so
+    /// the analysis then keeps everything (step S3).
+    #[inline]
+    fn close_region(&mut self, depth: usize) {
+        if self.regions.len() != depth + 1 {
+            self.unreadable = true;
+        }
+        self.regions.truncate(depth);
+    }
+
     /// What [`Tracer::release_unused`] compares with.
     #[inline]
-    fn guard_mark(&self) -> (usize, usize, usize) {
-        (self.counted, self.cells.len(), self.locks.len())
+    fn guard_mark(&self) -> GuardMark {
+        GuardMark {
+            counted: self.counted,
+            cells: self.cells.len(),
+            locks: self.locks.len(),
+            regions: self.regions.len(),
+        }
     }
 
     /// Releases the guards taken since `mark` if nothing counted was
-    /// reported since: no counted handle lies behind them (step S2).
+    /// reported since: no counted handle lies behind them (step S2). A
+    /// region left open since `mark` (a caught panic) could still vouch for
+    /// memory behind them: then the guards stay and the analysis keeps
+    /// everything.
     #[expect(clippy::inline_always, reason = "once per traced cell; callgrind showed the call")]
     #[inline(always)]
-    fn release_unused(&mut self, (counted, cells, locks): (usize, usize, usize)) {
-        if !self.hold || self.counted == counted {
-            self.cells.truncate(cells);
-            self.locks.truncate(locks);
+    fn release_unused(&mut self, mark: GuardMark) {
+        if self.regions.len() != mark.regions {
+            self.unreadable = true;
+            return;
+        }
+        if !self.hold || self.counted == mark.counted {
+            self.cells.truncate(mark.cells);
+            self.locks.truncate(mark.locks);
         }
     }
 
@@ -569,7 +627,7 @@ impl<'a> Tracer<'a> {
                 self.seen.push(start);
                 self.counted += 1;
             }
-            Mode::Collect => self.edges.push(crate::debug::ObjectInfo::of_obj(obj)),
+            Mode::Collect => self.edges.push(Edge::of_headful(obj)),
         }
     }
 
@@ -577,7 +635,7 @@ impl<'a> Tracer<'a> {
     fn reject(&mut self) {
         self.rejected += 1;
         if let Some(obj) = self.current {
-            let name = (obj.vtable().type_name)();
+            let name = obj.type_name();
             match self.rejected_by.last_mut() {
                 Some((n, c)) if core::ptr::eq(*n, name) => *c += 1,
                 _ => self.rejected_by.push((name, 1)),
@@ -590,16 +648,19 @@ impl<'a> Tracer<'a> {
     #[inline]
     pub(crate) fn visit_leaf(&mut self, counts: &Counts, type_name: fn() -> &'static str) {
         if self.mode == Mode::Collect {
-            let addr = core::ptr::from_ref(counts).addr();
-            self.leaf_edges
-                .push((addr, type_name(), counts.strong_count()));
+            self.edges.push(Edge {
+                addr: core::ptr::from_ref(counts).addr(),
+                type_name: type_name(),
+                strong: counts.strong_count(),
+                tracked: false,
+            });
         }
     }
 
     #[cold]
     fn visit_outside(&mut self, obj: Obj, f: Flags) {
         if self.mode == Mode::Collect {
-            self.edges.push(crate::debug::ObjectInfo::of_obj(obj));
+            self.edges.push(Edge::of_headful(obj));
             return;
         }
         // A strong edge to a detached object proves that the handle `get_mut`
