@@ -134,7 +134,7 @@ impl<T: Trace + 'static> Gc<T> {
         let finalizer = value.finalizer().is_some();
         if !tracked && !finalizer {
             let layout = Layout::new::<GcBox<T>>();
-            let block = alloc_block(layout).cast::<GcBox<T>>();
+            let block = alloc_block(heap::heap().slab_for_alloc(), layout).cast::<GcBox<T>>();
             // SAFETY: `block` is a fresh allocation of a `GcBox<T>`.
             unsafe { block.write(GcBox::new(1, 1, false, value)) };
             return Gc::from_inner(block);
@@ -145,7 +145,7 @@ impl<T: Trace + 'static> Gc<T> {
             // The usual case: one visit to the heap for the block and the
             // list.
             return heap::with_heap(|h| {
-                let block = h.slab.alloc_typed(VTable::sized::<T>(), size);
+                let block = h.slab_for_alloc().alloc_typed(VTable::sized::<T>().key(), size);
                 // SAFETY: a typed slab block of `size` bytes: the head, then
                 // the box, 8-aligned.
                 let obj = unsafe { init_head(block, flags) };
@@ -296,7 +296,7 @@ impl<T: Trace + 'static> Gc<T> {
     #[inline]
     fn alloc_headful(flags: Flags) -> (Obj, NonNull<GcBox<T>>) {
         if let Some(size) = gc_box::typed_block::<T>() {
-            let block = heap::with_heap(|h| h.slab.alloc_typed(VTable::sized::<T>(), size));
+            let block = heap::with_heap(|h| h.slab_for_alloc().alloc_typed(VTable::sized::<T>().key(), size));
             // SAFETY: a typed slab block of `size` bytes: the head, then the
             // box, 8-aligned.
             let obj = unsafe { init_head(block, flags) };
@@ -305,7 +305,7 @@ impl<T: Trace + 'static> Gc<T> {
             return (obj, b);
         }
         let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-        let block = alloc_block(layout);
+        let block = alloc_block(heap::heap().slab_for_alloc(), layout);
         // SAFETY: `offset` is within the new block (from `headful_layout`).
         let b = unsafe { block.add(offset) };
         // SAFETY: `offset >= 16`, so the head's 8 bytes and the vtable's 8
@@ -730,7 +730,7 @@ impl<T: ?Sized> Drop for ReleaseHeadless<T> {
         if c.dec_weak() == 0 {
             // SAFETY: no handle of either kind remains (I1); the block was
             // allocated with the box's layout.
-            unsafe { free_block(self.ptr.cast(), self.layout) };
+            unsafe { free_block(&heap::heap().slab, self.ptr.cast(), self.layout) };
         }
     }
 }

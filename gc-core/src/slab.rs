@@ -30,7 +30,24 @@ use core::cell::Cell;
 use core::ptr::{self, NonNull};
 use std::alloc;
 
-use crate::gc_box::VTable;
+/// An opaque key naming the type of a typed page's objects (the box layer
+/// uses its vtable's address); the slab only stores and compares it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct TypeKey(NonNull<()>);
+
+impl TypeKey {
+    /// The key for `p`, a `'static` address that names one type.
+    #[inline]
+    pub(crate) const fn new(p: NonNull<()>) -> TypeKey {
+        TypeKey(p)
+    }
+
+    /// The address the key was made from.
+    #[inline]
+    pub(crate) const fn get(self) -> NonNull<()> {
+        self.0
+    }
+}
 
 /// The flags word of a free block of a typed page: not an object (the
 /// header module checks that no object location uses it).
@@ -80,7 +97,7 @@ struct Free {
 #[repr(C)]
 pub(crate) struct Page {
     /// The tracked type whose objects the page holds, or null.
-    vtable: Cell<*const VTable>,
+    vtable: Cell<*const ()>,
     pool: Cell<*mut Pool>,
     free: Cell<*mut Free>,
     /// Offset of the first never-used block.
@@ -105,7 +122,7 @@ struct Chunk {
 
 /// Where blocks of one size (and, for a typed pool, one type) come from.
 pub(crate) struct Pool {
-    vtable: *const VTable,
+    vtable: *const (),
     block: u32,
     /// Offset of the free-list link in a free block (`TYPED_LINK` for typed
     /// pools).
@@ -122,7 +139,7 @@ pub(crate) struct Slab {
     /// Untyped pools by size class.
     classes: [Cell<*mut Pool>; CLASSES],
     /// Typed pools by vtable, direct-mapped.
-    cache: [Cell<(*const VTable, *mut Pool)>; CACHE],
+    cache: [Cell<(*const (), *mut Pool)>; CACHE],
     /// All typed pools (the cache's backing store).
     typed: Cell<*mut Vec<*mut Pool>>,
     /// Doubly linked list of empty pages.
@@ -169,20 +186,18 @@ fn page_of(block: NonNull<u8>) -> *mut Page {
     block.as_ptr().map_addr(|a| a & !(PAGE_SIZE - 1)).cast()
 }
 
-/// The vtable of the typed page holding `block`, or `None` for an untyped
-/// page.
+/// The type key of the typed page holding `block`, or `None` for an
+/// untyped page.
 ///
 /// # Safety
 ///
 /// - `block` was handed out by this allocator and is live (S2).
 #[inline]
-pub(crate) unsafe fn vtable_of(block: NonNull<u8>) -> Option<&'static VTable> {
+pub(crate) unsafe fn key_of(block: NonNull<u8>) -> Option<TypeKey> {
     // SAFETY: the page is live while one of its blocks is (S1); its header
     // is only accessed through shared references to `Cell`s.
     let page = unsafe { &*page_of(block) };
-    // SAFETY: a non-null page vtable is a `&'static VTable` (set by
-    // `alloc_typed`).
-    unsafe { page.vtable.get().as_ref() }
+    NonNull::new(page.vtable.get().cast_mut()).map(TypeKey)
 }
 
 impl Slab {
@@ -203,28 +218,27 @@ impl Slab {
         unsafe { self.alloc_from(pool) }
     }
 
-    /// A block of `size` bytes for a tracked object of the type `vtable`
-    /// describes; its page records the vtable (see [`vtable_of`]).
+    /// A block of `size` bytes for a tracked object of the type `key`
+    /// names; its page records the key (see [`key_of`]).
     ///
     /// `serves(size, 8)` must hold.
     #[inline]
-    pub(crate) fn alloc_typed(&self, vtable: &'static VTable, size: usize) -> NonNull<u8> {
-        let key = ptr::from_ref(vtable);
+    pub(crate) fn alloc_typed(&self, key: TypeKey, size: usize) -> NonNull<u8> {
+        let key = key.0.as_ptr().cast_const();
         let slot = &self.cache[(key.addr() >> 4) % CACHE];
         let (k, mut pool) = slot.get();
         if k != key {
-            pool = self.typed_pool(vtable, block_size(size));
+            pool = self.typed_pool(key, block_size(size));
             slot.set((key, pool));
         }
         // SAFETY: pools in the cache are live (S3).
         unsafe { self.alloc_from(pool) }
     }
 
-    /// Finds or makes the typed pool of `vtable`.
+    /// Finds or makes the typed pool of `key`.
     #[cold]
     #[inline(never)]
-    fn typed_pool(&self, vtable: &'static VTable, block: usize) -> *mut Pool {
-        let key = ptr::from_ref(vtable);
+    fn typed_pool(&self, key: *const (), block: usize) -> *mut Pool {
         if self.typed.get().is_null() {
             self.typed.set(Box::into_raw(Box::new(Vec::new())));
         }
@@ -368,7 +382,6 @@ impl Slab {
 
     fn new_chunk(&self) -> *mut Chunk {
         // The exit guard gives the memory back when the thread ends.
-        crate::collector::heap::with_heap(crate::collector::heap::Heap::register_exit);
         let layout = chunk_layout();
         // SAFETY: the layout has a non-zero size.
         let base = unsafe { alloc::alloc(layout) };
@@ -618,7 +631,7 @@ fn chunk_layout() -> Layout {
         .expect("a valid chunk layout")
 }
 
-fn new_pool(vtable: *const VTable, block: usize) -> *mut Pool {
+fn new_pool(vtable: *const (), block: usize) -> *mut Pool {
     debug_assert!((8..=MAX_BLOCK).contains(&block) && block.is_multiple_of(8));
     Box::into_raw(Box::new(Pool {
         vtable,

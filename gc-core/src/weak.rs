@@ -293,15 +293,14 @@ impl<T: ?Sized> Drop for Weak<T> {
         if c.has_head() {
             // SAFETY: head-ful (I3).
             let obj = unsafe { head_of(b) };
-            let dealloc = obj.vtable().dealloc;
             // SAFETY: no handle remains; the block is freed once (I1).
-            unsafe { dealloc(obj) };
+            unsafe { obj.dealloc(&crate::collector::heap::heap().slab) };
         } else {
             // SAFETY: the value was dropped in place, which leaves a valid
             // value behind; only its metadata is read for the layout.
             let layout = Layout::for_value(unsafe { b.as_ref() });
             // SAFETY: no handle remains; allocated with this layout (I1).
-            unsafe { free_block(b.cast(), layout) };
+            unsafe { free_block(&crate::collector::heap::heap().slab, b.cast(), layout) };
         }
     }
 }

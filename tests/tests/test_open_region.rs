@@ -86,8 +86,6 @@ thread_local! {
 
 #[test]
 fn a_region_left_open_never_vouches_for_moved_memory() {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
     let x = Gc::new(X {
         inner: Box::new(Mid(RefCell::new(Inner(vec![Item::Bomb])))),
         me: OnceCell::new(),
@@ -104,7 +102,6 @@ fn a_region_left_open_never_vouches_for_moved_memory() {
     drop(a);
     let name: &str = &a_static.name;
     let n = gc_core::collect();
-    std::panic::set_hook(hook);
     assert_eq!(name, "A is alive");
     assert!(MOVE_REFUSED.get(), "the cell's guard is kept: the move is refused");
     assert_eq!(n, 0, "the analysis keeps everything");

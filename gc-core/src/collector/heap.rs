@@ -325,13 +325,27 @@ impl Heap {
 
     /// Makes sure the exit guard runs at thread exit (collecting the
     /// remaining garbage and giving memory back).
+    #[inline]
     pub(crate) fn register_exit(&self) {
         if !self.guard_registered.get() {
-            self.guard_registered.set(true);
-            // Registers the exit guard's destructor. If the guard is already
-            // gone, there is nothing to register.
-            let _ = EXIT.try_with(|_| ());
+            self.register_exit_slow();
         }
+    }
+
+    #[cold]
+    fn register_exit_slow(&self) {
+        self.guard_registered.set(true);
+        // Registers the exit guard's destructor. If the guard is already
+        // gone, there is nothing to register.
+        let _ = EXIT.try_with(|_| ());
+    }
+
+    /// The slab, to allocate from: the exit guard is registered first, so
+    /// the slab's memory goes back to the system when the thread ends.
+    #[inline]
+    pub(crate) fn slab_for_alloc(&self) -> &crate::slab::Slab {
+        self.register_exit();
+        &self.slab
     }
 
     #[cold]
@@ -480,10 +494,9 @@ pub(crate) unsafe fn release_zero(obj: Obj) {
         // the drop panics.
         let finish = Finish { h, obj, depth };
         h.depth.set(depth + 1);
-        let drop_value = obj.vtable().drop_value;
         // SAFETY: the value is initialised and dropped this once: the count
         // is zero and the object is in no working set (I2).
-        unsafe { drop_value(obj) };
+        unsafe { obj.drop_value() };
         drop(finish);
     });
 }
@@ -544,10 +557,9 @@ impl Drop for Finish<'_> {
 fn release_weak(h: &Heap, obj: Obj) {
     if obj.counts().dec_weak() == 0 {
         if obj.has(Flag::Inline) {
-            let dealloc = obj.vtable().dealloc;
             // SAFETY: both counts are zero: no handle remains; freed once
             // (I1).
-            unsafe { dealloc(obj) };
+            unsafe { obj.dealloc(&h.slab) };
         } else {
             // SAFETY: both counts are zero, so no handle of either kind
             // exists; a non-`INLINE` object is a typed slab block starting
@@ -617,16 +629,14 @@ unsafe fn destroy(h: &Heap, obj: Obj) {
         let f = obj.flags();
         if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
             obj.set_flags(f.with(Flag::Finalized));
-            let finalize = obj.vtable().finalize;
             // SAFETY: the value is initialised (I2) and no handle exists, so
             // nothing else can reach it while the finalizer runs.
-            payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { finalize(obj) })).err();
+            payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.finalize() })).err();
         }
         c.set_dead(true);
-        let drop_value = obj.vtable().drop_value;
         // SAFETY: the value is initialised and dropped this once: `DEAD` is
         // now set and the count is zero (I2).
-        unsafe { drop_value(obj) };
+        unsafe { obj.drop_value() };
         drop(release);
         if let Some(p) = payload {
             panic::resume_unwind(p);

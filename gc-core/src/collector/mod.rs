@@ -15,190 +15,27 @@
 //! | [`tracked_count`] | `len(gc.get_objects())` |
 //! | [`add_callback`], [`remove_callback`] | `gc.callbacks` |
 
+mod config;
 pub(crate) mod heap;
 mod scan;
 mod sweep;
 #[cfg(test)]
 mod tests;
 
-use core::fmt;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::gc_box::Obj;
 use crate::header::{Flag, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK};
 use crate::trace::{Mode, Tracer};
+pub use config::{CallbackId, CollectInfo, DebugFlags, GenerationStats, Phase};
+pub(crate) use config::{DEFAULT_THRESHOLDS, State, rejected_by};
+use config::{call_callbacks, note_rejected, note_stats};
 use heap::{Heap, with_heap};
-
-/// CPython 3.13's default thresholds.
-pub(crate) const DEFAULT_THRESHOLDS: (usize, usize, usize) = (2000, 10, 10);
 
 /// Collections run at thread exit before the remaining garbage is left alone.
 const EXIT_PASSES: usize = 8;
-
-/// Statistics of one generation since the thread started, as returned by
-/// [`stats`] (Python's `gc.get_stats()`).
-///
-/// A collection counts towards the oldest generation it examined.
-///
-/// # Examples
-///
-/// ```
-/// let before = gc_core::stats()[2];
-/// gc_core::collect();
-/// let after = gc_core::stats()[2];
-/// assert_eq!(after.collections, before.collections + 1);
-/// assert!(after.max_pause >= before.max_pause);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GenerationStats {
-    /// Number of collections of this generation.
-    pub collections: usize,
-    /// Number of objects these collections reclaimed.
-    pub collected: usize,
-    /// Total time spent in these collections.
-    pub total_pause: Duration,
-    /// Longest single collection.
-    pub max_pause: Duration,
-    /// Edges these collections ignored: a `trace` reported a handle to an
-    /// object being examined from memory its value does not own (a
-    /// thread-local, a leaked box, another object, an `Rc`, a container
-    /// buffer nobody vouched for). Their targets were kept. See
-    /// [`debug::rejected_edges`](crate::debug::rejected_edges) for the
-    /// types whose traces report them.
-    pub rejected: usize,
-}
-
-/// When a collection callback is called (Python's `"start"` and `"stop"`).
-///
-/// # Examples
-///
-/// ```
-/// use gc_core::Phase;
-/// assert_ne!(Phase::Start, Phase::Stop);
-/// assert_eq!(format!("{:?}", Phase::Stop), "Stop");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// Before the collection examines anything.
-    Start,
-    /// After it has finished.
-    Stop,
-}
-
-/// What a collection callback is told (Python's `info` dict).
-///
-/// # Examples
-///
-/// ```
-/// use gc_core::{CollectInfo, Phase};
-/// use std::cell::RefCell;
-/// use std::rc::Rc;
-///
-/// let seen = Rc::new(RefCell::new(Vec::new()));
-/// let log = seen.clone();
-/// let id = gc_core::add_callback(move |phase, info: &CollectInfo| {
-///     log.borrow_mut().push((phase, info.generation, info.collected));
-/// });
-/// gc_core::collect_generation(1);
-/// gc_core::remove_callback(id);
-/// assert_eq!(*seen.borrow(), [(Phase::Start, 1, 0), (Phase::Stop, 1, 0)]);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CollectInfo {
-    /// The oldest generation examined (0, 1 or 2).
-    pub generation: usize,
-    /// Objects reclaimed (0 at [`Phase::Start`]).
-    pub collected: usize,
-    /// Objects that were found to be garbage and then resurrected by a
-    /// finalizer (0 at [`Phase::Start`]).
-    pub resurrected: usize,
-    /// Time the collection took (zero at [`Phase::Start`]).
-    pub pause: Duration,
-    /// Edges the collection ignored because the reported handle lay outside
-    /// memory the traced value owns (0 at [`Phase::Start`]; see
-    /// [`GenerationStats::rejected`]).
-    pub rejected: usize,
-}
-
-/// Identifies a callback registered with [`add_callback`].
-///
-/// # Examples
-///
-/// ```
-/// let a = gc_core::add_callback(|_, _| {});
-/// let b = gc_core::add_callback(|_, _| {});
-/// assert_ne!(a, b);
-/// assert!(gc_core::remove_callback(a));
-/// assert!(!gc_core::remove_callback(a));
-/// gc_core::remove_callback(b);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CallbackId(u64);
-
-type Callback = Rc<core::cell::RefCell<dyn FnMut(Phase, &CollectInfo)>>;
-
-/// Configuration, statistics and callbacks of one heap.
-pub(crate) struct State {
-    enabled: bool,
-    thresholds: (usize, usize, usize),
-    /// Gen-0 runs since the last gen-1 run, gen-1 runs since the last gen-2.
-    counts: (usize, usize),
-    /// Survivors of the last full collection.
-    long_lived_total: usize,
-    /// Objects promoted into generation 2 since the last full collection.
-    long_lived_pending: usize,
-    stats: [GenerationStats; 3],
-    callbacks: Vec<(CallbackId, Callback)>,
-    next_callback: u64,
-    /// Rejected edges by the type whose trace reported them, since the
-    /// thread started.
-    rejected_by: Vec<(&'static str, usize)>,
-}
-
-impl State {
-    pub(crate) const fn new() -> Self {
-        const ZERO: GenerationStats = GenerationStats {
-            collections: 0,
-            collected: 0,
-            total_pause: Duration::ZERO,
-            max_pause: Duration::ZERO,
-            rejected: 0,
-        };
-        State {
-            enabled: true,
-            thresholds: DEFAULT_THRESHOLDS,
-            counts: (0, 0),
-            long_lived_total: 0,
-            long_lived_pending: 0,
-            stats: [ZERO; 3],
-            callbacks: Vec::new(),
-            next_callback: 0,
-            rejected_by: Vec::new(),
-        }
-    }
-
-    fn trigger(&self) -> usize {
-        if self.enabled && self.thresholds.0 != 0 {
-            self.thresholds.0
-        } else {
-            usize::MAX
-        }
-    }
-}
-
-impl fmt::Debug for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("State")
-            .field("enabled", &self.enabled)
-            .field("thresholds", &self.thresholds)
-            .finish_non_exhaustive()
-    }
-}
 
 fn update_trigger(h: &Heap) {
     let t = h.state.borrow().trigger();
@@ -519,11 +356,7 @@ pub fn add_callback(f: impl FnMut(Phase, &CollectInfo) + 'static) -> CallbackId 
     with_heap(|h| {
         // The exit guard releases the callbacks when the thread ends.
         h.register_exit();
-        let mut s = h.state.borrow_mut();
-        let id = CallbackId(s.next_callback);
-        s.next_callback += 1;
-        s.callbacks.push((id, Rc::new(core::cell::RefCell::new(f))));
-        id
+        h.state.borrow_mut().add_callback(f)
     })
 }
 
@@ -542,11 +375,7 @@ pub fn add_callback(f: impl FnMut(Phase, &CollectInfo) + 'static) -> CallbackId 
     reason = "called for its effect; the result is informative"
 )]
 pub fn remove_callback(id: CallbackId) -> bool {
-    let removed = with_heap(|h| {
-        let mut s = h.state.borrow_mut();
-        let i = s.callbacks.iter().position(|(c, _)| *c == id)?;
-        Some(s.callbacks.remove(i))
-    });
+    let removed = with_heap(|h| h.state.borrow_mut().remove_callback(id));
     // The callback is dropped outside the borrow: its drop may use the heap.
     removed.is_some()
 }
@@ -582,29 +411,6 @@ pub(crate) fn auto_collect(h: &Heap) {
     run(h, generation);
 }
 
-fn call_callbacks(
-    h: &Heap,
-    phase: Phase,
-    info: &CollectInfo,
-    panics: &mut Option<Box<dyn Any + Send>>,
-) {
-    let snapshot: Vec<Callback> = h
-        .state
-        .borrow()
-        .callbacks
-        .iter()
-        .map(|(_, cb)| cb.clone())
-        .collect();
-    for cb in snapshot {
-        let r = panic::catch_unwind(AssertUnwindSafe(|| {
-            if let Ok(mut f) = cb.try_borrow_mut() {
-                f(phase, info);
-            }
-        }));
-        sweep::note_panic(panics, r);
-    }
-}
-
 /// Clears `collecting` when a collection ends, even by a panic.
 struct Collecting<'a>(&'a Heap);
 
@@ -616,38 +422,67 @@ impl Drop for Collecting<'_> {
 
 /// Collects generations `0..=generation`.
 fn run(h: &Heap, generation: usize) -> usize {
-    if h.collecting.get() || h.torn_down.get() {
+    let Some(mut w) = begin(h, generation) else {
         return 0;
+    };
+    let analysis = analyse(&mut w);
+    finish(w, analysis)
+}
+
+/// A collection under way, from [`begin`] to [`finish`].
+struct Working<'h> {
+    h: &'h Heap,
+    /// The oldest generation collected.
+    generation: usize,
+    start: Instant,
+    /// `DebugFlags::STATS` was on when the collection started.
+    print_stats: bool,
+    /// The first panic user code raised, resumed when the collection ends.
+    panics: Option<Box<dyn Any + Send>>,
+    /// The working set: generations `0..=generation`.
+    tracer: Tracer<'static>,
+    /// Ends the collection when dropped, even by a panic (last, so that it
+    /// is dropped after the other fields).
+    collecting: Collecting<'h>,
+}
+
+/// What [`analyse`] found, for [`finish`].
+struct Analysis {
+    /// `work[..reached]` survived; `work[reached..]` is the garbage.
+    reached: usize,
+    /// The list the survivors joined.
+    target: usize,
+    /// Some garbage may have a finalizer to run.
+    finalizers: bool,
+    /// A `trace` broke a rule of the analysis, so everything was kept.
+    inconsistent: bool,
+    /// Detached objects found through an edge (see [`retrack`]).
+    discovered: Vec<Obj>,
+    /// Edges the analysis rejected.
+    rejected: usize,
+}
+
+/// Starts a collection of generations `0..=generation`: calls the start
+/// callbacks, prints the `STATS` header, counts the run and gathers the
+/// working set. `None` if a collection is running or the thread is exiting.
+fn begin(h: &Heap, generation: usize) -> Option<Working<'_>> {
+    if h.collecting.get() || h.torn_down.get() {
+        return None;
     }
     h.collecting.set(true);
     let collecting = Collecting(h);
     let start = Instant::now();
     let mut panics = None;
-    let mut info = CollectInfo {
+    let info = CollectInfo {
         generation,
         ..CollectInfo::default()
     };
     call_callbacks(h, Phase::Start, &info, &mut panics);
-    let print_stats = h.debug.get() & crate::debug::DebugFlags::STATS.bits() != 0;
+    let print_stats = DebugFlags::of(h).contains(DebugFlags::STATS);
     if print_stats {
-        eprintln!("gc: collecting generation {generation}...");
-        eprintln!(
-            "gc: objects in each generation: {} {} {}",
-            h.len(0),
-            h.len(1),
-            h.len(2)
-        );
-        eprintln!("gc: objects in permanent generation: {}", h.len(LOC_PERM));
+        print_start(h, generation);
     }
-
-    {
-        let mut s = h.state.borrow_mut();
-        match generation {
-            0 => s.counts.0 += 1,
-            1 => s.counts = (0, s.counts.1 + 1),
-            _ => s.counts = (0, 0),
-        }
-    }
+    h.state.borrow_mut().count_run(generation);
     h.count0.set(0);
 
     // Gather generations 0..=generation into the working set.
@@ -659,60 +494,92 @@ fn run(h: &Heap, generation: usize) -> usize {
         tracer.work.extend(more);
     }
     tracer.refs = h.take_scratch();
-    // A panic between here and `partition` is impossible: the working set
+    Some(Working {
+        h,
+        generation,
+        start,
+        print_stats,
+        panics,
+        tracer,
+        collecting,
+    })
+}
+
+/// Finds the garbage in the working set, and moves the survivors one
+/// generation up (generation 2 stays).
+fn analyse(w: &mut Working<'_>) -> Analysis {
+    let h = w.h;
+    // A panic between `begin` and `partition` is impossible: the working set
     // gets its locations (and the collector's counts) there, before any user
     // code runs.
-    let found = scan::partition(&mut tracer, scan::Start::Fresh);
+    let found = scan::partition(&mut w.tracer, scan::Start::Fresh);
     if let Some(p) = found.panic {
-        panics.get_or_insert(p);
+        w.panics.get_or_insert(p);
     }
     let reached = found.reached;
 
-    // Survivors move one generation up (generation 2 stays).
-    let target = (generation + 1).min(2);
-    let survivors = promote(h, &tracer.work[..reached], target);
-    {
-        let mut s = h.state.borrow_mut();
-        match generation {
-            1 => s.long_lived_pending += survivors,
-            2 => {
-                s.long_lived_pending = 0;
-                s.long_lived_total = survivors;
-            }
-            _ => {}
-        }
+    let target = (w.generation + 1).min(2);
+    let survivors = promote(h, &w.tracer.work[..reached], target);
+    h.state.borrow_mut().note_promoted(w.generation, survivors);
+    let discovered = core::mem::take(&mut w.tracer.discovered);
+    h.put_scratch(core::mem::take(&mut w.tracer.refs));
+    note_rejected(h, &w.tracer.rejected_by);
+    Analysis {
+        reached,
+        target,
+        finalizers: found.finalizers,
+        inconsistent: found.inconsistent,
+        discovered,
+        rejected: w.tracer.rejected,
     }
-    let discovered = core::mem::take(&mut tracer.discovered);
-    h.put_scratch(core::mem::take(&mut tracer.refs));
-    let mut rejected = tracer.rejected;
-    note_rejected(h, &tracer.rejected_by);
+}
 
+/// Disposes of the garbage, puts back what the collection set aside,
+/// records the statistics, calls the stop callbacks and ends the collection.
+/// Returns the number of objects reclaimed.
+///
+/// # Panics
+///
+/// Resumes the first panic user code raised during the collection.
+fn finish(w: Working<'_>, a: Analysis) -> usize {
+    let Working {
+        h,
+        generation,
+        start,
+        print_stats,
+        mut panics,
+        mut tracer,
+        collecting,
+    } = w;
     let to = sweep::Survivors {
         heap: h,
-        list: target,
+        list: a.target,
     };
     let sweep::Disposed {
         collected,
         resurrected,
         rejected: rechecked,
-    } = sweep::dispose(&tracer.work[reached..], found.finalizers, &to, &mut panics);
-    rejected += rechecked;
+    } = sweep::dispose(&tracer.work[a.reached..], a.finalizers, &to, &mut panics);
+    let rejected = a.rejected + rechecked;
     if generation == 2 {
         h.state.borrow_mut().long_lived_total += resurrected;
     }
-    retrack(discovered);
+    retrack(a.discovered);
     heap::drain_pending(h);
     h.recycle_young(core::mem::take(&mut tracer.work));
 
     let pause = start.elapsed();
     note_stats(h, generation, collected, rejected, pause);
     if print_stats {
-        print_done(found.inconsistent, collected, resurrected, pause);
+        print_done(a.inconsistent, collected, resurrected, pause);
     }
-    info.collected = collected;
-    info.resurrected = resurrected;
-    info.pause = pause;
-    info.rejected = rejected;
+    let info = CollectInfo {
+        generation,
+        collected,
+        resurrected,
+        pause,
+        rejected,
+    };
     call_callbacks(h, Phase::Stop, &info, &mut panics);
     drop(collecting);
     if let Some(p) = panics {
@@ -721,38 +588,16 @@ fn run(h: &Heap, generation: usize) -> usize {
     collected
 }
 
-/// Adds one collection to generation `generation`'s statistics.
-fn note_stats(h: &Heap, generation: usize, collected: usize, rejected: usize, pause: Duration) {
-    let mut s = h.state.borrow_mut();
-    let st = &mut s.stats[generation];
-    st.collections += 1;
-    st.collected += collected;
-    st.total_pause += pause;
-    st.max_pause = st.max_pause.max(pause);
-    st.rejected += rejected;
-}
-
-/// Adds one analysis's rejected edges, by reporting type, to the heap's
-/// table.
-pub(crate) fn note_rejected(h: &Heap, by: &[(&'static str, usize)]) {
-    if by.is_empty() {
-        return;
-    }
-    let mut s = h.state.borrow_mut();
-    for &(name, n) in by {
-        match s.rejected_by.iter_mut().find(|(m, _)| *m == name) {
-            Some((_, c)) => *c += n,
-            None => s.rejected_by.push((name, n)),
-        }
-    }
-}
-
-/// The rejected edges by reporting type, most first (for
-/// `debug::rejected_edges`).
-pub(crate) fn rejected_by(h: &Heap) -> Vec<(&'static str, usize)> {
-    let mut v = h.state.borrow().rejected_by.clone();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    v
+/// `DebugFlags::STATS`: the start of a collection.
+fn print_start(h: &Heap, generation: usize) {
+    eprintln!("gc: collecting generation {generation}...");
+    eprintln!(
+        "gc: objects in each generation: {} {} {}",
+        h.len(0),
+        h.len(1),
+        h.len(2)
+    );
+    eprintln!("gc: objects in permanent generation: {}", h.len(LOC_PERM));
 }
 
 /// `DebugFlags::STATS`: the end of a collection.
@@ -801,6 +646,27 @@ pub(crate) fn retrack(discovered: Vec<Obj>) {
     }
 }
 
+/// Gives back the count that the garbage kept by `DebugFlags::SAVE_ALL`
+/// holds on each object, as dropping `debug::Garbage` handles to them
+/// would: a panicking `Drop` does not stop the others.
+fn release_saved(h: &Heap) {
+    /// After a panicking release, releases the objects not yet released.
+    struct Rest(std::vec::IntoIter<Obj>);
+
+    impl Drop for Rest {
+        fn drop(&mut self) {
+            for obj in self.0.by_ref() {
+                heap::release_held(obj);
+            }
+        }
+    }
+
+    let mut rest = Rest(h.saved.take().into_iter());
+    for obj in rest.0.by_ref() {
+        heap::release_held(obj);
+    }
+}
+
 /// Thread exit: collect the remaining garbage (a bounded number of times),
 /// then release the lists. Objects still alive stay valid and untracked.
 pub(crate) fn teardown(h: &Heap) {
@@ -809,8 +675,8 @@ pub(crate) fn teardown(h: &Heap) {
     }
     unfreeze();
     // Saved garbage is released so the exit collection can free it.
-    h.debug.set(0);
-    drop(crate::debug::release_saved(h));
+    DebugFlags::empty().set_on(h);
+    release_saved(h);
     for _ in 0..EXIT_PASSES {
         let r = panic::catch_unwind(AssertUnwindSafe(|| run(h, 2)));
         if matches!(r, Ok(0)) {

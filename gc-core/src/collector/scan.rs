@@ -70,6 +70,7 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     tracer.refs.clear();
     tracer.refs.reserve(n);
     tracer.targets.clear();
+    tracer.targets.reserve(n);
     tracer.starts.clear();
     tracer.starts.reserve(n + 1);
     tracer.unreadable = false;
@@ -166,12 +167,11 @@ fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
             continue;
         }
         tracer.current = Some(obj);
-        let trace = obj.vtable().trace;
         // SAFETY: `obj` is in the examined set, so it is allocated (the
         // collector holds a count on it, I1), its value is initialised (I2)
         // and not detached (checked above, I5). The value stays intact until
         // the guards the trace takes are released (`end_phase`, step S2).
-        unsafe { trace(obj, tracer) };
+        unsafe { obj.trace(tracer) };
         if !tracer.end_object() {
             tracer.unreadable = true;
         }
@@ -192,11 +192,13 @@ fn mark(tracer: &mut Tracer<'static>) -> usize {
     let targets = &tracer.targets;
     let starts = &tracer.starts;
     let mut stack: Vec<u32> = Vec::new();
+    let mut marked = 0;
     for i in 0..refs.len() {
         if refs[i] == 0 || refs[i] == DONE {
             continue;
         }
         refs[i] = DONE;
+        marked += 1;
         #[expect(
             clippy::cast_possible_truncation,
             reason = "lists are capped below u32::MAX"
@@ -208,10 +210,15 @@ fn mark(tracer: &mut Tracer<'static>) -> usize {
                 let r = &mut refs[t as usize];
                 if *r != DONE {
                     *r = DONE;
+                    marked += 1;
                     stack.push(t);
                 }
             }
         }
+    }
+    if marked == 0 || marked == refs.len() {
+        // All garbage, or all reachable: nothing to move.
+        return marked;
     }
     // Reached objects to the front (their order among themselves does not
     // matter), keeping every index right.

@@ -15,8 +15,8 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
+use super::DebugFlags;
 use super::heap::{self, Heap};
-use crate::debug::DebugFlags;
 use crate::gc_box::Obj;
 use crate::header::{Flag, LOC_GARBAGE};
 use crate::trace::{Mode, Tracer};
@@ -71,10 +71,9 @@ pub(crate) fn dispose(
         if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
             obj.set_flags(f.with(Flag::Finalized));
             finalized_any = true;
-            let finalize = obj.vtable().finalize;
             // SAFETY: the collector holds a count, so the object is allocated
             // and its value initialised (I1, I2).
-            let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { finalize(obj) }));
+            let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.finalize() }));
             note_panic(panics, r);
         }
     }
@@ -102,7 +101,7 @@ pub(crate) fn dispose(
         for &obj in &rest {
             eprintln!(
                 "gc: collectable <{} {:#x}>",
-                (obj.vtable().type_name)(),
+                obj.type_name(),
                 obj.box_addr()
             );
         }
@@ -178,12 +177,11 @@ fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>)
 fn drop_garbage(h: &Heap, obj: Obj) {
     // Gives the count back even if the value's drop panics.
     let release = CollectorRef(obj);
-    let drop_value = obj.vtable().drop_value;
     // SAFETY: the value is initialised and dropped this once: it is marked
     // dead, and the collector's count keeps anyone else from dropping it
     // (I2, I7). No usable reference into it exists (soundness step S5), and
     // none can be made while it is dead (S6).
-    unsafe { drop_value(obj) };
+    unsafe { obj.drop_value() };
     drop(release);
     if h.trashcan_len() != 0 {
         heap::drain_trashcan(h);

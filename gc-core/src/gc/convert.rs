@@ -56,14 +56,14 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
     let box_layout = box_layout.pad_to_align();
     match flags {
         None => {
-            let b = alloc_block(box_layout);
+            let b = alloc_block(heap::heap().slab_for_alloc(), box_layout);
             // SAFETY: `b` is the start of a new box-sized block.
             unsafe { init_counts(b, 1, 1, false) };
             (b, None)
         }
         Some(flags) => {
             let (layout, offset) = headful_layout(box_layout, true);
-            let block = alloc_block(layout);
+            let block = alloc_block(heap::heap().slab_for_alloc(), layout);
             // SAFETY: `offset` is inside the block (`headful_layout`).
             let b = unsafe { block.add(offset) };
             // SAFETY: `offset >= 32`: the head is the 8 bytes before the box,

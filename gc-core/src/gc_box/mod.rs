@@ -69,14 +69,19 @@
 //!   at most once (`PENDING` marks pending membership); a queued object's
 //!   strong count is zero and it is in no generation list.
 
-use core::alloc::Layout;
+mod alloc;
+mod vtable;
+
 use core::cell::Cell;
-use core::ptr::{self, NonNull};
-use std::alloc;
+use core::ptr::NonNull;
 
 pub(crate) use crate::header::Counts;
 use crate::header::{Flag, Flags, Loc};
-use crate::trace::{Trace, Tracer};
+pub(crate) use alloc::{
+    alloc_block, free_block, headful_layout, init_counts, init_head, init_inline_head,
+    typed_block, write_slot,
+};
+pub(crate) use vtable::VTable;
 
 /// The block a `Gc<T>` points to.
 #[repr(C)]
@@ -98,47 +103,21 @@ impl<T> GcBox<T> {
 /// The collector's per-object header, directly before a head-ful box.
 #[repr(C)]
 pub(crate) struct Head {
-    index: Cell<u32>,
-    flags: Cell<Flags>,
+    pub(super) index: Cell<u32>,
+    pub(super) flags: Cell<Flags>,
 }
 
-const HEAD_SIZE: usize = core::mem::size_of::<Head>();
+pub(crate) const HEAD_SIZE: usize = core::mem::size_of::<Head>();
 const _: () = assert!(HEAD_SIZE == 8);
 /// Bytes of an inline vtable pointer.
-const VTABLE_SIZE: usize = core::mem::size_of::<&'static VTable>();
-
-/// Type-erased operations on a head-ful object, one static table per type.
-pub(crate) struct VTable {
-    /// Reports the value's strong edges.
-    pub(crate) trace: unsafe fn(Obj, &mut Tracer<'static>),
-    /// Runs the value's finalizer, if it has one.
-    pub(crate) finalize: unsafe fn(Obj),
-    /// Drops the value in place.
-    pub(crate) drop_value: unsafe fn(Obj),
-    /// Frees the block.
-    pub(crate) dealloc: unsafe fn(Obj),
-    /// `std::any::type_name` of the value.
-    pub(crate) type_name: fn() -> &'static str,
-    /// `TypeId` of the value's type (for downcasting saved garbage).
-    pub(crate) type_id: fn() -> core::any::TypeId,
-    /// Size of the block in bytes (for the census).
-    pub(crate) block_size: unsafe fn(Obj) -> usize,
-}
-
-impl core::fmt::Debug for VTable {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("VTable")
-            .field("type_name", &(self.type_name)())
-            .finish_non_exhaustive()
-    }
-}
+pub(crate) const VTABLE_SIZE: usize = core::mem::size_of::<&'static VTable>();
 
 /// A type-erased pointer to a head-ful object's [`Head`].
 ///
 /// Copyable and comparable; the holder decides whether it may be
 /// dereferenced (the object must be allocated, invariant I1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Obj(NonNull<Head>);
+pub(crate) struct Obj(pub(super) NonNull<Head>);
 
 /// The counts of the box at `ptr`.
 ///
@@ -260,8 +239,11 @@ impl Obj {
             // SAFETY: a head-ful object without `INLINE` was allocated by
             // `Slab::alloc_typed`, its block starting at the head (I3), and
             // is allocated while the `Obj` is used (I1).
-            let v = unsafe { crate::slab::vtable_of(self.0.cast()) };
-            v.expect("a typed slab page has a vtable")
+            let key = unsafe { crate::slab::key_of(self.0.cast()) };
+            let key = key.expect("a typed slab page has a type key");
+            // SAFETY: typed pages are keyed by their objects' vtable
+            // (`VTable::key`, in `Gc::new`), the one for the box's type (I3).
+            unsafe { VTable::from_key(key) }
         }
     }
     #[inline]
@@ -331,197 +313,16 @@ impl Obj {
     }
 }
 
-/// Layout of a head-ful block with an inline vtable holding a box of
-/// `box_layout`, and the offset of the box in it.
-pub(crate) fn headful_layout(box_layout: Layout, slot: bool) -> (Layout, usize) {
-    let prefix = Layout::from_size_align(if slot { 16 } else { 0 } + VTABLE_SIZE + HEAD_SIZE, 8)
-        .expect("valid prefix layout");
-    let (layout, offset) = prefix
-        .extend(box_layout)
-        .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
-    (layout.pad_to_align(), offset)
-}
-
-/// Allocates `layout` (from the slab when it serves it), aborting through
-/// `handle_alloc_error` on failure.
-pub(crate) fn alloc_block(layout: Layout) -> NonNull<u8> {
-    debug_assert!(layout.size() > 0);
-    if crate::slab::serves(layout.size(), layout.align()) {
-        return crate::collector::heap::with_heap(|h| h.slab.alloc(layout.size()));
-    }
-    // SAFETY: every block holds at least the 8-byte counts, so the size is
-    // non-zero.
-    let raw = unsafe { alloc::alloc(layout) };
-    NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
-}
-
-/// Frees a block from [`alloc_block`].
-///
-/// # Safety
-///
-/// - `ptr` came from `alloc_block(layout)` with this same `layout` and is not
-///   used again.
-pub(crate) unsafe fn free_block(ptr: NonNull<u8>, layout: Layout) {
-    if crate::slab::serves(layout.size(), layout.align()) {
-        // SAFETY: the slab handed it out (same decision as `alloc_block`).
-        crate::collector::heap::with_heap(|h| unsafe { h.slab.free(ptr) });
-        return;
-    }
-    // SAFETY: guaranteed by the caller.
-    unsafe { alloc::dealloc(ptr.as_ptr(), layout) }
-}
-
-/// Size of a typed slab block holding a `GcBox<T>` after its head, if the
-/// slab serves it.
-pub(crate) const fn typed_block<T>() -> Option<usize> {
-    let size = HEAD_SIZE + core::mem::size_of::<GcBox<T>>();
-    if crate::slab::serves(size, core::mem::align_of::<GcBox<T>>()) {
-        Some(size)
-    } else {
-        None
-    }
-}
-
-/// Writes a new head at `head`.
-///
-/// # Safety
-///
-/// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
-///   followed by the box.
-pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> Obj {
-    let head = head.cast::<Head>();
-    // SAFETY: guaranteed by the caller.
-    unsafe {
-        head.write(Head {
-            index: Cell::new(0),
-            flags: Cell::new(flags),
-        });
-    }
-    Obj(head)
-}
-
-/// Writes a new head with an inline vtable (sets `INLINE`).
-///
-/// # Safety
-///
-/// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
-///   preceded by `VTABLE_SIZE` writable bytes of the same block.
-pub(crate) unsafe fn init_inline_head(
-    head: NonNull<u8>,
-    vtable: &'static VTable,
-    flags: Flags,
-) -> Obj {
-    // SAFETY: guaranteed by the caller.
-    let obj = unsafe { init_head(head, flags.with(Flag::Inline)) };
-    let v = obj.inline_vtable_start().cast::<&'static VTable>();
-    // SAFETY: the vtable's bytes are writable, 8-aligned and in the block.
-    unsafe { v.write(vtable) };
-    obj
-}
-
-/// Writes counts at the start of a new box.
-///
-/// # Safety
-///
-/// - `b` points to the start of a new box's writable, 4-aligned memory.
-pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32, head: bool) {
-    // SAFETY: guaranteed by the caller.
-    unsafe { b.cast::<Counts>().write(Counts::new(strong, weak, head)) };
-}
-
-/// Static vtables, one per type and layout.
-struct VTables<T: ?Sized>(core::marker::PhantomData<T>);
-
-impl<T: Trace + 'static> VTables<T> {
-    const SIZED: VTable = VTable {
-        trace: trace_sized::<T>,
-        finalize: finalize_sized::<T>,
-        drop_value: drop_sized::<T>,
-        dealloc: dealloc_sized::<T>,
-        type_name: core::any::type_name::<T>,
-        type_id: core::any::TypeId::of::<T>,
-        block_size: block_size_sized::<T>,
-    };
-}
-
-impl<T: Trace + ?Sized + 'static> VTables<T> {
-    const SLOT: VTable = VTable {
-        trace: trace_slot::<T>,
-        finalize: finalize_slot::<T>,
-        drop_value: drop_slot::<T>,
-        dealloc: dealloc_slot::<T>,
-        type_name: core::any::type_name::<T>,
-        type_id: core::any::TypeId::of::<T>,
-        block_size: block_size_slot::<T>,
-    };
-}
-
-impl VTable {
-    /// The vtable of a head-ful `GcBox<T>` without a slot.
-    pub(crate) fn sized<T: Trace + 'static>() -> &'static VTable {
-        &VTables::<T>::SIZED
-    }
-    /// The vtable of a head-ful `GcBox<T>` with a slot.
-    pub(crate) fn slot<T: Trace + ?Sized + 'static>() -> &'static VTable {
-        &VTables::<T>::SLOT
-    }
-}
-
-/// The value of a listed object, for the vtable functions.
-///
-/// # Safety
-///
-/// - `b` is the object's box; its value is initialised (I2) and not
-///   exclusively borrowed (I5), and the reference is not kept beyond the
-///   vtable call.
-#[inline]
-unsafe fn value<'a, T: ?Sized>(b: *mut GcBox<T>) -> &'a T {
-    // SAFETY: guaranteed by the caller.
-    unsafe { &(*b).value }
-}
-
-/// Traces the value `v` of the object being traced, whose bytes are its
-/// owned region.
-#[inline]
-fn trace_value<T: Trace + ?Sized + 'static>(v: &'static T, tracer: &mut Tracer<'static>) {
-    tracer.begin_object(v);
-    v.trace(tracer);
-}
-
-unsafe fn trace_sized<T: Trace + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
-    // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
-    // collector traces only objects it holds a count on (I1), whose value is
-    // initialised (I2) and not exclusively borrowed (I5). The value is not
-    // dropped before the tracer's phase ends and its guards are released
-    // (soundness step S2), which is what `'static` stands for here: the
-    // tracer accepts the reference only for the trace call and the phase.
-    let v: &'static T = unsafe { value(obj.sized_box::<T>()) };
-    trace_value(v, tracer);
-}
-
-unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
-    // SAFETY: the vtable is `SLOT` for `T`, so the slot holds the box.
-    let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: as in `trace_sized`.
-    let v: &'static T = unsafe { value(b) };
-    trace_value(v, tracer);
-}
-
-unsafe fn finalize_sized<T: Trace>(obj: Obj) {
-    // SAFETY: the value is initialised (I2); a shared reference is all a
-    // finalizer gets.
-    if let Some(f) = unsafe { value(obj.sized_box::<T>()) }.finalizer() {
-        f.finalize();
-    }
-}
-
-unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
-    // SAFETY: the vtable is `SLOT` for `T`.
-    let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: as in `finalize_sized`.
-    if let Some(f) = unsafe { value(b) }.finalizer() {
-        f.finalize();
-    }
+/// `fat` with its address (and provenance) replaced by `addr`'s, keeping its
+/// metadata (length or vtable).
+pub(crate) fn set_data_ptr<P: ?Sized>(fat: *mut P, addr: *mut u8) -> *mut P {
+    let mut p = fat;
+    // SAFETY: a pointer to an unsized type stores its address first, then
+    // its metadata (for a thin pointer, the address is all of it); writing a
+    // whole pointer value keeps `addr`'s provenance.
+    unsafe { (&raw mut p).cast::<*mut u8>().write(addr) };
+    debug_assert_eq!(p.cast::<u8>(), addr);
+    p
 }
 
 /// The address of the value in the box at `b`.
@@ -533,107 +334,4 @@ unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
 pub(crate) unsafe fn value_ptr<T: ?Sized>(b: *mut GcBox<T>) -> *mut T {
     // SAFETY: guaranteed by the caller; the projection creates no reference.
     unsafe { &raw mut (*b).value }
-}
-
-unsafe fn drop_sized<T>(obj: Obj) {
-    // SAFETY: the vtable is `SIZED` for `T`, so this is its box.
-    let v = unsafe { value_ptr(obj.sized_box::<T>()) };
-    // SAFETY: the caller drops the value exactly once (I2).
-    unsafe { ptr::drop_in_place(v) }
-}
-
-unsafe fn drop_slot<T: ?Sized>(obj: Obj) {
-    // SAFETY: the vtable is `SLOT` for `T`.
-    let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: the slot holds the box.
-    let v = unsafe { value_ptr(b) };
-    // SAFETY: the caller drops the value exactly once (I2).
-    unsafe { ptr::drop_in_place(v) }
-}
-
-/// The start of the block whose box is `offset` bytes into it.
-///
-/// # Safety
-///
-/// - `offset` is the box offset the block was allocated with.
-unsafe fn block_start(obj: Obj, offset: usize) -> NonNull<u8> {
-    // SAFETY: the box is `offset` bytes into the block (guaranteed by the
-    // caller), so this stays inside it.
-    unsafe { obj.box_start().sub(offset) }
-}
-
-unsafe fn dealloc_sized<T>(obj: Obj) {
-    if !obj.has(Flag::Inline) {
-        // SAFETY: a non-`INLINE` object came from `Slab::alloc_typed`, its
-        // block starting at the head; the caller frees it once, when both
-        // counts are zero (I1).
-        crate::collector::heap::with_heap(|h| unsafe { h.slab.free(obj.0.cast()) });
-        return;
-    }
-    let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-    // SAFETY: a sized inline block's box is at `offset`.
-    let base = unsafe { block_start(obj, offset) };
-    // SAFETY: the block was allocated with this layout; the caller frees it
-    // once, when both counts are zero (I1).
-    unsafe { free_block(base, layout) }
-}
-
-/// The block layout of a slot-carrying object, and its box offset.
-///
-/// # Safety
-///
-/// - The object carries a slot for `T`.
-unsafe fn slot_layout<T: ?Sized>(obj: Obj) -> (Layout, usize) {
-    // SAFETY: guaranteed by the caller.
-    let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: computing the layout reads the pointer metadata only; the value
-    // is initialised or was dropped in place (which leaves a valid value
-    // behind), and no `&mut` to it exists.
-    let box_layout = Layout::for_value(unsafe { &*b });
-    headful_layout(box_layout, true)
-}
-
-unsafe fn dealloc_slot<T: ?Sized>(obj: Obj) {
-    // SAFETY: the vtable is `SLOT` for `T`.
-    let (layout, offset) = unsafe { slot_layout::<T>(obj) };
-    // SAFETY: the box is `offset` bytes into the block.
-    let base = unsafe { block_start(obj, offset) };
-    // SAFETY: allocated with this layout; freed once (I1).
-    unsafe { free_block(base, layout) }
-}
-
-unsafe fn block_size_sized<T>(obj: Obj) -> usize {
-    match typed_block::<T>() {
-        Some(size) if !obj.has(Flag::Inline) => crate::slab::block_size(size),
-        _ => headful_layout(Layout::new::<GcBox<T>>(), false).0.size(),
-    }
-}
-
-unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
-    // SAFETY: the vtable is `SLOT` for `T`.
-    unsafe { slot_layout::<T>(obj) }.0.size()
-}
-
-/// Writes the box pointer into the slot of a new slot-carrying block.
-///
-/// # Safety
-///
-/// - `obj`'s block was allocated with a slot, and `b` is its box.
-pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
-    let slot = obj.slot_start().cast::<*mut GcBox<T>>();
-    // SAFETY: the slot is the 16 pointer-aligned bytes before the inline
-    // vtable (`headful_layout(.., true)`); a box pointer is at most 16 bytes.
-    unsafe { slot.write(b) };
-}
-
-/// `fat` with its address (and provenance) replaced by `addr`'s, keeping its
-/// metadata (length or vtable).
-pub(crate) fn set_data_ptr<P: ?Sized>(fat: *mut P, addr: *mut u8) -> *mut P {
-    let mut p = fat;
-    // SAFETY: a pointer to an unsized type stores its address first, then
-    // its metadata (for a thin pointer, the address is all of it); writing a
-    // whole pointer value keeps `addr`'s provenance.
-    unsafe { (&raw mut p).cast::<*mut u8>().write(addr) };
-    debug_assert_eq!(p.cast::<u8>(), addr);
-    p
 }

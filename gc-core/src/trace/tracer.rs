@@ -129,7 +129,13 @@ pub struct Tracer<'a> {
     /// `Record`: the addresses of the handles the current object reported,
     /// to find one reported twice.
     seen: Vec<usize>,
-    /// Owned regions `[start, end)` of the current object (a stack).
+    /// `Record`: the address of the first handle the current object
+    /// reported (0: none yet); the rest go to `seen`.
+    first_seen: usize,
+    /// The current object's value bytes `[start, end)`: its first owned
+    /// region.
+    base: (usize, usize),
+    /// The owned regions vouched for inside it (a stack).
     regions: Vec<(usize, usize)>,
     /// Borrow guards of `RefCell`s, held until the tracing phase ends.
     cells: Vec<Ref<'a, ()>>,
@@ -174,6 +180,8 @@ impl<'a> Tracer<'a> {
             rejected_by: Vec::new(),
             counted: 0,
             seen: Vec::new(),
+            first_seen: 0,
+            base: (0, 0),
             regions: Vec::new(),
             cells: Vec::new(),
             locks: Vec::new(),
@@ -422,12 +430,13 @@ impl<'a> Tracer<'a> {
 
     #[inline]
     fn owns_range(&self, start: usize, end: usize) -> bool {
-        // The innermost region first: where almost every handle lies.
-        match self.regions.split_last() {
-            Some((&(lo, hi), _)) if lo <= start && end <= hi => true,
-            Some((_, rest)) => rest.iter().rev().any(|&(lo, hi)| lo <= start && end <= hi),
-            None => false,
-        }
+        let (lo, hi) = self.base;
+        (lo <= start && end <= hi)
+            || self
+                .regions
+                .iter()
+                .rev()
+                .any(|&(lo, hi)| lo <= start && end <= hi)
     }
 
     /// Traces `part`, vouching for its bytes as owned when `owned` (the
@@ -552,21 +561,24 @@ impl<'a> Tracer<'a> {
     /// one owned region.
     #[inline]
     pub(crate) fn begin_object<T: ?Sized>(&mut self, value: &T) {
+        self.base = range_of(value);
         self.regions.clear();
-        self.regions.push(range_of(value));
     }
 
     /// Ends the current object's trace: `false` if it broke a rule (a region
     /// left open by a caught panic, one handle reported twice).
     #[inline]
     pub(crate) fn end_object(&mut self) -> bool {
-        let closed = self.regions.len() == 1;
+        let closed = self.regions.is_empty();
         self.regions.clear();
+        self.base = (0, 0);
+        let first = core::mem::replace(&mut self.first_seen, 0);
         let seen = &mut self.seen;
         let twice = match seen.len() {
-            0 | 1 => false,
-            2 => seen[0] == seen[1],
+            0 => false,
+            1 => seen[0] == first,
             _ => {
+                seen.push(first);
                 seen.sort_unstable();
                 seen.windows(2).any(|w| w[0] == w[1])
             }
@@ -590,7 +602,9 @@ impl<'a> Tracer<'a> {
         self.cells.clear();
         self.locks.clear();
         self.regions.clear();
+        self.base = (0, 0);
         self.seen.clear();
+        self.first_seen = 0;
         self.current = None;
         self.hold = false;
     }
@@ -624,7 +638,11 @@ impl<'a> Tracer<'a> {
                     reason = "lists are capped below u32::MAX"
                 )]
                 self.targets.push(t as u32);
-                self.seen.push(start);
+                if self.first_seen == 0 {
+                    self.first_seen = start;
+                } else {
+                    self.seen.push(start);
+                }
                 self.counted += 1;
             }
             Mode::Collect => self.edges.push(Edge::of_headful(obj)),

@@ -1,0 +1,322 @@
+//! Type-erased operations on a head-ful object: one static [`VTable`] per
+//! type and layout, reached through `Obj`'s `unsafe fn` methods, each with
+//! its contract.
+
+use core::alloc::Layout;
+use core::ptr::{self, NonNull};
+
+use super::alloc::{free_block, headful_layout, typed_block};
+use super::{GcBox, Obj, value_ptr};
+use crate::header::Flag;
+use crate::slab::{Slab, TypeKey};
+use crate::trace::{Trace, Tracer};
+
+/// Type-erased operations on a head-ful object, one static table per type.
+pub(crate) struct VTable {
+    // The fields are called only through the `unsafe fn` methods on `Obj`
+    // below, which carry the contracts.
+    /// Reports the value's strong edges.
+    trace: unsafe fn(Obj, &mut Tracer<'static>),
+    /// Runs the value's finalizer, if it has one.
+    finalize: unsafe fn(Obj),
+    /// Drops the value in place.
+    drop_value: unsafe fn(Obj),
+    /// Frees the block.
+    dealloc: unsafe fn(Obj, &Slab),
+    /// `std::any::type_name` of the value.
+    type_name: fn() -> &'static str,
+    /// `TypeId` of the value's type (for downcasting saved garbage).
+    type_id: fn() -> core::any::TypeId,
+    /// Size of the block in bytes (for the census).
+    block_size: unsafe fn(Obj) -> usize,
+}
+
+impl core::fmt::Debug for VTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VTable")
+            .field("type_name", &(self.type_name)())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Static vtables, one per type and layout.
+struct VTables<T: ?Sized>(core::marker::PhantomData<T>);
+
+impl<T: Trace + 'static> VTables<T> {
+    const SIZED: VTable = VTable {
+        trace: trace_sized::<T>,
+        finalize: finalize_sized::<T>,
+        drop_value: drop_sized::<T>,
+        dealloc: dealloc_sized::<T>,
+        type_name: core::any::type_name::<T>,
+        type_id: core::any::TypeId::of::<T>,
+        block_size: block_size_sized::<T>,
+    };
+}
+
+impl<T: Trace + ?Sized + 'static> VTables<T> {
+    const SLOT: VTable = VTable {
+        trace: trace_slot::<T>,
+        finalize: finalize_slot::<T>,
+        drop_value: drop_slot::<T>,
+        dealloc: dealloc_slot::<T>,
+        type_name: core::any::type_name::<T>,
+        type_id: core::any::TypeId::of::<T>,
+        block_size: block_size_slot::<T>,
+    };
+}
+
+impl VTable {
+    /// The slab key of typed pages holding objects with this vtable.
+    #[inline]
+    pub(crate) fn key(&'static self) -> TypeKey {
+        TypeKey::new(NonNull::from(self).cast())
+    }
+
+    /// The vtable a typed page's key names.
+    ///
+    /// # Safety
+    ///
+    /// - `key` came from [`VTable::key`].
+    #[inline]
+    pub(crate) unsafe fn from_key(key: TypeKey) -> &'static VTable {
+        // SAFETY: the key is the address of a `&'static VTable` (guaranteed
+        // by the caller).
+        unsafe { key.get().cast::<VTable>().as_ref() }
+    }
+
+    /// The vtable of a head-ful `GcBox<T>` without a slot.
+    pub(crate) fn sized<T: Trace + 'static>() -> &'static VTable {
+        &VTables::<T>::SIZED
+    }
+    /// The vtable of a head-ful `GcBox<T>` with a slot.
+    pub(crate) fn slot<T: Trace + ?Sized + 'static>() -> &'static VTable {
+        &VTables::<T>::SLOT
+    }
+}
+
+/// The value of a listed object, for the vtable functions.
+///
+/// # Safety
+///
+/// - `b` is the object's box; its value is initialised (I2) and not
+///   exclusively borrowed (I5), and the reference is not kept beyond the
+///   vtable call.
+#[inline]
+unsafe fn value<'a, T: ?Sized>(b: *mut GcBox<T>) -> &'a T {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &(*b).value }
+}
+
+/// Traces the value `v` of the object being traced, whose bytes are its
+/// owned region.
+#[inline]
+fn trace_value<T: Trace + ?Sized + 'static>(v: &'static T, tracer: &mut Tracer<'static>) {
+    tracer.begin_object(v);
+    v.trace(tracer);
+}
+
+unsafe fn trace_sized<T: Trace + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
+    // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
+    // collector traces only objects it holds a count on (I1), whose value is
+    // initialised (I2) and not exclusively borrowed (I5). The value is not
+    // dropped before the tracer's phase ends and its guards are released
+    // (soundness step S2), which is what `'static` stands for here: the
+    // tracer accepts the reference only for the trace call and the phase.
+    let v: &'static T = unsafe { value(obj.sized_box::<T>()) };
+    trace_value(v, tracer);
+}
+
+unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
+    // SAFETY: the vtable is `SLOT` for `T`, so the slot holds the box.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: as in `trace_sized`.
+    let v: &'static T = unsafe { value(b) };
+    trace_value(v, tracer);
+}
+
+unsafe fn finalize_sized<T: Trace>(obj: Obj) {
+    // SAFETY: the value is initialised (I2); a shared reference is all a
+    // finalizer gets.
+    if let Some(f) = unsafe { value(obj.sized_box::<T>()) }.finalizer() {
+        f.finalize();
+    }
+}
+
+unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: as in `finalize_sized`.
+    if let Some(f) = unsafe { value(b) }.finalizer() {
+        f.finalize();
+    }
+}
+
+unsafe fn drop_sized<T>(obj: Obj) {
+    // SAFETY: the vtable is `SIZED` for `T`, so this is its box.
+    let v = unsafe { value_ptr(obj.sized_box::<T>()) };
+    // SAFETY: the caller drops the value exactly once (I2).
+    unsafe { ptr::drop_in_place(v) }
+}
+
+unsafe fn drop_slot<T: ?Sized>(obj: Obj) {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: the slot holds the box.
+    let v = unsafe { value_ptr(b) };
+    // SAFETY: the caller drops the value exactly once (I2).
+    unsafe { ptr::drop_in_place(v) }
+}
+
+/// The start of the block whose box is `offset` bytes into it.
+///
+/// # Safety
+///
+/// - `offset` is the box offset the block was allocated with.
+unsafe fn block_start(obj: Obj, offset: usize) -> NonNull<u8> {
+    // SAFETY: the box is `offset` bytes into the block (guaranteed by the
+    // caller), so this stays inside it.
+    unsafe { obj.box_start().sub(offset) }
+}
+
+unsafe fn dealloc_sized<T>(obj: Obj, slab: &Slab) {
+    if !obj.has(Flag::Inline) {
+        // SAFETY: a non-`INLINE` object came from `Slab::alloc_typed`, its
+        // block starting at the head (I3, I6); the caller frees it once,
+        // when both counts are zero (I1).
+        unsafe { slab.free(obj.block()) };
+        return;
+    }
+    let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
+    // SAFETY: a sized inline block's box is at `offset`.
+    let base = unsafe { block_start(obj, offset) };
+    // SAFETY: the block was allocated with this layout; the caller frees it
+    // once, when both counts are zero (I1).
+    unsafe { free_block(slab, base, layout) }
+}
+
+/// The block layout of a slot-carrying object, and its box offset.
+///
+/// # Safety
+///
+/// - The object carries a slot for `T`.
+unsafe fn slot_layout<T: ?Sized>(obj: Obj) -> (Layout, usize) {
+    // SAFETY: guaranteed by the caller.
+    let b = unsafe { obj.slot_box::<T>() };
+    // SAFETY: computing the layout reads the pointer metadata only; the value
+    // is initialised or was dropped in place (which leaves a valid value
+    // behind), and no `&mut` to it exists.
+    let box_layout = Layout::for_value(unsafe { &*b });
+    headful_layout(box_layout, true)
+}
+
+unsafe fn dealloc_slot<T: ?Sized>(obj: Obj, slab: &Slab) {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    let (layout, offset) = unsafe { slot_layout::<T>(obj) };
+    // SAFETY: the box is `offset` bytes into the block.
+    let base = unsafe { block_start(obj, offset) };
+    // SAFETY: allocated with this layout; freed once (I1).
+    unsafe { free_block(slab, base, layout) }
+}
+
+unsafe fn block_size_sized<T>(obj: Obj) -> usize {
+    match typed_block::<T>() {
+        Some(size) if !obj.has(Flag::Inline) => crate::slab::block_size(size),
+        _ => headful_layout(Layout::new::<GcBox<T>>(), false).0.size(),
+    }
+}
+
+unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
+    // SAFETY: the vtable is `SLOT` for `T`.
+    unsafe { slot_layout::<T>(obj) }.0.size()
+}
+
+
+impl Obj {
+    /// Traces the object's value into `tracer` (its bytes are the owned
+    /// region, soundness step S3).
+    ///
+    /// # Safety
+    ///
+    /// - The object is allocated (I1), its value initialised (I2) and not
+    ///   exclusively borrowed (not detached, I5);
+    /// - the value is not dropped before `tracer`'s phase ends (the
+    ///   collector holds a count on it, I7, and drops nothing while it
+    ///   traces), since the trace may keep borrows of it in `tracer` (S2).
+    #[inline]
+    pub(crate) unsafe fn trace(self, tracer: &mut Tracer<'static>) {
+        let trace = self.vtable().trace;
+        // SAFETY: guaranteed by the caller.
+        unsafe { trace(self, tracer) }
+    }
+
+    /// Runs the value's finalizer, if it has one.
+    ///
+    /// # Safety
+    ///
+    /// - The object is allocated (I1) and its value initialised (I2); no
+    ///   `&mut` to it exists (I5).
+    #[inline]
+    pub(crate) unsafe fn finalize(self) {
+        let finalize = self.vtable().finalize;
+        // SAFETY: guaranteed by the caller.
+        unsafe { finalize(self) }
+    }
+
+    /// Drops the value in place (the block stays allocated).
+    ///
+    /// # Safety
+    ///
+    /// - The object is allocated (I1) and its value initialised (I2);
+    /// - the value is dropped this once: the caller is the holder of its last
+    ///   strong count or the collector disposing of garbage, and sets
+    ///   `DEAD` (or no strong handle exists) so nothing reads it again (I2);
+    /// - no reference into the value is used afterwards (soundness S5 for
+    ///   garbage; no handle for a zero count).
+    #[inline]
+    pub(crate) unsafe fn drop_value(self) {
+        let drop_value = self.vtable().drop_value;
+        // SAFETY: guaranteed by the caller.
+        unsafe { drop_value(self) }
+    }
+
+    /// Frees the block (to `slab` when it came from there).
+    ///
+    /// # Safety
+    ///
+    /// - Both counts are zero (no handle of either kind exists, I1), the
+    ///   value was dropped (I2), and the block is freed this once;
+    /// - `slab` is this thread's slab, the one the block came from (a `Gc`
+    ///   never leaves its thread).
+    #[inline]
+    pub(crate) unsafe fn dealloc(self, slab: &Slab) {
+        let dealloc = self.vtable().dealloc;
+        // SAFETY: guaranteed by the caller.
+        unsafe { dealloc(self, slab) }
+    }
+
+    /// `std::any::type_name` of the value.
+    #[inline]
+    pub(crate) fn type_name(self) -> &'static str {
+        (self.vtable().type_name)()
+    }
+
+    /// `TypeId` of the value's type.
+    #[inline]
+    pub(crate) fn type_id(self) -> core::any::TypeId {
+        (self.vtable().type_id)()
+    }
+
+    /// The size of the object's block in bytes.
+    ///
+    /// # Safety
+    ///
+    /// - The object is allocated (I1); its value is initialised or was
+    ///   dropped in place (only its layout is read).
+    #[inline]
+    pub(crate) unsafe fn block_size(self) -> usize {
+        let block_size = self.vtable().block_size;
+        // SAFETY: guaranteed by the caller.
+        unsafe { block_size(self) }
+    }
+}
