@@ -17,8 +17,9 @@ use core::ptr::{self, NonNull};
 
 use crate::Weak;
 use crate::collector::heap;
+use crate::collector::release;
 use crate::gc_box::{
-    self, GcBox, Obj, VTable, alloc_block, counts, free_block, head_of, headful_layout, init_head,
+    self, GcBox, Obj, VTable, alloc_block, counts, head_of, headful_layout, init_head,
     init_inline_head,
 };
 use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_NONE, LOC_WORK};
@@ -145,7 +146,9 @@ impl<T: Trace + 'static> Gc<T> {
             // The usual case: one visit to the heap for the block and the
             // list.
             return heap::with_heap(|h| {
-                let block = h.slab_for_alloc().alloc_typed(VTable::sized::<T>().key(), size);
+                let block = h
+                    .slab_for_alloc()
+                    .alloc_typed(VTable::sized::<T>().key(), size);
                 // SAFETY: a typed slab block of `size` bytes: the head, then
                 // the box, 8-aligned.
                 let obj = unsafe { init_head(block, flags) };
@@ -296,7 +299,10 @@ impl<T: Trace + 'static> Gc<T> {
     #[inline]
     fn alloc_headful(flags: Flags) -> (Obj, NonNull<GcBox<T>>) {
         if let Some(size) = gc_box::typed_block::<T>() {
-            let block = heap::with_heap(|h| h.slab_for_alloc().alloc_typed(VTable::sized::<T>().key(), size));
+            let block = heap::with_heap(|h| {
+                h.slab_for_alloc()
+                    .alloc_typed(VTable::sized::<T>().key(), size)
+            });
             // SAFETY: a typed slab block of `size` bytes: the head, then the
             // box, 8-aligned.
             let obj = unsafe { init_head(block, flags) };
@@ -692,15 +698,13 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         // SAFETY: head-ful (I3).
         let obj = unsafe { head_of(ptr) };
         // SAFETY: the count just reached zero.
-        unsafe { heap::release_zero(obj) };
+        unsafe { release::release_zero(obj) };
         return;
     }
-    // SAFETY: the value is initialised, or was moved out (`try_unwrap`),
-    // which leaves valid bytes; only its metadata is read.
-    let layout = Layout::for_value(unsafe { ptr.as_ref() });
-    // Releases the strong handles' weak count, and the block with it, even
-    // if the value's `Drop` panics (as `Rc::drop_slow` does).
-    let release = ReleaseHeadless { ptr, layout };
+    // The weak count all strong handles held together, now owned by this
+    // `Weak`, whose drop gives it back (freeing the block if no other `Weak`
+    // remains) even if the value's `Drop` panics, as `Rc::drop_slow` does.
+    let _weak = Weak::from_inner(ptr);
     // A head-less value is never collected: it is dead only if it was moved
     // out.
     if !c.is_dead() {
@@ -708,30 +712,6 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
         // SAFETY: the last handle is gone: the value is dropped this once (I2).
         unsafe { ptr::drop_in_place(v) };
-    }
-    drop(release);
-}
-
-/// Drops the weak count that all strong handles of a head-less box hold
-/// together, freeing the block if no `Weak` remains. Dropped after the value,
-/// also when its `Drop` unwinds.
-struct ReleaseHeadless<T: ?Sized> {
-    /// A head-less box whose strong count reached zero.
-    ptr: NonNull<GcBox<T>>,
-    /// The box's layout, computed while its value was still valid.
-    layout: Layout,
-}
-
-impl<T: ?Sized> Drop for ReleaseHeadless<T> {
-    fn drop(&mut self) {
-        // SAFETY: the strong handles' weak count, released only here, keeps
-        // the block allocated (I1).
-        let c = unsafe { counts(self.ptr) };
-        if c.dec_weak() == 0 {
-            // SAFETY: no handle of either kind remains (I1); the block was
-            // allocated with the box's layout.
-            unsafe { free_block(&heap::heap().slab, self.ptr.cast(), self.layout) };
-        }
     }
 }
 

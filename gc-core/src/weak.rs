@@ -1,11 +1,10 @@
 //! [`Weak<T>`]: a non-owning handle to a [`Gc`] value.
 
-use core::alloc::Layout;
 use core::fmt;
 use core::ptr::{self, NonNull};
 
 use crate::gc::{Gc, inc_strong};
-use crate::gc_box::{GcBox, counts, free_block, head_of};
+use crate::gc_box::{GcBox, counts, head_of};
 use crate::trace::{Trace, Tracer};
 
 /// A weak handle to a [`Gc`] value, like [`std::rc::Weak`]: it does not keep
@@ -282,26 +281,10 @@ impl<T: ?Sized> Drop for Weak<T> {
         if self.is_dangling() {
             return;
         }
-        let b = self.untagged();
-        // SAFETY: a `Weak` keeps the block allocated (I1).
-        let c = unsafe { counts(b) };
-        if c.dec_weak() != 0 {
-            return;
-        }
-        // Both counts are zero: this was the last handle of any kind, and
-        // the value was dropped when the strong count reached zero (I2).
-        if c.has_head() {
-            // SAFETY: head-ful (I3).
-            let obj = unsafe { head_of(b) };
-            // SAFETY: no handle remains; the block is freed once (I1).
-            unsafe { obj.dealloc(&crate::collector::heap::heap().slab) };
-        } else {
-            // SAFETY: the value was dropped in place, which leaves a valid
-            // value behind; only its metadata is read for the layout.
-            let layout = Layout::for_value(unsafe { b.as_ref() });
-            // SAFETY: no handle remains; allocated with this layout (I1).
-            unsafe { free_block(&crate::collector::heap::heap().slab, b.cast(), layout) };
-        }
+        // SAFETY: a `Weak` keeps the block allocated (I1) and owns one weak
+        // count, given back here once; the value is initialised or was
+        // dropped in place (I2).
+        unsafe { crate::collector::release::release_weak_count(self.untagged()) };
     }
 }
 

@@ -8,12 +8,11 @@
 
 use core::cell::{Cell, RefCell, UnsafeCell};
 use core::mem::ManuallyDrop;
-use std::panic::{self, AssertUnwindSafe};
 
 use super::State;
 use crate::gc_box::Obj;
 use crate::header::{
-    Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_GEN1, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK, Loc,
+    Flag, LOC_GARBAGE, LOC_GEN0, LOC_GEN1, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK, Loc,
 };
 
 /// Value drops nest this deep before further frees are queued (CPython's
@@ -97,9 +96,9 @@ pub(crate) struct Heap {
     /// `usize::MAX` when it is off.
     pub(crate) trigger: Cell<usize>,
     /// Nesting depth of value drops (the trashcan).
-    depth: Cell<u32>,
+    pub(super) depth: Cell<u32>,
     /// Objects whose drop was queued because the nesting was too deep.
-    trashcan: List,
+    pub(super) trashcan: List,
     /// Objects whose count reached zero while a collection examined them.
     pub(crate) pending: List,
     /// A collection is running.
@@ -179,7 +178,7 @@ impl Heap {
 
     /// Removes `obj` from the generation it is in, if any.
     #[inline]
-    fn unlist(&self, obj: Obj) {
+    pub(super) fn unlist(&self, obj: Obj) {
         let loc = obj.loc();
         if loc <= LOC_PERM {
             if loc >= LOC_GEN2 && !obj.has(Flag::Inline) {
@@ -462,251 +461,6 @@ pub(crate) fn reattach(obj: Obj) {
         // Without an automatic collection: a `Clone` that panicked after
         // counting its handle would leak it.
         with_heap(|h| h.track_quietly(obj));
-    }
-}
-
-/// The last strong handle of a head-ful object is gone: finalize, drop and
-/// free it, or queue that if the collector is examining the object or drops
-/// are nested too deep.
-///
-/// # Safety
-///
-/// - `obj`'s strong count is zero and it was not already released.
-#[inline]
-pub(crate) unsafe fn release_zero(obj: Obj) {
-    debug_assert_eq!(obj.counts().strong_count(), 0);
-    let f = obj.flags();
-    let loc = f.loc();
-    if loc == LOC_WORK || loc == LOC_GARBAGE || f.has(Flag::Pending) {
-        // The collector holds it, or its free is already queued.
-        defer_pending(obj, f);
-        return;
-    }
-    with_heap(|h| {
-        let depth = h.depth.get();
-        if depth >= TRASHCAN_DEPTH || f.has(Flag::HasFinalizer) || obj.counts().is_dead() {
-            // SAFETY: forwarded from the caller.
-            unsafe { release_zero_slow(h, obj, depth) };
-            return;
-        }
-        h.unlist(obj);
-        // Restores the depth, frees the block and drains the queue, also if
-        // the drop panics.
-        let finish = Finish { h, obj, depth };
-        h.depth.set(depth + 1);
-        // SAFETY: the value is initialised and dropped this once: the count
-        // is zero and the object is in no working set (I2).
-        unsafe { obj.drop_value() };
-        drop(finish);
-    });
-}
-
-/// The collector holds `obj` in its working set: it is freed once the
-/// collection is done.
-#[cold]
-fn defer_pending(obj: Obj, f: Flags) {
-    if !f.has(Flag::Pending) {
-        obj.set_flags(f.with(Flag::Pending));
-        with_heap(|h| h.pending.push(obj));
-    }
-}
-
-/// `release_zero` for deep nesting, finalizers and dead values.
-///
-/// # Safety
-///
-/// - As for [`release_zero`]; `depth` is the current nesting depth.
-#[cold]
-#[inline(never)]
-unsafe fn release_zero_slow(h: &Heap, obj: Obj, depth: u32) {
-    if depth >= TRASHCAN_DEPTH {
-        h.unlist(obj);
-        h.trashcan.push(obj);
-        return;
-    }
-    h.depth.set(depth + 1);
-    let guard = DepthGuard(h, depth);
-    // SAFETY: the count is zero and the object is not in the working set,
-    // so this is its one release (forwarded from the caller).
-    unsafe { destroy(h, obj) };
-    drop(guard);
-}
-
-/// Ends a fast-path release: restores the nesting depth and releases the
-/// strong side's weak count (freeing the block), also during unwinding.
-struct Finish<'a> {
-    h: &'a Heap,
-    obj: Obj,
-    depth: u32,
-}
-
-impl Drop for Finish<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.h.depth.set(self.depth);
-        release_weak(self.h, self.obj);
-        if self.depth == 0 && self.h.trashcan.len() != 0 {
-            drain_trashcan(self.h);
-        }
-    }
-}
-
-/// Drops the weak count held by the strong handles together, freeing the
-/// block if no `Weak` remains.
-#[inline]
-fn release_weak(h: &Heap, obj: Obj) {
-    if obj.counts().dec_weak() == 0 {
-        if obj.has(Flag::Inline) {
-            // SAFETY: both counts are zero: no handle remains; freed once
-            // (I1).
-            unsafe { obj.dealloc(&h.slab) };
-        } else {
-            // SAFETY: both counts are zero, so no handle of either kind
-            // exists; a non-`INLINE` object is a typed slab block starting
-            // at its head, freed once (I1, I6).
-            unsafe { h.slab.free(obj.block()) };
-        }
-    }
-}
-
-/// Restores the trashcan depth, also when a drop panics, and drains the
-/// queue once back at depth 0.
-struct DepthGuard<'a>(&'a Heap, u32);
-
-impl Drop for DepthGuard<'_> {
-    fn drop(&mut self) {
-        self.0.depth.set(self.1);
-        if self.1 == 0 && self.0.trashcan.len() != 0 {
-            drain_trashcan(self.0);
-        }
-    }
-}
-
-/// Drops the queued objects, one nesting level at a time.
-///
-/// A panicking drop does not stop the others (as a panicking field drop does
-/// not stop its siblings'): the first panic is resumed once the queue is
-/// empty, unless the thread is already unwinding.
-pub(crate) fn drain_trashcan(h: &Heap) {
-    if h.depth.get() != 0 {
-        return;
-    }
-    let mut first = None;
-    while let Some(obj) = h.trashcan.pop() {
-        h.depth.set(1);
-        // SAFETY: queued objects have a zero count, were unlisted when
-        // queued, and each is queued once.
-        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { destroy(h, obj) }));
-        h.depth.set(0);
-        if let Err(p) = r {
-            first.get_or_insert(p);
-        }
-    }
-    if h.torn_down.get() {
-        // Nothing frees the queue's buffer after thread-local teardown.
-        drop(h.trashcan.take());
-    }
-    if let Some(p) = first
-        && !std::thread::panicking()
-    {
-        panic::resume_unwind(p);
-    }
-}
-
-/// Finalizes (once), drops and releases an object whose count is zero and
-/// that is in no working set.
-///
-/// # Safety
-///
-/// - As for [`release_zero`].
-unsafe fn destroy(h: &Heap, obj: Obj) {
-    h.unlist(obj);
-    // Releases the strong side's weak count even if the value's drop panics.
-    let release = ReleaseWeak(obj);
-    let c = obj.counts();
-    if !c.is_dead() {
-        let mut payload = None;
-        let f = obj.flags();
-        if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
-            obj.set_flags(f.with(Flag::Finalized));
-            // SAFETY: the value is initialised (I2) and no handle exists, so
-            // nothing else can reach it while the finalizer runs.
-            payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.finalize() })).err();
-        }
-        c.set_dead(true);
-        // SAFETY: the value is initialised and dropped this once: `DEAD` is
-        // now set and the count is zero (I2).
-        unsafe { obj.drop_value() };
-        drop(release);
-        if let Some(p) = payload {
-            panic::resume_unwind(p);
-        }
-    }
-}
-
-/// Drops the weak count held by the strong handles together, freeing the
-/// block if no `Weak` remains.
-pub(crate) struct ReleaseWeak(pub(crate) Obj);
-
-impl Drop for ReleaseWeak {
-    fn drop(&mut self) {
-        with_heap(|h| release_weak(h, self.0));
-    }
-}
-
-/// Drops the collector's own strong count (taken by `partition`) on an
-/// object of a working set: a survivor, a resurrected object, or garbage.
-///
-/// # Safety
-///
-/// - The collector took that count and gives it back once.
-pub(crate) unsafe fn release_collector_ref(obj: Obj) {
-    let c = obj.counts();
-    let left = c.dec_strong();
-    let f = obj.flags();
-    let held = matches!(f.loc(), LOC_WORK | LOC_GARBAGE);
-    if held {
-        // The collector is done with it: it is in no list now.
-        obj.set_loc(LOC_NONE);
-    }
-    if left == 0 && !f.has(Flag::Pending) {
-        if held && c.is_dead() {
-            // The usual end of cyclic garbage: its value is gone and no
-            // handle is left; free the block (unless a `Weak` holds it).
-            with_heap(|h| release_weak(h, obj));
-        } else {
-            // SAFETY: the count just reached zero and the object is in no
-            // working set now, so this is its one release.
-            unsafe { release_zero(obj) };
-        }
-    }
-}
-
-/// Gives back one strong count that the crate's own code (not a handle)
-/// took on `obj` (heap introspection, a detached object the tracer found),
-/// and releases the object if that was the last count.
-pub(crate) fn release_held(obj: Obj) {
-    if obj.counts().dec_strong() == 0 {
-        // SAFETY: the count given back was the last one, and the caller
-        // held it, so this is the object's one release.
-        unsafe { release_zero(obj) };
-    }
-}
-
-/// Frees the objects whose count reached zero during the last analysis.
-pub(crate) fn drain_pending(h: &Heap) {
-    while let Some(obj) = h.pending.pop() {
-        let f = obj.flags();
-        obj.set_flags(f.without(Flag::Pending));
-        debug_assert!(f.loc() != LOC_WORK && f.loc() != LOC_GARBAGE);
-        if obj.counts().strong_count() == 0 {
-            // SAFETY: the count is zero and the collection that held the
-            // object is over; the `PENDING` entry was its one release.
-            unsafe { release_zero(obj) };
-        }
-    }
-    if h.torn_down.get() {
-        drop(h.pending.take());
     }
 }
 

@@ -17,6 +17,7 @@
 
 mod config;
 pub(crate) mod heap;
+pub(crate) mod release;
 mod scan;
 mod sweep;
 #[cfg(test)]
@@ -565,7 +566,7 @@ fn finish(w: Working<'_>, a: Analysis) -> usize {
         h.state.borrow_mut().long_lived_total += resurrected;
     }
     retrack(a.discovered);
-    heap::drain_pending(h);
+    release::drain_pending(h);
     h.recycle_young(core::mem::take(&mut tracer.work));
 
     let pause = start.elapsed();
@@ -630,7 +631,7 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
     for &obj in objs {
         // SAFETY: `partition` took this count; the object is now listed (or
         // detached), no longer in the working set.
-        unsafe { heap::release_collector_ref(obj) };
+        unsafe { release::release_collector_ref(obj) };
     }
     joined.len()
 }
@@ -642,7 +643,7 @@ pub(crate) fn retrack(discovered: Vec<Obj>) {
         if obj.has(Flag::Discovered) {
             heap::reattach(obj);
         }
-        heap::release_held(obj);
+        release::release_held(obj);
     }
 }
 
@@ -656,14 +657,14 @@ fn release_saved(h: &Heap) {
     impl Drop for Rest {
         fn drop(&mut self) {
             for obj in self.0.by_ref() {
-                heap::release_held(obj);
+                release::release_held(obj);
             }
         }
     }
 
     let mut rest = Rest(h.saved.take().into_iter());
     for obj in rest.0.by_ref() {
-        heap::release_held(obj);
+        release::release_held(obj);
     }
 }
 
@@ -696,7 +697,7 @@ pub(crate) fn teardown(h: &Heap) {
     drop(core::mem::take(&mut h.state.borrow_mut().rejected_by));
     drop(h.pending.take());
     drop(h.take_scratch());
-    heap::drain_trashcan(h);
+    release::drain_trashcan(h);
     debug_assert!((0..=LOC_PERM).all(|g| h.len(g) == 0));
     h.slab.close();
 }

@@ -16,7 +16,8 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::DebugFlags;
-use super::heap::{self, Heap};
+use super::heap::Heap;
+use super::release;
 use crate::gc_box::Obj;
 use crate::header::{Flag, LOC_GARBAGE};
 use crate::trace::{Mode, Tracer};
@@ -147,7 +148,7 @@ fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
         obj.set_flag(Flag::Cleared, false);
         obj.set_dead(false);
         // SAFETY: the collector took this count in `partition`.
-        unsafe { heap::release_collector_ref(obj) };
+        unsafe { release::release_collector_ref(obj) };
     }
     objs.len()
 }
@@ -184,7 +185,7 @@ fn drop_garbage(h: &Heap, obj: Obj) {
     unsafe { obj.drop_value() };
     drop(release);
     if h.trashcan_len() != 0 {
-        heap::drain_trashcan(h);
+        release::drain_trashcan(h);
     }
 }
 
@@ -195,7 +196,7 @@ impl Drop for CollectorRef {
     fn drop(&mut self) {
         // SAFETY: the collector took this count in step 1 and gives it back
         // once, here.
-        unsafe { heap::release_collector_ref(self.0) };
+        unsafe { release::release_collector_ref(self.0) };
     }
 }
 

@@ -6,7 +6,8 @@ use std::any::TypeId;
 
 use super::ObjectId;
 use crate::Gc;
-use crate::collector::heap::{self, Heap, with_heap};
+use crate::collector::heap::{Heap, with_heap};
+use crate::collector::release;
 use crate::gc::inc_strong_of;
 use crate::gc_box::Obj;
 
@@ -148,7 +149,7 @@ impl Clone for Garbage {
 
 impl Drop for Garbage {
     fn drop(&mut self) {
-        heap::release_held(self.obj);
+        release::release_held(self.obj);
     }
 }
 

@@ -50,7 +50,8 @@ use core::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::Gc;
-use crate::collector::heap::{self, Heap, with_heap};
+use crate::collector::heap::{Heap, with_heap};
+use crate::collector::release;
 use crate::gc::inc_strong_of;
 use crate::gc_box::Obj;
 use crate::trace::{Mode, Tracer};
@@ -220,7 +221,7 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         for &obj in &self.0 {
-            heap::release_held(obj);
+            release::release_held(obj);
         }
     }
 }

@@ -121,4 +121,3 @@ pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
     // vtable (`headful_layout(.., true)`); a box pointer is at most 16 bytes.
     unsafe { slot.write(b) };
 }
-

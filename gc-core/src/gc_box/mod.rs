@@ -78,8 +78,8 @@ use core::ptr::NonNull;
 pub(crate) use crate::header::Counts;
 use crate::header::{Flag, Flags, Loc};
 pub(crate) use alloc::{
-    alloc_block, free_block, headful_layout, init_counts, init_head, init_inline_head,
-    typed_block, write_slot,
+    alloc_block, free_block, headful_layout, init_counts, init_head, init_inline_head, typed_block,
+    write_slot,
 };
 pub(crate) use vtable::VTable;
 

@@ -231,7 +231,6 @@ unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
     unsafe { slot_layout::<T>(obj) }.0.size()
 }
 
-
 impl Obj {
     /// Traces the object's value into `tracer` (its bytes are the owned
     /// region, soundness step S3).

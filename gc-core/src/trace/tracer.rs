@@ -528,7 +528,10 @@ impl<'a> Tracer<'a> {
     /// region left open since `mark` (a caught panic) could still vouch for
     /// memory behind them: then the guards stay and the analysis keeps
     /// everything.
-    #[expect(clippy::inline_always, reason = "once per traced cell; callgrind showed the call")]
+    #[expect(
+        clippy::inline_always,
+        reason = "once per traced cell; callgrind showed the call"
+    )]
     #[inline(always)]
     fn release_unused(&mut self, mark: GuardMark) {
         if self.regions.len() != mark.regions {

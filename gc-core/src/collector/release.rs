@@ -1,0 +1,269 @@
+//! What happens when a count reaches zero: the value is finalized (once),
+//! dropped and the block freed, or the free is queued (the trashcan for deep
+//! nesting, the pending list while the collector holds the object); and the
+//! one "last weak count frees the block" path every kind of box shares.
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use std::panic::{self, AssertUnwindSafe};
+
+use super::heap::{self, Heap, TRASHCAN_DEPTH, heap};
+use crate::gc_box::{GcBox, Obj, counts, free_block, head_of};
+use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_NONE, LOC_WORK};
+
+/// The last strong handle of a head-ful object is gone: finalize, drop and
+/// free it, or queue that if the collector is examining the object or drops
+/// are nested too deep.
+///
+/// # Safety
+///
+/// - `obj`'s strong count is zero and it was not already released.
+#[inline]
+pub(crate) unsafe fn release_zero(obj: Obj) {
+    debug_assert_eq!(obj.counts().strong_count(), 0);
+    let f = obj.flags();
+    let loc = f.loc();
+    if loc == LOC_WORK || loc == LOC_GARBAGE || f.has(Flag::Pending) {
+        // The collector holds it, or its free is already queued.
+        defer_pending(obj, f);
+        return;
+    }
+    heap::with_heap(|h| {
+        let depth = h.depth.get();
+        if depth >= TRASHCAN_DEPTH || f.has(Flag::HasFinalizer) || obj.counts().is_dead() {
+            // SAFETY: forwarded from the caller.
+            unsafe { release_zero_slow(h, obj, depth) };
+            return;
+        }
+        h.unlist(obj);
+        // Restore the depth (draining the queue at depth 0) and give back
+        // the strong handles' weak count, also if the drop panics.
+        let _depth = DepthGuard(h, depth);
+        let _weak = ReleaseWeak(obj);
+        h.depth.set(depth + 1);
+        // SAFETY: the value is initialised and dropped this once: the count
+        // is zero and the object is in no working set (I2).
+        unsafe { obj.drop_value() };
+    });
+}
+
+/// The collector holds `obj` in its working set: it is freed once the
+/// collection is done.
+#[cold]
+fn defer_pending(obj: Obj, f: Flags) {
+    if !f.has(Flag::Pending) {
+        obj.set_flags(f.with(Flag::Pending));
+        heap::with_heap(|h| h.pending.push(obj));
+    }
+}
+
+/// `release_zero` for deep nesting, finalizers and dead values.
+///
+/// # Safety
+///
+/// - As for [`release_zero`]; `depth` is the current nesting depth.
+#[cold]
+#[inline(never)]
+unsafe fn release_zero_slow(h: &Heap, obj: Obj, depth: u32) {
+    if depth >= TRASHCAN_DEPTH {
+        h.unlist(obj);
+        h.trashcan.push(obj);
+        return;
+    }
+    h.depth.set(depth + 1);
+    let guard = DepthGuard(h, depth);
+    // SAFETY: the count is zero and the object is not in the working set,
+    // so this is its one release (forwarded from the caller).
+    unsafe { destroy(h, obj) };
+    drop(guard);
+}
+
+/// Drops one weak count of a head-ful object (the one the strong handles
+/// hold together, or a `Weak`'s), freeing the block if it was the last.
+#[inline]
+fn release_weak(h: &Heap, obj: Obj) {
+    if obj.counts().dec_weak() == 0 {
+        if obj.has(Flag::Inline) {
+            // SAFETY: both counts are zero: no handle remains; freed once
+            // (I1).
+            unsafe { obj.dealloc(&h.slab) };
+        } else {
+            // SAFETY: both counts are zero, so no handle of either kind
+            // exists; a non-`INLINE` object is a typed slab block starting
+            // at its head, freed once (I1, I6).
+            unsafe { h.slab.free(obj.block()) };
+        }
+    }
+}
+
+/// Drops one weak count of the box at `ptr` (a `Weak`'s, or the one all
+/// strong handles hold together), freeing the block if it was the last
+/// count of either kind: the one "last weak count" path that `Weak::drop`,
+/// head-less boxes and (through [`release_weak`]) head-ful ones share.
+///
+/// # Safety
+///
+/// - `ptr` points to an allocated box (I1), and the caller owns the weak
+///   count it gives back, once;
+/// - the value is initialised or was dropped in place (a head-less box's
+///   layout is read from its metadata).
+pub(crate) unsafe fn release_weak_count<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: allocated (guaranteed by the caller).
+    let c = unsafe { counts(ptr) };
+    if c.has_head() {
+        // SAFETY: head-ful (I3).
+        let obj = unsafe { head_of(ptr) };
+        release_weak(heap(), obj);
+        return;
+    }
+    if c.dec_weak() != 0 {
+        return;
+    }
+    // SAFETY: the value was dropped in place (or moved out), which leaves
+    // valid bytes behind; only its metadata is read for the layout.
+    let layout = Layout::for_value(unsafe { ptr.as_ref() });
+    // SAFETY: no handle of either kind remains (I1); a head-less block was
+    // allocated with its box's layout from this thread's slab.
+    unsafe { free_block(&heap().slab, ptr.cast(), layout) };
+}
+
+/// Restores the trashcan depth, also when a drop panics, and drains the
+/// queue once back at depth 0.
+struct DepthGuard<'a>(&'a Heap, u32);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.depth.set(self.1);
+        if self.1 == 0 && self.0.trashcan.len() != 0 {
+            drain_trashcan(self.0);
+        }
+    }
+}
+
+/// Drops the queued objects, one nesting level at a time.
+///
+/// A panicking drop does not stop the others (as a panicking field drop does
+/// not stop its siblings'): the first panic is resumed once the queue is
+/// empty, unless the thread is already unwinding.
+pub(crate) fn drain_trashcan(h: &Heap) {
+    if h.depth.get() != 0 {
+        return;
+    }
+    let mut first = None;
+    while let Some(obj) = h.trashcan.pop() {
+        h.depth.set(1);
+        // SAFETY: queued objects have a zero count, were unlisted when
+        // queued, and each is queued once.
+        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { destroy(h, obj) }));
+        h.depth.set(0);
+        if let Err(p) = r {
+            first.get_or_insert(p);
+        }
+    }
+    if h.torn_down.get() {
+        // Nothing frees the queue's buffer after thread-local teardown.
+        drop(h.trashcan.take());
+    }
+    if let Some(p) = first
+        && !std::thread::panicking()
+    {
+        panic::resume_unwind(p);
+    }
+}
+
+/// Finalizes (once), drops and releases an object whose count is zero and
+/// that is in no working set.
+///
+/// # Safety
+///
+/// - As for [`release_zero`].
+unsafe fn destroy(h: &Heap, obj: Obj) {
+    h.unlist(obj);
+    // Releases the strong side's weak count even if the value's drop panics.
+    let release = ReleaseWeak(obj);
+    let c = obj.counts();
+    if !c.is_dead() {
+        let mut payload = None;
+        let f = obj.flags();
+        if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
+            obj.set_flags(f.with(Flag::Finalized));
+            // SAFETY: the value is initialised (I2) and no handle exists, so
+            // nothing else can reach it while the finalizer runs.
+            payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.finalize() })).err();
+        }
+        c.set_dead(true);
+        // SAFETY: the value is initialised and dropped this once: `DEAD` is
+        // now set and the count is zero (I2).
+        unsafe { obj.drop_value() };
+        drop(release);
+        if let Some(p) = payload {
+            panic::resume_unwind(p);
+        }
+    }
+}
+
+/// Drops the weak count held by the strong handles together, freeing the
+/// block if no `Weak` remains.
+pub(crate) struct ReleaseWeak(pub(crate) Obj);
+
+impl Drop for ReleaseWeak {
+    fn drop(&mut self) {
+        release_weak(heap(), self.0);
+    }
+}
+
+/// Drops the collector's own strong count (taken by `partition`) on an
+/// object of a working set: a survivor, a resurrected object, or garbage.
+///
+/// # Safety
+///
+/// - The collector took that count and gives it back once.
+pub(crate) unsafe fn release_collector_ref(obj: Obj) {
+    let c = obj.counts();
+    let left = c.dec_strong();
+    let f = obj.flags();
+    let held = matches!(f.loc(), LOC_WORK | LOC_GARBAGE);
+    if held {
+        // The collector is done with it: it is in no list now.
+        obj.set_loc(LOC_NONE);
+    }
+    if left == 0 && !f.has(Flag::Pending) {
+        if held && c.is_dead() {
+            // The usual end of cyclic garbage: its value is gone and no
+            // handle is left; free the block (unless a `Weak` holds it).
+            heap::with_heap(|h| release_weak(h, obj));
+        } else {
+            // SAFETY: the count just reached zero and the object is in no
+            // working set now, so this is its one release.
+            unsafe { release_zero(obj) };
+        }
+    }
+}
+
+/// Gives back one strong count that the crate's own code (not a handle)
+/// took on `obj` (heap introspection, a detached object the tracer found),
+/// and releases the object if that was the last count.
+pub(crate) fn release_held(obj: Obj) {
+    if obj.counts().dec_strong() == 0 {
+        // SAFETY: the count given back was the last one, and the caller
+        // held it, so this is the object's one release.
+        unsafe { release_zero(obj) };
+    }
+}
+
+/// Frees the objects whose count reached zero during the last analysis.
+pub(crate) fn drain_pending(h: &Heap) {
+    while let Some(obj) = h.pending.pop() {
+        let f = obj.flags();
+        obj.set_flags(f.without(Flag::Pending));
+        debug_assert!(f.loc() != LOC_WORK && f.loc() != LOC_GARBAGE);
+        if obj.counts().strong_count() == 0 {
+            // SAFETY: the count is zero and the collection that held the
+            // object is over; the `PENDING` entry was its one release.
+            unsafe { release_zero(obj) };
+        }
+    }
+    if h.torn_down.get() {
+        drop(h.pending.take());
+    }
+}
