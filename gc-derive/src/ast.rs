@@ -4,10 +4,11 @@
 use proc_macro2::Span;
 use quote::quote;
 use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
 use syn::{DeriveInput, Generics, Ident, Index, Member, Type};
 
-use crate::attr;
 use crate::ctxt::Ctxt;
+use crate::{attr, check};
 
 /// A struct or enum that `Trace` is derived for.
 pub(crate) struct Container<'a> {
@@ -74,7 +75,7 @@ impl<'a> Container<'a> {
                 data.variants
                     .iter()
                     .map(|variant| {
-                        attr::check_variant(cx, variant);
+                        check::variant(cx, variant);
                         Variant {
                             ident: &variant.ident,
                             style: style_of(&variant.fields),
@@ -134,16 +135,20 @@ fn fields_from_ast<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> Vec<Field<'a>> {
     fields
         .iter()
         .enumerate()
-        .map(|(i, field)| Field {
-            member: match &field.ident {
-                Some(ident) => Member::Named(ident.clone()),
-                None => Member::Unnamed(Index {
-                    index: u32::try_from(i).unwrap_or(u32::MAX),
-                    span: field.ty.span(),
-                }),
-            },
-            ty: &field.ty,
-            attrs: attr::Field::from_ast(cx, field),
+        .map(|(i, field)| {
+            let attrs = attr::Field::from_ast(cx, field);
+            check::field(cx, &attrs);
+            Field {
+                member: match &field.ident {
+                    Some(ident) => Member::Named(ident.clone()),
+                    None => Member::Unnamed(Index {
+                        index: u32::try_from(i).unwrap_or(u32::MAX),
+                        span: field.ty.span(),
+                    }),
+                },
+                ty: &field.ty,
+                attrs,
+            }
         })
         .collect()
 }
@@ -154,4 +159,23 @@ fn style_of(fields: &syn::Fields) -> Style {
         syn::Fields::Unnamed(_) => Style::Tuple,
         syn::Fields::Unit => Style::Unit,
     }
+}
+
+/// Whether any path in `ty` satisfies `pred`: the type's own path, those
+/// of its arguments, of a `<T as Trait>` and so on (a type macro's tokens
+/// are not seen into).
+pub(crate) fn any_path(ty: &Type, pred: impl FnMut(&syn::Path) -> bool) -> bool {
+    struct AnyPath<F> {
+        pred: F,
+        found: bool,
+    }
+    impl<'ast, F: FnMut(&syn::Path) -> bool> Visit<'ast> for AnyPath<F> {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            self.found |= (self.pred)(path);
+            visit::visit_path(self, path);
+        }
+    }
+    let mut any = AnyPath { pred, found: false };
+    any.visit_type(ty);
+    any.found
 }

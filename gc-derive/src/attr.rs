@@ -9,12 +9,13 @@
 //! | `with = "path"` | field | path to a `fn f<'a>(&'a Field, &mut Tracer<'a>)` |
 //!
 //! Problems are recorded in the [`Ctxt`] and parsing goes on, so one compile
-//! reports every bad option. Messages follow serde: lowercase, no final
+//! reports every bad option; rules across options are in `check`. Messages follow serde: lowercase, no final
 //! period, names in backticks.
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
+use syn::parse::{Parse, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, LitStr, Token, WherePredicate};
 
@@ -49,15 +50,26 @@ pub(crate) struct Field {
     pub(crate) skip: bool,
     /// `with = "path"`: the field is traced by `path(&field, tracer)`.
     pub(crate) with: Option<syn::ExprPath>,
+    /// The key of the first `with`, where a conflict with `skip` is
+    /// reported.
+    pub(crate) with_key: Option<syn::Path>,
 }
 
-/// One option's value, remembering that it was set so that a second
-/// occurrence is reported as a duplicate.
+/// One option: its value, and the key of its first occurrence, so that a
+/// second one is reported as a duplicate (serde's `Attr`).
+///
+/// Each occurrence is read by one call, [`Opt::set_flag`] or
+/// [`Opt::set_string`], which reports the duplicate itself, before the
+/// value's own problems. An occurrence after the first is a duplicate even
+/// when the first one's value was invalid; its value is checked for syntax
+/// (so parsing goes on past it) but not parsed, and it is dropped.
 struct Opt<'c, T> {
     cx: &'c Ctxt,
     name: &'static str,
+    /// The key of the first occurrence.
+    key: Option<syn::Path>,
+    /// The first occurrence's value, if it was valid.
     value: Option<T>,
-    seen: bool,
 }
 
 impl<'c, T> Opt<'c, T> {
@@ -65,25 +77,68 @@ impl<'c, T> Opt<'c, T> {
         Opt {
             cx,
             name,
+            key: None,
             value: None,
-            seen: false,
         }
     }
 
-    /// Marks the option as given at `key`; `false` (after reporting) if it
-    /// was already given.
+    /// Reads a flag (`skip`, `finalize`) given at `meta`, taking `value`.
+    fn set_flag(&mut self, meta: &ParseNestedMeta<'_>, value: T) -> syn::Result<()> {
+        if self.first(&meta.path) {
+            self.value = Some(value);
+        }
+        no_value(self.cx, self.name, meta)
+    }
+
+    /// Reads `name = "..."` given at `meta`: the string's contents, parsed
+    /// by `parser` as `what`; `example` shows a well-formed value. `false`
+    /// if the value was found invalid (and reported).
+    fn set_string(
+        &mut self,
+        meta: &ParseNestedMeta<'_>,
+        example: &str,
+        what: &str,
+        parser: impl Parser<Output = T>,
+    ) -> syn::Result<bool> {
+        let first = self.first(&meta.path);
+        let Some(lit) = string_value(self.cx, self.name, example, meta)? else {
+            return Ok(false);
+        };
+        if !first {
+            return Ok(true);
+        }
+        self.value = parse_string(self.cx, &lit, self.name, what, parser);
+        Ok(self.value.is_some())
+    }
+
+    /// Records the occurrence at `key`: `false` (after reporting it) if it
+    /// is a duplicate.
     fn first(&mut self, key: &syn::Path) -> bool {
-        if self.seen {
+        if self.key.is_some() {
             self.cx
                 .error_spanned_by(key, format!("duplicate gc attribute `{}`", self.name));
             return false;
         }
-        self.seen = true;
+        self.key = Some(key.clone());
         true
     }
+}
 
-    fn set(&mut self, value: T) {
-        self.value = Some(value);
+/// What an option is written on: the type or a field.
+#[derive(Clone, Copy)]
+enum Target {
+    Container,
+    Field,
+}
+
+impl Target {
+    /// How messages name this target's options ("container" or "field"),
+    /// how they name the target, and the options allowed on it.
+    fn describe(self) -> (&'static str, &'static str, &'static [&'static str]) {
+        match self {
+            Target::Container => ("container", "the type", CONTAINER_OPTIONS),
+            Target::Field => ("field", "a field", FIELD_OPTIONS),
+        }
     }
 }
 
@@ -94,64 +149,24 @@ impl Container {
         let mut krate = Opt::new(cx, "crate");
         let mut finalize = Opt::new(cx, "finalize");
         let mut krate_invalid = false;
-        for attr in gc_attrs(attrs) {
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("bound") {
-                    let first = bound.first(&meta.path);
-                    if let Some(lit) = string_value(cx, "bound", "T: Trace", &meta)?
-                        && first
-                    {
-                        match lit.parse_with(Punctuated::parse_terminated) {
-                            Ok(predicates) => bound.set(predicates),
-                            Err(err) => cx.syn_error(invalid(&err, "bound", "a where-clause")),
-                        }
-                    }
-                } else if meta.path.is_ident("crate") {
-                    let first = krate.first(&meta.path);
-                    match string_value(cx, "crate", "path::to::gc_core", &meta)? {
-                        Some(lit) if first => match lit.parse_with(syn::Path::parse_mod_style) {
-                            Ok(path) => krate.set(path),
-                            Err(err) => {
-                                krate_invalid = true;
-                                cx.syn_error(invalid(&err, "crate", "a path"));
-                            }
-                        },
-                        Some(_) => {}
-                        None => krate_invalid = true,
-                    }
-                } else if meta.path.is_ident("finalize") {
-                    if finalize.first(&meta.path) {
-                        finalize.set(
-                            meta.path
-                                .get_ident()
-                                .map_or_else(Span::call_site, Ident::span),
-                        );
-                    }
-                    no_value(cx, "finalize", &meta)?;
-                } else {
-                    let key = key_name(&meta.path);
-                    if FIELD_OPTIONS.contains(&key.as_str()) {
-                        cx.error_spanned_by(
-                            &meta.path,
-                            format!("gc attribute `{key}` goes on a field, not on the type"),
-                        );
-                    } else {
-                        cx.error_spanned_by(
-                            &meta.path,
-                            format!(
-                                "unknown gc container attribute `{key}`, expected {}",
-                                one_of(CONTAINER_OPTIONS)
-                            ),
-                        );
-                    }
-                    skip_value(&meta)?;
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+        each_option(cx, attrs, |meta| {
+            if meta.path.is_ident("bound") {
+                let parser = Punctuated::<WherePredicate, Token![,]>::parse_terminated;
+                bound.set_string(&meta, "T: Trace", "a where-clause", parser)?;
+            } else if meta.path.is_ident("crate") {
+                let parser = syn::Path::parse_mod_style;
+                krate_invalid |= !krate.set_string(&meta, "path::to::gc_core", "a path", parser)?;
+            } else if meta.path.is_ident("finalize") {
+                let span = meta
+                    .path
+                    .get_ident()
+                    .map_or_else(Span::call_site, Ident::span);
+                finalize.set_flag(&meta, span)?;
+            } else {
+                unknown(cx, Target::Container, &meta)?;
             }
-        }
+            Ok(())
+        });
         Container {
             bound: bound.value,
             krate: krate.value,
@@ -166,79 +181,64 @@ impl Field {
     pub(crate) fn from_ast(cx: &Ctxt, field: &syn::Field) -> Self {
         let mut skip = Opt::new(cx, "skip");
         let mut with = Opt::new(cx, "with");
-        let mut skip_key = None;
-        let mut with_key = None;
-        for attr in gc_attrs(&field.attrs) {
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("skip") {
-                    if skip.first(&meta.path) {
-                        skip.set(());
-                        skip_key = Some(meta.path.clone());
-                    }
-                    no_value(cx, "skip", &meta)?;
-                } else if meta.path.is_ident("with") {
-                    let first = with.first(&meta.path);
-                    if let Some(lit) = string_value(cx, "with", "path::to::trace_fn", &meta)?
-                        && first
-                    {
-                        match lit.parse::<syn::ExprPath>() {
-                            Ok(path) => {
-                                with.set(path);
-                                with_key = Some(meta.path.clone());
-                            }
-                            Err(err) => cx.syn_error(invalid(&err, "with", "a path")),
-                        }
-                    }
-                } else {
-                    let key = key_name(&meta.path);
-                    if CONTAINER_OPTIONS.contains(&key.as_str()) {
-                        cx.error_spanned_by(
-                            &meta.path,
-                            format!("gc attribute `{key}` goes on the type, not on a field"),
-                        );
-                    } else {
-                        cx.error_spanned_by(
-                            &meta.path,
-                            format!(
-                                "unknown gc field attribute `{key}`, expected {}",
-                                one_of(FIELD_OPTIONS)
-                            ),
-                        );
-                    }
-                    skip_value(&meta)?;
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
-                cx.syn_error(err);
+        each_option(cx, &field.attrs, |meta| {
+            if meta.path.is_ident("skip") {
+                skip.set_flag(&meta, ())?;
+            } else if meta.path.is_ident("with") {
+                let parser = syn::ExprPath::parse;
+                with.set_string(&meta, "path::to::trace_fn", "a path", parser)?;
+            } else {
+                unknown(cx, Target::Field, &meta)?;
             }
-        }
-        if let (Some(_), Some(key)) = (&skip_key, &with_key) {
-            cx.error_spanned_by(
-                key,
-                "gc attributes `skip` and `with` cannot be used together",
-            );
-        }
+            Ok(())
+        });
         Field {
             skip: skip.value.is_some(),
             with: with.value,
+            with_key: with.key,
         }
     }
 }
 
-/// Reports any `#[gc(...)]` on an enum variant: options go on the type or
-/// on the variant's fields.
-pub(crate) fn check_variant(cx: &Ctxt, variant: &syn::Variant) {
-    for attr in gc_attrs(&variant.attrs) {
-        cx.error_spanned_by(
-            attr,
-            "gc attributes go on the type or on fields, not on an enum variant",
-        );
+/// Calls `read` on each option of each `#[gc(...)]` among `attrs`. An error
+/// it returns (a malformed attribute, whose other options are then not
+/// read) is recorded.
+fn each_option(
+    cx: &Ctxt,
+    attrs: &[Attribute],
+    mut read: impl FnMut(ParseNestedMeta<'_>) -> syn::Result<()>,
+) {
+    for attr in gc_attrs(attrs) {
+        if let Err(err) = attr.parse_nested_meta(&mut read) {
+            cx.syn_error(err);
+        }
     }
 }
 
+/// Reports an option that does not belong on `target` (saying where it
+/// goes if it is an option of the other target), and skips its value.
+fn unknown(cx: &Ctxt, target: Target, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let key = key_name(&meta.path);
+    let (kind, here, options) = target.describe();
+    let other = match target {
+        Target::Container => Target::Field,
+        Target::Field => Target::Container,
+    };
+    let (_, there, other_options) = other.describe();
+    let message = if other_options.contains(&key.as_str()) {
+        format!("gc attribute `{key}` goes on {there}, not on {here}")
+    } else {
+        format!(
+            "unknown gc {kind} attribute `{key}`, expected {}",
+            one_of(options)
+        )
+    };
+    cx.error_spanned_by(&meta.path, message);
+    skip_value(meta)
+}
+
 /// The `#[gc(...)]` attributes among `attrs`.
-fn gc_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
+pub(crate) fn gc_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
     attrs.iter().filter(|a| a.path().is_ident(GC))
 }
 
@@ -313,11 +313,23 @@ fn take_until_comma(input: syn::parse::ParseStream<'_>) -> syn::Result<TokenStre
     Ok(tokens)
 }
 
-/// An error for a string value that does not parse as `what`, at the
-/// parser's span (inside the string).
-fn invalid(err: &syn::Error, name: &str, what: &str) -> syn::Error {
-    syn::Error::new(
-        err.span(),
-        format!("gc attribute `{name}` is not {what}: {err}"),
-    )
+/// The contents of `lit` parsed by `parser`. Reports (and returns `None`)
+/// when they are not `what`, at the parser's span (inside the string).
+fn parse_string<T>(
+    cx: &Ctxt,
+    lit: &LitStr,
+    name: &str,
+    what: &str,
+    parser: impl Parser<Output = T>,
+) -> Option<T> {
+    match lit.parse_with(parser) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            cx.syn_error(syn::Error::new(
+                err.span(),
+                format!("gc attribute `{name}` is not {what}: {err}"),
+            ));
+            None
+        }
+    }
 }

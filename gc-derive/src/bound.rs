@@ -17,12 +17,11 @@
 
 use std::collections::HashSet;
 
-use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 use syn::{Generics, Ident, Token, Type, TypePath, WherePredicate};
 
-use crate::ast::Container;
+use crate::ast::{Container, any_path};
 
 /// The generics of the impl: the type's generics with the where-clause
 /// extended by the `bound` override or by the inferred bounds.
@@ -58,9 +57,10 @@ fn inferred(cont: &Container<'_>, krate: &syn::Path) -> Punctuated<WherePredicat
             predicates.push(syn::parse_quote!(#ident: #krate::Trace));
         }
     }
+    // Compared as syntax trees (spans and spacing aside).
     let mut seen = HashSet::new();
     for projection in found.projections {
-        if seen.insert(projection.to_token_stream().to_string()) {
+        if seen.insert(projection.clone()) {
             predicates.push(syn::parse_quote!(#projection: #krate::Trace));
         }
     }
@@ -80,27 +80,13 @@ struct FindParams<'a> {
 impl FindParams<'_> {
     /// Whether `ty` names a type parameter anywhere.
     fn mentions_param(&self, ty: &Type) -> bool {
-        struct Mentions<'b> {
-            params: &'b HashSet<&'b Ident>,
-            found: bool,
-        }
-        impl<'ast> Visit<'ast> for Mentions<'_> {
-            fn visit_path(&mut self, path: &'ast syn::Path) {
-                if let Some(first) = path.segments.first()
-                    && path.leading_colon.is_none()
-                    && self.params.contains(&first.ident)
-                {
-                    self.found = true;
-                }
-                visit::visit_path(self, path);
-            }
-        }
-        let mut m = Mentions {
-            params: self.params,
-            found: false,
-        };
-        m.visit_type(ty);
-        m.found
+        any_path(ty, |path| {
+            path.leading_colon.is_none()
+                && path
+                    .segments
+                    .first()
+                    .is_some_and(|first| self.params.contains(&first.ident))
+        })
     }
 }
 

@@ -33,10 +33,19 @@ impl Ctxt {
     }
 
     /// Records an error built elsewhere (for example by a parser).
+    ///
+    /// # Panics
+    ///
+    /// If the errors were already consumed by [`Ctxt::check`], as serde's
+    /// `Ctxt` does: an error recorded then would never be reported. Since
+    /// `check` takes `self`, only a bug in this crate can get here (the
+    /// same guard as the `Drop` impl's).
     pub(crate) fn syn_error(&self, err: syn::Error) {
-        if let Some(errors) = self.errors.borrow_mut().as_mut() {
-            errors.push(err);
-        }
+        self.errors
+            .borrow_mut()
+            .as_mut()
+            .expect("gc-derive bug: an error was recorded after `Ctxt::check`")
+            .push(err);
     }
 
     /// Consumes the list: `Ok` if no error was recorded, else all of them

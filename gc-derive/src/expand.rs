@@ -15,7 +15,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::{DeriveInput, Member};
+use syn::{DeriveInput, Member, Type};
 
 use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::bound;
@@ -240,8 +240,10 @@ fn trusted(cont: &Container<'_>, krate: &syn::Path) -> TokenStream {
         Data::Enum(variants) => variants.iter().flat_map(|v| &v.fields).collect(),
         Data::Union => return TokenStream::new(),
     };
-    let tracking = Tracking::new(cont, krate);
-    if fields.iter().any(|f| !f.attrs.skip && f.attrs.with.is_some())
+    let tracking = Tracking::new(cont);
+    if fields
+        .iter()
+        .any(|f| !f.attrs.skip && f.attrs.with.is_some())
         || tracking.may_be_unsized(cont)
     {
         return TokenStream::new();
@@ -273,9 +275,8 @@ fn trusted(cont: &Container<'_>, krate: &syn::Path) -> TokenStream {
 /// `__gc_tracked` and `__gc_tracked_dyn`, left out where the provided
 /// methods (which answer "tracked") already give the answer.
 fn tracked(cont: &Container<'_>, krate: &syn::Path) -> TokenStream {
-    let tracking = Tracking::new(cont, krate);
-    let answer = tracking.answer(cont);
-    match answer {
+    let tracking = Tracking::new(cont);
+    match tracking.answer(cont) {
         Answer::Yes => TokenStream::new(),
         Answer::No => quote! {
             #[inline]
@@ -287,7 +288,8 @@ fn tracked(cont: &Container<'_>, krate: &syn::Path) -> TokenStream {
                 false
             }
         },
-        Answer::Ask(_) => {
+        Answer::Ask(asks) => {
+            let answer = ask_tracked(&asks, krate);
             // `__gc_tracked_of::<Self>` needs `Self: Sized`.
             let dyn_ = (!tracking.may_be_unsized(cont)).then(|| {
                 quote! {
@@ -309,4 +311,13 @@ fn tracked(cont: &Container<'_>, krate: &syn::Path) -> TokenStream {
             }
         }
     }
+}
+
+/// The `||` of an [`Answer::Ask`]'s questions (`__budget` in scope), each
+/// spanned at its field so that a type without `Trace` is reported there.
+fn ask_tracked(asks: &[(&Type, Span)], krate: &syn::Path) -> TokenStream {
+    let calls = asks
+        .iter()
+        .map(|&(ty, span)| quote_spanned!(span=> <#ty as #krate::Trace>::__gc_tracked(__budget)));
+    quote!(#(#calls)||*)
 }

@@ -4,16 +4,19 @@
 //! `derive` feature, on by default) and documents every `#[gc(...)]`
 //! option there.
 //!
-//! Layout (private modules): `attr` parses the `#[gc(...)]` options, `ast`
-//! reads the input's shape, `bound` computes the where-clause, `tracked`
-//! works out whether the type is tracked, and `expand` emits the impl;
-//! errors are collected in a `ctxt::Ctxt`, so that all of them are reported
-//! at once.
+//! Layout (private modules): `attr` parses the `#[gc(...)]` options,
+//! `check` applies the rules across them, `ast` reads the input's shape,
+//! `bound` computes the where-clause, `tracked` works out whether the type
+//! is tracked, and `expand` emits the impl. Only `expand` writes code: the
+//! other modules return data (types, paths, spans), as serde's `internals/`
+//! do. Errors are collected in a `ctxt::Ctxt`, so that all of them are
+//! reported at once.
 #![forbid(unsafe_code)]
 
 mod ast;
 mod attr;
 mod bound;
+mod check;
 mod ctxt;
 mod expand;
 mod tracked;

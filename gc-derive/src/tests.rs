@@ -1,11 +1,15 @@
-//! Unit tests of the expansion, on token streams (the behaviour of the
-//! generated code is tested in `tests/tests/test_derive.rs`, its errors in
-//! `tests/ui`).
+//! Unit tests of the analysis, as data, and of the expansion, on token
+//! streams (the behaviour of the generated code is tested in `tests/tests`,
+//! its errors in `tests/ui`).
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::{DeriveInput, Type, parse_quote};
 
+use crate::ast::Container;
+use crate::ctxt::Ctxt;
 use crate::expand;
+use crate::tracked::{Answer, Tracking};
 
 /// The expansion of `input` as a string without spaces.
 fn expand(input: TokenStream) -> String {
@@ -15,6 +19,48 @@ fn expand(input: TokenStream) -> String {
         Err(err) => err.into_compile_error(),
     };
     output.to_string().replace(' ', "")
+}
+
+/// The messages of the errors found in `input`, in the order they are
+/// reported.
+fn errors(input: TokenStream) -> Vec<String> {
+    let input: DeriveInput = syn::parse2(input).expect("valid derive input");
+    let cx = Ctxt::new();
+    let _ = Container::from_ast(&cx, &input);
+    match cx.check() {
+        Ok(()) => Vec::new(),
+        Err(err) => err.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// The analysis's answer for `input`, with the types asked at run time
+/// (their spans left out).
+#[derive(Debug, PartialEq)]
+enum Tracked {
+    No,
+    Yes,
+    Ask(Vec<Type>),
+}
+
+/// What `tracked` answers for a valid `input`, and whether the type may be
+/// unsized.
+fn analyse(input: TokenStream) -> (Tracked, bool) {
+    let input: DeriveInput = syn::parse2(input).expect("valid derive input");
+    let cx = Ctxt::new();
+    let cont = Container::from_ast(&cx, &input);
+    cx.check().expect("no errors");
+    let tracking = Tracking::new(&cont);
+    let answer = match tracking.answer(&cont) {
+        Answer::No => Tracked::No,
+        Answer::Yes => Tracked::Yes,
+        Answer::Ask(asks) => Tracked::Ask(asks.into_iter().map(|(ty, _)| ty.clone()).collect()),
+    };
+    (answer, tracking.may_be_unsized(&cont))
+}
+
+/// What `tracked` answers for a valid `input`.
+fn tracked(input: TokenStream) -> Tracked {
+    analyse(input).0
 }
 
 /// The `__gc_tracked` body of the expansion of `input`, from its `spend`
@@ -106,6 +152,11 @@ fn bounds_cover_used_parameters_only() {
         "{out}"
     );
     assert!(!out.contains("U:::gc_core::Trace"), "{out}");
+    // A projection used twice is bound once.
+    let out = expand(quote! {
+        struct S<T: Iterator> { a: T::Item, b: Vec<T::Item>, c: Vec<T::Item > }
+    });
+    assert_eq!(out.matches("T::Item:::gc_core::Trace").count(), 1, "{out}");
     assert!(!out.contains("V:::gc_core::Trace"), "{out}");
     // Parameter defaults are dropped from the impl.
     assert!(!out.contains("=3"), "{out}");
@@ -125,23 +176,61 @@ fn bound_replaces_the_inference_and_crate_every_path() {
 
 #[test]
 fn leaf_fields_are_asked_and_the_type_itself_is_not() {
-    let body = tracked_body(quote! {
+    let answer = tracked(quote! {
         struct S { a: u8, b: Option<Box<S>>, c: Vec<Self>, d: Box<str>, e: Box<[u16]> }
     });
-    assert!(
-        body.contains("<u8as::gc_core::Trace>::__gc_tracked(__budget)"),
-        "{body}"
+    assert_eq!(
+        answer,
+        Tracked::Ask(vec![parse_quote!(u8), parse_quote!(u16)])
     );
-    assert!(
-        body.contains("<u16as::gc_core::Trace>::__gc_tracked(__budget)"),
-        "{body}"
+}
+
+#[test]
+fn each_type_is_asked_once() {
+    // `u8` and `u16` come back through a tuple and a `Box`; spacing does
+    // not make another type.
+    let answer = tracked(quote! {
+        struct S {
+            a: u8,
+            b: (u16, Box<S>),
+            c: u8,
+            d: Box<u16>,
+            e: Vec<Vec<u8>>,
+            f: Vec<Vec<u8> >,
+        }
+    });
+    assert_eq!(
+        answer,
+        Tracked::Ask(vec![
+            parse_quote!(u8),
+            parse_quote!(u16),
+            parse_quote!(Vec<Vec<u8>>),
+        ])
     );
-    assert!(!body.contains("<S"), "{body}");
-    assert!(!body.contains("Self"), "{body}");
+}
+
+#[test]
+fn asked_types_are_rendered_as_budgeted_calls() {
+    let body = tracked_body(quote! {
+        struct S { a: u8, b: Box<[u16]>, c: u8 }
+    });
+    assert_eq!(
+        body,
+        "fn__gc_tracked(__budget:&mut::core::primitive::u32)->::core::primitive::bool{\
+         if!::gc_core::__gc_spend(__budget){returntrue;}\
+         <u8as::gc_core::Trace>::__gc_tracked(__budget)\
+         ||<u16as::gc_core::Trace>::__gc_tracked(__budget)}#[inline]"
+    );
 }
 
 #[test]
 fn constant_answers_need_no_budget() {
+    assert_eq!(
+        tracked(quote! {
+            enum E { A(Box<E>, Rc<Self>, Weak<E>), B(#[gc(skip)] Gc<u8>), C }
+        }),
+        Tracked::No
+    );
     let body = tracked_body(quote! {
         enum E { A(Box<E>, Rc<Self>, Weak<E>), B(#[gc(skip)] Gc<u8>), C }
     });
@@ -151,81 +240,131 @@ fn constant_answers_need_no_budget() {
     );
     assert!(body.contains("{false}"), "{body}");
     // A `Gc` anywhere: "tracked" is what the provided method says already.
-    assert_eq!(
-        tracked_body(quote! { struct S { a: u8, b: Option<Gc<S>> } }),
-        "<default>"
-    );
-    assert_eq!(
-        tracked_body(quote! { struct S { a: Box<dyn Any> } }),
-        "<default>"
-    );
-    assert_eq!(
-        tracked_body(quote! { struct S { #[gc(with = "f")] a: u8 } }),
-        "<default>"
-    );
+    for input in [
+        quote! { struct S { a: u8, b: Option<Gc<S>> } },
+        quote! { struct S { a: Box<dyn Any> } },
+        quote! { struct S { #[gc(with = "f")] a: u8 } },
+    ] {
+        assert_eq!(tracked(input.clone()), Tracked::Yes, "{input}");
+        assert_eq!(tracked_body(input), "<default>");
+    }
 }
 
 #[test]
 fn another_instance_of_the_type_is_not_the_type_itself() {
-    let body = tracked_body(quote! {
-        struct L<T> { v: T, other: Option<Box<L<Gc<u8>>>> }
-    });
-    assert_eq!(body, "<default>");
-    let body = tracked_body(quote! {
-        struct L<'a, T, const N: usize> { v: [T; N], next: Option<Box<L<'a, T, N>>> }
-    });
-    assert!(body.contains("<[T;N]as::gc_core::Trace>"), "{body}");
-    assert!(!body.contains("<L"), "{body}");
+    assert_eq!(
+        tracked(quote! {
+            struct L<T> { v: T, other: Option<Box<L<Gc<u8>>>> }
+        }),
+        Tracked::Yes
+    );
+    assert_eq!(
+        tracked(quote! {
+            struct L<'a, T, const N: usize> { v: [T; N], next: Option<Box<L<'a, T, N>>> }
+        }),
+        Tracked::Ask(vec![parse_quote!([T; N])])
+    );
 }
 
 #[test]
 fn unsized_types_are_never_asked() {
-    let out = expand(quote! {
+    let input = quote! {
         struct D { a: u8, b: Box<str>, c: Box<[u16]>, last: [u32] }
-    });
-    let body = tracked_body(quote! {
-        struct D { a: u8, b: Box<str>, c: Box<[u16]>, last: [u32] }
-    });
-    assert!(body.contains("<u16as"), "{body}");
-    assert!(body.contains("<u32as"), "{body}");
-    assert!(!body.contains("<str"), "{body}");
-    assert!(!body.contains("<["), "{body}");
-    assert!(!body.contains("<Box"), "{body}");
+    };
+    assert_eq!(
+        analyse(input.clone()),
+        (
+            Tracked::Ask(vec![parse_quote!(u8), parse_quote!(u16), parse_quote!(u32)]),
+            true
+        )
+    );
     // `__gc_tracked_of::<Self>` would need `Self: Sized`.
+    let out = expand(input);
     assert!(!out.contains("__gc_tracked_of"), "{out}");
     assert_eq!(
-        tracked_body(quote! { struct D<T: ?Sized> { a: u8, b: Box<T> } }),
-        "<default>"
+        analyse(quote! { struct D<T: ?Sized> { a: u8, b: Box<T> } }),
+        (Tracked::Yes, false)
     );
-    let out = expand(quote! {
+    let input = quote! {
         struct D { a: Box<str>, last: str }
-    });
+    };
+    assert_eq!(analyse(input.clone()), (Tracked::No, true));
+    let out = expand(input);
     assert!(
         out.contains("fn__gc_tracked_dyn(&self)->::core::primitive::bool{false}"),
         "{out}"
     );
-    let out = expand(quote! {
-        struct S<T> where T: ?Sized { a: u8, last: Wrapper<T> }
-    });
-    assert!(!out.contains("__gc_tracked_of"), "{out}");
+    assert_eq!(
+        analyse(quote! { struct S<T> where T: ?Sized { a: u8, last: Wrapper<T> } }),
+        (Tracked::Yes, true)
+    );
 }
 
 #[test]
 fn associated_types_are_asked_only_where_they_must_be_sized() {
-    let body = tracked_body(quote! {
-        struct S<T: Deref, I: Iterator> { a: I::Item, b: Box<T::Target>, c: Option<I::Item> }
-    });
-    assert_eq!(body, "<default>");
-    let body = tracked_body(quote! {
-        struct S<I: Iterator> { a: I::Item, b: Option<<I as Iterator>::Item>, c: u8 }
-    });
-    assert!(body.contains("<I::Itemas"), "{body}");
-    assert!(body.contains("<Option<<IasIterator>::Item>as"), "{body}");
+    assert_eq!(
+        tracked(quote! {
+            struct S<T: Deref, I: Iterator> { a: I::Item, b: Box<T::Target>, c: Option<I::Item> }
+        }),
+        Tracked::Yes
+    );
+    assert_eq!(
+        tracked(quote! {
+            struct S<I: Iterator> { a: I::Item, b: Option<<I as Iterator>::Item>, c: u8 }
+        }),
+        Tracked::Ask(vec![
+            parse_quote!(I::Item),
+            parse_quote!(Option<<I as Iterator>::Item>),
+            parse_quote!(u8),
+        ])
+    );
 }
 
 #[test]
+fn a_duplicate_is_reported_before_its_value_and_its_value_is_not_parsed() {
+    assert_eq!(
+        errors(quote! {
+            #[gc(bound = "T: Trace", bound = 1)]
+            struct S<T>(T);
+        }),
+        [
+            "duplicate gc attribute `bound`",
+            "gc attribute `bound` expects a string: `bound = \"T: Trace\"`",
+        ]
+    );
+    // Not "is not a where-clause" as well.
+    assert_eq!(
+        errors(quote! {
+            #[gc(bound = "T: Trace", bound = "1")]
+            struct S<T>(T);
+        }),
+        ["duplicate gc attribute `bound`"]
+    );
+    // A duplicate even though the first value was invalid.
+    assert_eq!(
+        errors(quote! {
+            struct S { #[gc(with = "1")] #[gc(with = "f", skip)] a: u8 }
+        }),
+        [
+            "gc attribute `with` is not a path: expected identifier",
+            "duplicate gc attribute `with`",
+        ]
+    );
+}
+
+#[test]
+#[should_panic(expected = "dropped without `check()`")]
+fn an_unchecked_ctxt_panics_on_drop() {
+    let cx = Ctxt::new();
+    cx.syn_error(syn::Error::new(proc_macro2::Span::call_site(), "lost"));
+    drop(cx);
+}
+
+/// Odd inputs give errors, not panics, and only the invalid ones give
+/// errors.
+#[test]
 fn odd_inputs_do_not_panic() {
-    for input in [
+    let valid = [
         quote!(
             struct S;
         ),
@@ -235,6 +374,27 @@ fn odd_inputs_do_not_panic() {
         quote!(
             struct S(#[gc()] u8);
         ),
+        // An empty bound, and a predicate without bounds, are where-clauses.
+        quote!(
+            #[gc(bound = "")]
+            struct S<T>(T);
+        ),
+        quote!(
+            #[gc(bound = "T:")]
+            struct S<T>(T);
+        ),
+        // Types the analysis cannot see into are answered conservatively.
+        quote!(
+            struct S {
+                a: m!(),
+                b: <T as X>::Y,
+                c: fn(Self) -> u8,
+                d: (Self,),
+                e: [Self],
+            }
+        ),
+    ];
+    let invalid = [
         quote!(
             #[gc]
             struct S;
@@ -246,14 +406,6 @@ fn odd_inputs_do_not_panic() {
         quote!(
             #[gc(a::b = "c")]
             struct S;
-        ),
-        quote!(
-            #[gc(bound = "")]
-            struct S<T>(T);
-        ),
-        quote!(
-            #[gc(bound = "T:")]
-            struct S<T>(T);
         ),
         quote!(
             #[gc(crate)]
@@ -286,21 +438,19 @@ fn odd_inputs_do_not_panic() {
             }
         ),
         quote!(
-            struct S {
-                a: m!(),
-                b: <T as X>::Y,
-                c: fn(Self) -> u8,
-                d: (Self,),
-                e: [Self],
-            }
-        ),
-        quote!(
             enum E {
                 #[gc(finalize)]
                 V,
             }
         ),
-    ] {
-        let _ = expand(input);
+    ];
+    for input in valid {
+        let out = expand(input.clone());
+        assert!(!out.contains("compile_error!"), "{input}: {out}");
+        assert!(out.contains("::gc_core::Tracefor"), "{input}: {out}");
+    }
+    for input in invalid {
+        let out = expand(input.clone());
+        assert!(out.contains("compile_error!"), "{input}: {out}");
     }
 }

@@ -22,6 +22,10 @@
 //! Types that may be unsized (`[X]`, `str`, `dyn ..`, `?Sized` parameters)
 //! are never asked: `__gc_tracked` needs `Self: Sized`.
 //!
+//! This module only analyses: its answer is data (the types to ask, each
+//! with the span of its field), and `expand` turns it into code, as serde's
+//! `internals/` leave every `quote!` to `ser.rs`/`de.rs`.
+//!
 //! A wrong "no" only leaks cycles through such values, a wrong "yes" only
 //! costs speed. Wrappers are recognised by name, so a user type named like
 //! one (`Option`, `Box`, ...) that holds a `Gc` elsewhere than in its type
@@ -29,35 +33,36 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote_spanned};
-use syn::visit::{self, Visit};
+use proc_macro2::Span;
 use syn::{GenericArgument, GenericParam, Generics, Ident, PathArguments, Type, TypeParamBound};
 
-use crate::ast::{Container, Data, Field};
+use crate::ast::{Container, Data, Field, any_path};
 
 /// What a field (or the whole type) contributes to "may hold a `Gc`".
-pub(crate) enum Answer {
+#[derive(Debug)]
+pub(crate) enum Answer<'a> {
     /// Never holds a `Gc`.
     No,
     /// May hold a `Gc` (or cannot be known: the conservative answer).
     Yes,
-    /// The `||` of these run-time questions, each a
-    /// `<Ty as Trace>::__gc_tracked(__budget)` call.
-    Ask(Vec<TokenStream>),
+    /// The `||` of run-time questions, one per type: is `<Ty as
+    /// Trace>::__gc_tracked` true? Each type comes with the span where a
+    /// missing `Trace` impl is reported (its field's), and appears once.
+    Ask(Vec<(&'a Type, Span)>),
 }
 
-impl Answer {
+impl<'a> Answer<'a> {
     /// `self || other`.
-    fn or(self, other: Answer) -> Answer {
+    fn or(self, other: Answer<'a>) -> Answer<'a> {
         match (self, other) {
             (Answer::Yes, _) | (_, Answer::Yes) => Answer::Yes,
             (Answer::No, x) | (x, Answer::No) => x,
             (Answer::Ask(mut a), Answer::Ask(b)) => {
-                for call in b {
-                    let text = call.to_string();
-                    if !a.iter().any(|c| c.to_string() == text) {
-                        a.push(call);
+                for (ty, span) in b {
+                    // Asking a type twice answers nothing new; the first
+                    // field's span is kept.
+                    if !a.iter().any(|&(seen, _)| *seen == *ty) {
+                        a.push((ty, span));
                     }
                 }
                 Answer::Ask(a)
@@ -75,50 +80,56 @@ enum Place {
     MaybeUnsized,
 }
 
-/// Std types with one element type that answer what that type answers.
-const WRAPPERS: &[&str] = &[
-    "Option",
-    "Vec",
-    "VecDeque",
-    "LinkedList",
-    "BinaryHeap",
-    "BTreeSet",
-    "HashSet",
-    "RefCell",
-    "OnceCell",
-    "Mutex",
-    "RwLock",
-    "ManuallyDrop",
-    "Reverse",
-    "Wrapping",
-    "Box",
+/// How a std type known by name answers.
+#[derive(Clone, Copy)]
+enum Std {
+    /// `Box<X>`: `X`'s answer, where `X` may be unsized.
+    Box,
+    /// "Yes".
+    Gc,
+    /// Its one element type's answer.
+    One,
+    /// The `||` of its two element types' answers.
+    Two,
+    /// "No", whatever its arguments.
+    Never,
+}
+
+/// The std types the analysis knows by name: how each answers, and whether
+/// it is sized whatever its arguments.
+const STD: &[(&str, Std, bool)] = &[
+    ("Box", Std::Box, true),
+    ("Gc", Std::Gc, true),
+    ("Option", Std::One, true),
+    ("Vec", Std::One, true),
+    ("VecDeque", Std::One, true),
+    ("LinkedList", Std::One, true),
+    ("BinaryHeap", Std::One, true),
+    ("BTreeSet", Std::One, true),
+    ("HashSet", Std::One, true),
+    ("RefCell", Std::One, false),
+    ("OnceCell", Std::One, false),
+    ("Mutex", Std::One, false),
+    ("RwLock", Std::One, false),
+    ("ManuallyDrop", Std::One, false),
+    ("Reverse", Std::One, false),
+    ("Wrapping", Std::One, false),
+    ("BTreeMap", Std::Two, true),
+    ("HashMap", Std::Two, true),
+    ("Result", Std::Two, true),
+    ("Rc", Std::Never, true),
+    ("Arc", Std::Never, true),
+    ("Weak", Std::Never, true),
+    ("PhantomData", Std::Never, true),
+    ("Cell", Std::Never, false),
 ];
 
-/// Std types with two element types that answer their `||`.
-const PAIRS: &[&str] = &["BTreeMap", "HashMap", "Result"];
-
-/// Std types that never report a `Gc` whatever their arguments.
-const NEVER: &[&str] = &["Rc", "Arc", "Weak", "PhantomData", "Cell"];
-
-/// Std types that are sized whatever their arguments.
-const SIZED: &[&str] = &[
-    "Box",
-    "Rc",
-    "Arc",
-    "Weak",
-    "Gc",
-    "PhantomData",
-    "Option",
-    "Result",
-    "Vec",
-    "VecDeque",
-    "LinkedList",
-    "BinaryHeap",
-    "BTreeSet",
-    "HashSet",
-    "BTreeMap",
-    "HashMap",
-];
+/// The entry of [`STD`] for the type named `name`.
+fn std_type(name: &Ident) -> Option<(Std, bool)> {
+    STD.iter()
+        .find(|(n, ..)| name == n)
+        .map(|&(_, std, sized)| (std, sized))
+}
 
 /// The derive's view of the type, for working out its answer.
 pub(crate) struct Tracking<'a> {
@@ -130,13 +141,11 @@ pub(crate) struct Tracking<'a> {
     params: HashSet<Ident>,
     /// The type parameters declared `?Sized`.
     unsized_params: HashSet<Ident>,
-    /// The path to `gc_core`.
-    krate: &'a syn::Path,
 }
 
 impl<'a> Tracking<'a> {
     /// Prepares the analysis of `cont`.
-    pub(crate) fn new(cont: &'a Container<'_>, krate: &'a syn::Path) -> Self {
+    pub(crate) fn new(cont: &'a Container<'_>) -> Self {
         Tracking {
             own: cont.ident,
             generics: cont.generics,
@@ -146,12 +155,11 @@ impl<'a> Tracking<'a> {
                 .map(|p| p.ident.clone())
                 .collect(),
             unsized_params: unsized_params(cont.generics),
-            krate,
         }
     }
 
     /// The answer for the whole type: the `||` of its fields' answers.
-    pub(crate) fn answer(&self, cont: &Container<'_>) -> Answer {
+    pub(crate) fn answer<'t>(&self, cont: &Container<'t>) -> Answer<'t> {
         match &cont.data {
             Data::Struct(fields) => {
                 fields
@@ -185,7 +193,7 @@ impl<'a> Tracking<'a> {
         }
     }
 
-    fn field(&self, field: &Field<'_>, place: Place) -> Answer {
+    fn field<'t>(&self, field: &Field<'t>, place: Place) -> Answer<'t> {
         if field.attrs.skip {
             Answer::No
         } else if field.attrs.with.is_some() {
@@ -196,7 +204,7 @@ impl<'a> Tracking<'a> {
     }
 
     /// The answer for a field type (or a part of one) standing at `place`.
-    fn ty(&self, ty: &Type, span: Span, place: Place) -> Answer {
+    fn ty<'t>(&self, ty: &'t Type, span: Span, place: Place) -> Answer<'t> {
         let ty = ungroup(ty);
         let mentions_self = self.mentions_self(ty);
         if !mentions_self && !contains_box(ty) {
@@ -211,22 +219,16 @@ impl<'a> Tracking<'a> {
                     return Answer::Yes;
                 };
                 let args = type_args(&last.arguments);
-                let name = last.ident.to_string();
-                if name == "Box" && !args.is_empty() {
-                    self.ty(args[0], span, Place::MaybeUnsized)
-                } else if WRAPPERS.contains(&name.as_str()) && !args.is_empty() {
-                    self.ty(args[0], span, Place::Sized)
-                } else if PAIRS.contains(&name.as_str()) && args.len() >= 2 {
-                    self.ty(args[0], span, Place::Sized)
-                        .or(self.ty(args[1], span, Place::Sized))
-                } else if name == "Gc" {
-                    Answer::Yes
-                } else if NEVER.contains(&name.as_str()) {
-                    Answer::No
-                } else if mentions_self {
-                    Answer::Yes
-                } else {
-                    self.leaf(ty, span, place)
+                match (std_type(&last.ident), args.as_slice()) {
+                    (Some((Std::Box, _)), [elem, ..]) => self.ty(elem, span, Place::MaybeUnsized),
+                    (Some((Std::One, _)), [elem, ..]) => self.ty(elem, span, Place::Sized),
+                    (Some((Std::Two, _)), [a, b, ..]) => self
+                        .ty(a, span, Place::Sized)
+                        .or(self.ty(b, span, Place::Sized)),
+                    (Some((Std::Gc, _)), _) => Answer::Yes,
+                    (Some((Std::Never, _)), _) => Answer::No,
+                    _ if mentions_self => Answer::Yes,
+                    _ => self.leaf(ty, span, place),
                 }
             }
             Type::Slice(s) => self.ty(&s.elem, span, Place::Sized),
@@ -239,7 +241,7 @@ impl<'a> Tracking<'a> {
     }
 
     /// The `||` of a tuple's elements; only the last may be unsized.
-    fn tuple(&self, t: &syn::TypeTuple, span: Span, place: Place) -> Answer {
+    fn tuple<'t>(&self, t: &'t syn::TypeTuple, span: Span, place: Place) -> Answer<'t> {
         let n = t.elems.len();
         t.elems.iter().enumerate().fold(Answer::No, |acc, (i, e)| {
             let place = if i + 1 == n { place } else { Place::Sized };
@@ -250,7 +252,7 @@ impl<'a> Tracking<'a> {
     /// The answer for a type that does not mention the type itself: asked
     /// at run time, unless it may be unsized (then `__gc_tracked`, which
     /// needs `Self: Sized`, cannot be called).
-    fn leaf(&self, ty: &Type, span: Span, place: Place) -> Answer {
+    fn leaf<'t>(&self, ty: &'t Type, span: Span, place: Place) -> Answer<'t> {
         let may_be_unsized = matches!(place, Place::MaybeUnsized) && self.maybe_unsized(ty);
         match ungroup(ty) {
             Type::Slice(s) => self.ty(&s.elem, span, Place::Sized),
@@ -264,12 +266,7 @@ impl<'a> Tracking<'a> {
             | Type::Array(_)
             | Type::Reference(_)
             | Type::Ptr(_)
-            | Type::BareFn(_) => {
-                let krate = self.krate;
-                Answer::Ask(vec![quote_spanned!(span=>
-                    <#ty as #krate::Trace>::__gc_tracked(__budget)
-                )])
-            }
+            | Type::BareFn(_) => Answer::Ask(vec![(ty, span)]),
             _ => Answer::Yes,
         }
     }
@@ -296,7 +293,7 @@ impl<'a> Tracking<'a> {
                 let Some(last) = path.segments.last() else {
                     return false;
                 };
-                if SIZED.contains(&last.ident.to_string().as_str()) {
+                if std_type(&last.ident).is_some_and(|(_, sized)| sized) {
                     return false;
                 }
                 // A user type may be unsized through its arguments.
@@ -311,24 +308,11 @@ impl<'a> Tracking<'a> {
 
     /// Whether `ty` names the type itself (or `Self`) anywhere.
     fn mentions_self(&self, ty: &Type) -> bool {
-        struct Mentions<'b> {
-            own: &'b Ident,
-            found: bool,
-        }
-        impl<'ast> Visit<'ast> for Mentions<'_> {
-            fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
-                if segment.ident == *self.own || segment.ident == "Self" {
-                    self.found = true;
-                }
-                visit::visit_path_segment(self, segment);
-            }
-        }
-        let mut m = Mentions {
-            own: self.own,
-            found: false,
-        };
-        m.visit_type(ty);
-        m.found
+        any_path(ty, |path| {
+            path.segments
+                .iter()
+                .any(|s| s.ident == *self.own || s.ident == "Self")
+        })
     }
 
     /// Whether `path` is the type itself: `Self`, or its name with exactly
@@ -400,18 +384,7 @@ fn unsized_params(generics: &Generics) -> HashSet<Ident> {
 
 /// Whether `ty` has a `Box` anywhere.
 fn contains_box(ty: &Type) -> bool {
-    struct Boxes(bool);
-    impl<'ast> Visit<'ast> for Boxes {
-        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
-            if segment.ident == "Box" {
-                self.0 = true;
-            }
-            visit::visit_path_segment(self, segment);
-        }
-    }
-    let mut b = Boxes(false);
-    b.visit_type(ty);
-    b.0
+    any_path(ty, |path| path.segments.iter().any(|s| s.ident == "Box"))
 }
 
 /// The type arguments of a path segment (lifetimes and consts left out).
@@ -436,19 +409,6 @@ fn ungroup(mut ty: &Type) -> &Type {
             Type::Group(g) => ty = &g.elem,
             Type::Paren(p) => ty = &p.elem,
             _ => return ty,
-        }
-    }
-}
-
-impl ToTokens for Answer {
-    /// The answer as a `bool` expression (`__budget` in scope).
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        match self {
-            Answer::No => tokens.extend(quote_spanned!(Span::call_site()=> false)),
-            Answer::Yes => tokens.extend(quote_spanned!(Span::call_site()=> true)),
-            Answer::Ask(calls) => {
-                tokens.extend(quote_spanned!(Span::call_site()=> #(#calls)||*));
-            }
         }
     }
 }
