@@ -19,7 +19,7 @@ use crate::Weak;
 use crate::collector::heap;
 use crate::collector::release;
 use crate::gc_box::{
-    self, GcBox, Obj, VTable, alloc_block, counts, head_of, headful_layout, init_head,
+    self, GcBox, HeadPtr, VTable, alloc_block, counts, head_of, headful_layout, init_head,
     init_inline_head,
 };
 use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_NONE, LOC_WORK};
@@ -135,7 +135,8 @@ impl<T: Trace + 'static> Gc<T> {
         let finalizer = value.finalizer().is_some();
         if !tracked && !finalizer {
             let layout = Layout::new::<GcBox<T>>();
-            let block = alloc_block(heap::heap().slab_for_alloc(), layout).cast::<GcBox<T>>();
+            let block =
+                alloc_block(crate::collector::slab(heap::heap()), layout).cast::<GcBox<T>>();
             // SAFETY: `block` is a fresh allocation of a `GcBox<T>`.
             unsafe { block.write(GcBox::new(1, 1, false, value)) };
             return Gc::from_inner(block);
@@ -146,9 +147,7 @@ impl<T: Trace + 'static> Gc<T> {
             // The usual case: one visit to the heap for the block and the
             // list.
             return heap::with_heap(|h| {
-                let block = h
-                    .slab_for_alloc()
-                    .alloc_typed(VTable::sized::<T>().key(), size);
+                let block = crate::collector::slab(h).alloc_typed(VTable::sized::<T>().key(), size);
                 // SAFETY: a typed slab block of `size` bytes: the head, then
                 // the box, 8-aligned.
                 let obj = unsafe { init_head(block, flags) };
@@ -161,7 +160,7 @@ impl<T: Trace + 'static> Gc<T> {
                 // handle is dropped, and the value with it.
                 let gc = Gc::from_inner(b);
                 if tracked {
-                    h.track(obj);
+                    crate::collector::track(h, obj);
                 }
                 gc
             });
@@ -171,7 +170,7 @@ impl<T: Trace + 'static> Gc<T> {
         unsafe { b.write(GcBox::new(1, 1, true, value)) };
         let gc = Gc::from_inner(b);
         if tracked {
-            heap::track_new(obj);
+            crate::collector::track_new(obj);
         }
         gc
     }
@@ -227,7 +226,7 @@ impl<T: Trace + 'static> Gc<T> {
         core::mem::forget(weak);
         let gc = Gc::from_inner(b);
         if tracked {
-            heap::track_new(obj);
+            crate::collector::track_new(obj);
         }
         gc
     }
@@ -297,11 +296,10 @@ impl<T: Trace + 'static> Gc<T> {
     /// with an inline vtable otherwise. The caller initialises the box and
     /// lists the object.
     #[inline]
-    fn alloc_headful(flags: Flags) -> (Obj, NonNull<GcBox<T>>) {
+    fn alloc_headful(flags: Flags) -> (HeadPtr, NonNull<GcBox<T>>) {
         if let Some(size) = gc_box::typed_block::<T>() {
             let block = heap::with_heap(|h| {
-                h.slab_for_alloc()
-                    .alloc_typed(VTable::sized::<T>().key(), size)
+                crate::collector::slab(h).alloc_typed(VTable::sized::<T>().key(), size)
             });
             // SAFETY: a typed slab block of `size` bytes: the head, then the
             // box, 8-aligned.
@@ -311,7 +309,7 @@ impl<T: Trace + 'static> Gc<T> {
             return (obj, b);
         }
         let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-        let block = alloc_block(heap::heap().slab_for_alloc(), layout);
+        let block = alloc_block(crate::collector::slab(heap::heap()), layout);
         // SAFETY: `offset` is within the new block (from `headful_layout`).
         let b = unsafe { block.add(offset) };
         // SAFETY: `offset >= 16`, so the head's 8 bytes and the vtable's 8
@@ -347,7 +345,7 @@ impl<T: ?Sized> Gc<T> {
 
     /// The collector header, if the object has one.
     #[inline]
-    pub(crate) fn obj(this: &Self) -> Option<Obj> {
+    pub(crate) fn obj(this: &Self) -> Option<HeadPtr> {
         if this.counts().has_head() {
             // SAFETY: the block is allocated and has a head (I3).
             Some(unsafe { head_of(this.ptr) })
@@ -604,7 +602,7 @@ pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 ///
 /// As [`inc_strong`]: at the limit, before the count changes.
 #[inline]
-pub(crate) fn inc_strong_of(obj: Obj) {
+pub(crate) fn inc_strong_of(obj: HeadPtr) {
     let c = obj.counts();
     if !c.try_inc_fast() {
         inc_strong_slow(c, Some(obj));
@@ -616,7 +614,7 @@ pub(crate) fn inc_strong_of(obj: Obj) {
 /// examining (recorded, step S4).
 #[cold]
 #[inline(never)]
-fn inc_strong_slow(c: &gc_box::Counts, obj: Option<Obj>) {
+fn inc_strong_slow(c: &gc_box::Counts, obj: Option<HeadPtr>) {
     let (detached, dead) = (c.is_detached(), c.is_dead());
     c.inc_strong_checked();
     let Some(obj) = obj else { return };

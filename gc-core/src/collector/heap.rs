@@ -6,11 +6,12 @@
 //! during (and after) thread-local teardown. A separate guard thread-local
 //! with a destructor runs the exit collection and releases the lists.
 
-use core::cell::{Cell, RefCell, UnsafeCell};
+use core::cell::{Cell, RefCell};
 use core::mem::ManuallyDrop;
 
-use super::State;
-use crate::gc_box::Obj;
+use super::config::{DEFAULT_THRESHOLDS, State};
+use super::list::List;
+use crate::gc_box::HeadPtr;
 use crate::header::{
     Flag, LOC_GARBAGE, LOC_GEN0, LOC_GEN1, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK, Loc,
 };
@@ -25,61 +26,6 @@ const RECYCLE_MAX: usize = 1 << 18;
 /// Number of lists: generations 0, 1, 2 and the permanent (frozen) one.
 pub(crate) const LISTS: usize = 4;
 
-/// A vector of objects that only the owning thread touches, never while user
-/// code runs.
-pub(crate) struct List(ManuallyDrop<UnsafeCell<Vec<Obj>>>);
-
-impl List {
-    const fn new() -> Self {
-        List(ManuallyDrop::new(UnsafeCell::new(Vec::new())))
-    }
-
-    /// Runs `f` with exclusive access to the vector.
-    ///
-    /// `f` must not run user code (no `Drop`, `trace` or finalizer), so no
-    /// second access can start while the first is live.
-    #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut Vec<Obj>) -> R) -> R {
-        // SAFETY: the heap is thread-local, and every caller passes a closure
-        // that runs no user code and does not re-enter `with`, so this is the
-        // only reference to the vector while it lives.
-        f(unsafe { &mut *self.0.get() })
-    }
-
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.with(|v| v.len())
-    }
-
-    pub(crate) fn take(&self) -> Vec<Obj> {
-        self.with(core::mem::take)
-    }
-
-    pub(crate) fn pop(&self) -> Option<Obj> {
-        self.with(Vec::pop)
-    }
-
-    pub(crate) fn to_vec(&self) -> Vec<Obj> {
-        self.with(|v| v.clone())
-    }
-
-    pub(crate) fn push(&self, obj: Obj) {
-        self.with(|v| v.push(obj));
-    }
-
-    /// Appends `objs`, setting each one's location and index.
-    pub(crate) fn append(&self, objs: &[Obj], loc: Loc) {
-        self.with(|v| {
-            v.reserve(objs.len());
-            for &obj in objs {
-                obj.set_index(v.len());
-                obj.set_loc(loc);
-                v.push(obj);
-            }
-        });
-    }
-}
-
 /// The thread-local heap.
 pub(crate) struct Heap {
     /// Generation lists 0, 1, 2 and the permanent generation (invariant I4).
@@ -89,10 +35,10 @@ pub(crate) struct Heap {
     lists: [List; LISTS],
     /// Typed slab objects in generation 2 and in the permanent generation
     /// (indexed by location; 0 and 1 unused).
-    implicit: [Cell<usize>; LISTS],
+    in_pages: [Cell<usize>; LISTS],
     /// Tracked allocations minus deallocations since the last gen-0 run.
-    pub(crate) count0: Cell<usize>,
-    /// Automatic collection is considered when `count0` exceeds this;
+    pub(crate) young_count: Cell<usize>,
+    /// Automatic collection is considered when `young_count` exceeds this;
     /// `usize::MAX` when it is off.
     pub(crate) trigger: Cell<usize>,
     /// Nesting depth of value drops (the trashcan).
@@ -111,7 +57,7 @@ pub(crate) struct Heap {
     /// Garbage kept by `DebugFlags::SAVE_ALL`; each holds one strong count.
     pub(crate) saved: List,
     /// The exit guard's destructor is registered.
-    guard_registered: Cell<bool>,
+    pub(crate) guard_registered: Cell<bool>,
     /// Configuration, statistics and callbacks.
     pub(crate) state: ManuallyDrop<RefCell<State>>,
     /// The block allocator.
@@ -128,7 +74,6 @@ const _: () = assert!(!core::mem::needs_drop::<Heap>());
 
 thread_local! {
     static HEAP: Heap = const { Heap::new() };
-    static EXIT: ExitGuard = const { ExitGuard };
 }
 
 /// This thread's heap.
@@ -158,9 +103,9 @@ impl Heap {
     const fn new() -> Self {
         Heap {
             lists: [List::new(), List::new(), List::new(), List::new()],
-            implicit: [const { Cell::new(0) }; LISTS],
-            count0: Cell::new(0),
-            trigger: Cell::new(super::DEFAULT_THRESHOLDS.0),
+            in_pages: [const { Cell::new(0) }; LISTS],
+            young_count: Cell::new(0),
+            trigger: Cell::new(DEFAULT_THRESHOLDS.0),
             depth: Cell::new(0),
             trashcan: List::new(),
             pending: List::new(),
@@ -178,17 +123,18 @@ impl Heap {
 
     /// Removes `obj` from the generation it is in, if any.
     #[inline]
-    pub(super) fn unlist(&self, obj: Obj) {
+    pub(super) fn unlist(&self, obj: HeadPtr) {
         let loc = obj.loc();
         if loc <= LOC_PERM {
             if loc >= LOC_GEN2 && !obj.has(Flag::Inline) {
-                let n = &self.implicit[loc as usize];
+                let n = &self.in_pages[loc as usize];
                 n.set(n.get() - 1);
             } else {
                 self.unlist_vec(obj, loc);
             }
             if loc != LOC_PERM {
-                self.count0.set(self.count0.get().saturating_sub(1));
+                self.young_count
+                    .set(self.young_count.get().saturating_sub(1));
             }
             obj.set_loc(LOC_NONE);
         }
@@ -196,64 +142,46 @@ impl Heap {
 
     /// Removes `obj` from `lists[loc]`.
     #[inline]
-    fn unlist_vec(&self, obj: Obj, loc: Loc) {
+    fn unlist_vec(&self, obj: HeadPtr, loc: Loc) {
         let idx = obj.index();
-        self.lists[loc as usize].with(|v| {
-            debug_assert_eq!(v[idx], obj, "invariant I4");
-            let last = v.pop().expect("a listed object is in its list");
-            if idx < v.len() {
-                v[idx] = last;
-                last.set_index(idx);
-            }
-        });
+        self.lists[loc as usize].swap_remove_indexed(obj, idx);
     }
 
     /// Puts `objs` in generation `loc` (0 to 3), setting their location.
-    pub(crate) fn place(&self, objs: &[Obj], loc: Loc) {
+    pub(crate) fn place(&self, objs: &[HeadPtr], loc: Loc) {
         let l = loc as usize;
         if loc <= LOC_GEN1 {
-            self.lists[l].append(objs, loc);
+            self.lists[l].append_where(objs, loc, |_| true);
             return;
         }
-        let mut typed = 0;
-        self.lists[l].with(|v| {
-            for &obj in objs {
-                obj.set_loc(loc);
-                if obj.has(Flag::Inline) {
-                    obj.set_index(v.len());
-                    v.push(obj);
-                } else {
-                    typed += 1;
-                }
-            }
-        });
-        self.implicit[l].set(self.implicit[l].get() + typed);
+        let typed = self.lists[l].append_where(objs, loc, |obj| obj.has(Flag::Inline));
+        self.in_pages[l].set(self.in_pages[l].get() + typed);
     }
 
     /// Takes every object out of generation `loc` (0 to 3); their locations
     /// are left for the caller to set.
-    pub(crate) fn gather(&self, loc: Loc) -> Vec<Obj> {
+    pub(crate) fn gather(&self, loc: Loc) -> Vec<HeadPtr> {
         let l = loc as usize;
         let mut objs = self.lists[l].take();
-        if loc >= LOC_GEN2 && self.implicit[l].get() != 0 {
+        if loc >= LOC_GEN2 && self.in_pages[l].get() != 0 {
             self.slab.typed_blocks(|b| {
-                let obj = Obj::from_block(b);
+                let obj = HeadPtr::from_block(b);
                 if obj.loc() == loc {
                     objs.push(obj);
                 }
             });
-            self.implicit[l].set(0);
+            self.in_pages[l].set(0);
         }
         objs
     }
 
     /// The objects of generation `loc` (0 to 3), left where they are.
-    pub(crate) fn objects_in(&self, loc: Loc) -> Vec<Obj> {
+    pub(crate) fn objects_in(&self, loc: Loc) -> Vec<HeadPtr> {
         let l = loc as usize;
         let mut objs = self.lists[l].to_vec();
-        if loc >= LOC_GEN2 && self.implicit[l].get() != 0 {
+        if loc >= LOC_GEN2 && self.in_pages[l].get() != 0 {
             self.slab.typed_blocks(|b| {
-                let obj = Obj::from_block(b);
+                let obj = HeadPtr::from_block(b);
                 if obj.loc() == loc {
                     objs.push(obj);
                 }
@@ -262,7 +190,7 @@ impl Heap {
         objs
     }
 
-    /// Checks invariant I4 and the implicit counts (tests only).
+    /// Checks invariant I4 and the counts of objects found in typed pages (tests only).
     #[cfg(test)]
     pub(crate) fn check_lists(&self) {
         for loc in 0..=LOC_PERM {
@@ -282,7 +210,7 @@ impl Heap {
 
     /// Number of objects in generation `loc` (0 to 3).
     pub(crate) fn len(&self, loc: Loc) -> usize {
-        self.lists[loc as usize].len() + self.implicit[loc as usize].get()
+        self.lists[loc as usize].len() + self.in_pages[loc as usize].get()
     }
 
     /// The scratch-count buffer (empty), to be given back with
@@ -302,18 +230,12 @@ impl Heap {
 
     /// Gives a collection's working buffer to generation 0, whose own
     /// buffer restarts empty after every collection, unless it is large.
-    pub(crate) fn recycle_young(&self, mut buf: Vec<Obj>) {
+    pub(crate) fn recycle_young(&self, mut buf: Vec<HeadPtr>) {
         if buf.capacity() > RECYCLE_MAX || self.torn_down.get() {
             return;
         }
         buf.clear();
-        self.lists[0].with(|v| {
-            if buf.capacity() > v.capacity() {
-                // Same order, so the indices stay right (invariant I4).
-                buf.extend_from_slice(v);
-                core::mem::swap(v, &mut buf);
-            }
-        });
+        self.lists[0].adopt_buffer(buf);
     }
 
     /// Number of queued drops.
@@ -322,82 +244,42 @@ impl Heap {
         self.trashcan.len()
     }
 
-    /// Makes sure the exit guard runs at thread exit (collecting the
-    /// remaining garbage and giving memory back).
-    #[inline]
-    pub(crate) fn register_exit(&self) {
-        if !self.guard_registered.get() {
-            self.register_exit_slow();
-        }
-    }
-
-    #[cold]
-    fn register_exit_slow(&self) {
-        self.guard_registered.set(true);
-        // Registers the exit guard's destructor. If the guard is already
-        // gone, there is nothing to register.
-        let _ = EXIT.try_with(|_| ());
-    }
-
-    /// The slab, to allocate from: the exit guard is registered first, so
-    /// the slab's memory goes back to the system when the thread ends.
-    #[inline]
-    pub(crate) fn slab_for_alloc(&self) -> &crate::slab::Slab {
-        self.register_exit();
-        &self.slab
-    }
-
     #[cold]
     #[inline(never)]
-    fn grow_young(&self, obj: Obj) {
+    fn grow_young(&self, obj: HeadPtr) -> bool {
         if self.torn_down.get() {
             // Thread-local teardown already released the lists: the object
             // stays untracked (its cycles leak, as at interpreter exit).
             obj.set_loc(LOC_NONE);
-            return;
+            return false;
         }
-        self.register_exit();
-        self.lists[0].with(|v| {
-            assert!(
-                v.len() < u32::MAX as usize,
-                "Gc: more than u32::MAX tracked objects in one generation"
-            );
-            v.reserve(v.len().max(64));
-            obj.set_index(v.len());
-            v.push(obj);
-        });
-        self.after_track();
+        self.lists[0].push_indexed(obj);
+        self.after_track()
     }
 
+    /// Counts a new tracked object; returns whether an automatic
+    /// collection is due.
     #[inline]
-    fn after_track(&self) {
-        let c = self.count0.get() + 1;
-        self.count0.set(c);
-        if c > self.trigger.get() {
-            super::auto_collect(self);
-        }
+    fn after_track(&self) -> bool {
+        let c = self.young_count.get() + 1;
+        self.young_count.set(c);
+        c > self.trigger.get()
     }
 }
 
 impl Heap {
-    /// Puts a new tracked object in generation 0 and runs an automatic
-    /// collection if one is due.
+    /// Puts a new tracked object in generation 0; returns whether an
+    /// automatic collection is due (the collector runs it: see
+    /// `collector::track`).
     ///
     /// The object must be fully initialised (the collector may examine it).
     #[inline]
-    pub(crate) fn track(&self, obj: Obj) {
-        let pushed = self.lists[0].with(|v| {
-            if v.len() == v.capacity() {
-                return false;
-            }
-            obj.set_index(v.len());
-            v.push(obj);
-            true
-        });
-        if pushed {
-            self.after_track();
+    #[must_use]
+    pub(crate) fn track(&self, obj: HeadPtr) -> bool {
+        if self.lists[0].try_push_indexed(obj) {
+            self.after_track()
         } else {
-            self.grow_young(obj);
+            self.grow_young(obj)
         }
     }
 }
@@ -405,29 +287,20 @@ impl Heap {
 impl Heap {
     /// [`Heap::track`] without running an automatic collection (one runs
     /// at a later allocation).
-    pub(crate) fn track_quietly(&self, obj: Obj) {
+    pub(crate) fn track_quietly(&self, obj: HeadPtr) {
         if self.torn_down.get() {
             obj.set_loc(LOC_NONE);
             return;
         }
-        self.lists[0].with(|v| {
-            obj.set_index(v.len());
-            v.push(obj);
-        });
-        self.count0.set(self.count0.get() + 1);
+        self.lists[0].push_indexed(obj);
+        self.young_count.set(self.young_count.get() + 1);
     }
-}
-
-/// [`Heap::track`] on this thread's heap.
-#[inline]
-pub(crate) fn track_new(obj: Obj) {
-    with_heap(|h| h.track(obj));
 }
 
 /// Takes a head-ful object out of its generation list because its value is
 /// about to be moved out (`Gc::try_unwrap`). Returns `false`, doing nothing,
 /// if a collection is examining the object right now.
-pub(crate) fn unlist_for_move(obj: Obj) -> bool {
+pub(crate) fn unlist_for_move(obj: HeadPtr) -> bool {
     let loc = obj.loc();
     if loc == LOC_WORK || loc == LOC_GARBAGE {
         return false;
@@ -438,7 +311,7 @@ pub(crate) fn unlist_for_move(obj: Obj) -> bool {
 
 /// Takes a head-ful object out of the lists because `Gc::get_mut` is about to
 /// hand out a `&mut` to its value (invariant I5).
-pub(crate) fn detach(obj: Obj) {
+pub(crate) fn detach(obj: HeadPtr) {
     obj.counts().set_detached(true);
     obj.set_flag(Flag::Discovered, false);
     if obj.loc() <= LOC_PERM {
@@ -448,7 +321,7 @@ pub(crate) fn detach(obj: Obj) {
 
 /// Puts a detached object back in generation 0, now that no `&mut` from
 /// `get_mut` can be alive (its handle was cloned, or found in a traced value).
-pub(crate) fn reattach(obj: Obj) {
+pub(crate) fn reattach(obj: HeadPtr) {
     let c = obj.counts();
     if !c.is_detached() {
         return;
@@ -461,14 +334,5 @@ pub(crate) fn reattach(obj: Obj) {
         // Without an automatic collection: a `Clone` that panicked after
         // counting its handle would leak it.
         with_heap(|h| h.track_quietly(obj));
-    }
-}
-
-/// Runs the exit collection and releases the lists when the thread ends.
-struct ExitGuard;
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        with_heap(super::teardown);
     }
 }

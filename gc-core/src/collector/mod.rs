@@ -17,6 +17,7 @@
 
 mod config;
 pub(crate) mod heap;
+mod list;
 pub(crate) mod release;
 mod scan;
 mod sweep;
@@ -27,11 +28,11 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::gc_box::Obj;
+use crate::gc_box::HeadPtr;
 use crate::header::{Flag, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK};
 use crate::trace::{Mode, Tracer};
+pub(crate) use config::rejected_by;
 pub use config::{CallbackId, CollectInfo, DebugFlags, GenerationStats, Phase};
-pub(crate) use config::{DEFAULT_THRESHOLDS, State, rejected_by};
 use config::{call_callbacks, note_rejected, note_stats};
 use heap::{Heap, with_heap};
 
@@ -227,7 +228,7 @@ pub fn set_threshold(t0: usize, t1: usize, t2: usize) {
 pub fn count() -> (usize, usize, usize) {
     with_heap(|h| {
         let s = h.state.borrow();
-        (h.count0.get(), s.counts.0, s.counts.1)
+        (h.young_count.get(), s.counts.0, s.counts.1)
     })
 }
 
@@ -270,7 +271,7 @@ pub fn freeze() {
             let objs = h.gather(g);
             h.place(&objs, LOC_PERM);
         }
-        h.count0.set(0);
+        h.young_count.set(0);
         h.state.borrow_mut().counts = (0, 0);
     });
 }
@@ -356,7 +357,7 @@ pub fn tracked_count() -> usize {
 pub fn add_callback(f: impl FnMut(Phase, &CollectInfo) + 'static) -> CallbackId {
     with_heap(|h| {
         // The exit guard releases the callbacks when the thread ends.
-        h.register_exit();
+        register_exit(h);
         h.state.borrow_mut().add_callback(f)
     })
 }
@@ -393,7 +394,7 @@ pub(crate) fn auto_collect(h: &Heap) {
         if !s.enabled || s.thresholds.0 == 0 {
             return;
         }
-        let counts = [h.count0.get(), s.counts.0, s.counts.1];
+        let counts = [h.young_count.get(), s.counts.0, s.counts.1];
         let th = [s.thresholds.0, s.thresholds.1, s.thresholds.2];
         let mut g = 0;
         for i in (0..3).rev() {
@@ -458,7 +459,7 @@ struct Analysis {
     /// A `trace` broke a rule of the analysis, so everything was kept.
     inconsistent: bool,
     /// Detached objects found through an edge (see [`retrack`]).
-    discovered: Vec<Obj>,
+    discovered: Vec<HeadPtr>,
     /// Edges the analysis rejected.
     rejected: usize,
 }
@@ -484,7 +485,7 @@ fn begin(h: &Heap, generation: usize) -> Option<Working<'_>> {
         print_start(h, generation);
     }
     h.state.borrow_mut().count_run(generation);
-    h.count0.set(0);
+    h.young_count.set(0);
 
     // Gather generations 0..=generation into the working set.
     let mut tracer = Tracer::new(Mode::Record, LOC_WORK);
@@ -615,7 +616,7 @@ fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: D
 /// Moves reachable objects from the working set into list `target`, except
 /// detached ones, which stay out of every list, and gives back the
 /// collector's count on each. Returns how many joined the list.
-fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
+fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
     let mut joined = Vec::with_capacity(objs.len());
     for &obj in objs {
         // Live again (`partition` marked the whole set dead).
@@ -638,7 +639,7 @@ fn promote(h: &Heap, objs: &[Obj], target: usize) -> usize {
 
 /// Puts detached objects found through an edge back in generation 0, and
 /// gives back the count the tracer took on each when it found them.
-pub(crate) fn retrack(discovered: Vec<Obj>) {
+pub(crate) fn retrack(discovered: Vec<HeadPtr>) {
     for obj in discovered {
         if obj.has(Flag::Discovered) {
             heap::reattach(obj);
@@ -652,7 +653,7 @@ pub(crate) fn retrack(discovered: Vec<Obj>) {
 /// would: a panicking `Drop` does not stop the others.
 fn release_saved(h: &Heap) {
     /// After a panicking release, releases the objects not yet released.
-    struct Rest(std::vec::IntoIter<Obj>);
+    struct Rest(std::vec::IntoIter<HeadPtr>);
 
     impl Drop for Rest {
         fn drop(&mut self) {
@@ -700,4 +701,57 @@ pub(crate) fn teardown(h: &Heap) {
     release::drain_trashcan(h);
     debug_assert!((0..=LOC_PERM).all(|g| h.len(g) == 0));
     h.slab.close();
+}
+
+/// Runs the exit collection and releases the lists when the thread ends.
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        with_heap(teardown);
+    }
+}
+
+thread_local! {
+    static EXIT: ExitGuard = const { ExitGuard };
+}
+
+/// Makes sure the exit guard runs at thread exit (collecting the remaining
+/// garbage and giving memory back).
+#[inline]
+pub(crate) fn register_exit(h: &Heap) {
+    if !h.guard_registered.get() {
+        register_exit_slow(h);
+    }
+}
+
+#[cold]
+fn register_exit_slow(h: &Heap) {
+    h.guard_registered.set(true);
+    // Registers the exit guard's destructor. If the guard is already gone,
+    // there is nothing to register.
+    let _ = EXIT.try_with(|_| ());
+}
+
+/// The slab, to allocate from: the exit guard is registered first, so the
+/// slab's memory goes back to the system when the thread ends.
+#[inline]
+pub(crate) fn slab(h: &Heap) -> &crate::slab::Slab {
+    register_exit(h);
+    &h.slab
+}
+
+/// Puts a new tracked object in generation 0 and runs an automatic
+/// collection if one is due. The object must be fully initialised.
+#[inline]
+pub(crate) fn track(h: &Heap, obj: HeadPtr) {
+    if h.track(obj) {
+        auto_collect(h);
+    }
+}
+
+/// [`track`] on this thread's heap.
+#[inline]
+pub(crate) fn track_new(obj: HeadPtr) {
+    track(heap::heap(), obj);
 }

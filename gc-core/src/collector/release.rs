@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap::{self, Heap, TRASHCAN_DEPTH, heap};
-use crate::gc_box::{GcBox, Obj, counts, free_block, head_of};
+use crate::gc_box::{GcBox, HeadPtr, counts, free_block, head_of};
 use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_NONE, LOC_WORK};
 
 /// The last strong handle of a head-ful object is gone: finalize, drop and
@@ -19,7 +19,7 @@ use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_NONE, LOC_WORK};
 ///
 /// - `obj`'s strong count is zero and it was not already released.
 #[inline]
-pub(crate) unsafe fn release_zero(obj: Obj) {
+pub(crate) unsafe fn release_zero(obj: HeadPtr) {
     debug_assert_eq!(obj.counts().strong_count(), 0);
     let f = obj.flags();
     let loc = f.loc();
@@ -50,7 +50,7 @@ pub(crate) unsafe fn release_zero(obj: Obj) {
 /// The collector holds `obj` in its working set: it is freed once the
 /// collection is done.
 #[cold]
-fn defer_pending(obj: Obj, f: Flags) {
+fn defer_pending(obj: HeadPtr, f: Flags) {
     if !f.has(Flag::Pending) {
         obj.set_flags(f.with(Flag::Pending));
         heap::with_heap(|h| h.pending.push(obj));
@@ -64,7 +64,7 @@ fn defer_pending(obj: Obj, f: Flags) {
 /// - As for [`release_zero`]; `depth` is the current nesting depth.
 #[cold]
 #[inline(never)]
-unsafe fn release_zero_slow(h: &Heap, obj: Obj, depth: u32) {
+unsafe fn release_zero_slow(h: &Heap, obj: HeadPtr, depth: u32) {
     if depth >= TRASHCAN_DEPTH {
         h.unlist(obj);
         h.trashcan.push(obj);
@@ -81,7 +81,7 @@ unsafe fn release_zero_slow(h: &Heap, obj: Obj, depth: u32) {
 /// Drops one weak count of a head-ful object (the one the strong handles
 /// hold together, or a `Weak`'s), freeing the block if it was the last.
 #[inline]
-fn release_weak(h: &Heap, obj: Obj) {
+fn release_weak(h: &Heap, obj: HeadPtr) {
     if obj.counts().dec_weak() == 0 {
         if obj.has(Flag::Inline) {
             // SAFETY: both counts are zero: no handle remains; freed once
@@ -177,7 +177,7 @@ pub(crate) fn drain_trashcan(h: &Heap) {
 /// # Safety
 ///
 /// - As for [`release_zero`].
-unsafe fn destroy(h: &Heap, obj: Obj) {
+unsafe fn destroy(h: &Heap, obj: HeadPtr) {
     h.unlist(obj);
     // Releases the strong side's weak count even if the value's drop panics.
     let release = ReleaseWeak(obj);
@@ -204,7 +204,7 @@ unsafe fn destroy(h: &Heap, obj: Obj) {
 
 /// Drops the weak count held by the strong handles together, freeing the
 /// block if no `Weak` remains.
-pub(crate) struct ReleaseWeak(pub(crate) Obj);
+pub(crate) struct ReleaseWeak(pub(crate) HeadPtr);
 
 impl Drop for ReleaseWeak {
     fn drop(&mut self) {
@@ -218,7 +218,7 @@ impl Drop for ReleaseWeak {
 /// # Safety
 ///
 /// - The collector took that count and gives it back once.
-pub(crate) unsafe fn release_collector_ref(obj: Obj) {
+pub(crate) unsafe fn release_collector_ref(obj: HeadPtr) {
     let c = obj.counts();
     let left = c.dec_strong();
     let f = obj.flags();
@@ -243,7 +243,7 @@ pub(crate) unsafe fn release_collector_ref(obj: Obj) {
 /// Gives back one strong count that the crate's own code (not a handle)
 /// took on `obj` (heap introspection, a detached object the tracer found),
 /// and releases the object if that was the last count.
-pub(crate) fn release_held(obj: Obj) {
+pub(crate) fn release_held(obj: HeadPtr) {
     if obj.counts().dec_strong() == 0 {
         // SAFETY: the count given back was the last one, and the caller
         // held it, so this is the object's one release.

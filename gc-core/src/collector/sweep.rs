@@ -18,7 +18,7 @@ use std::panic::{self, AssertUnwindSafe};
 use super::DebugFlags;
 use super::heap::Heap;
 use super::release;
-use crate::gc_box::Obj;
+use crate::gc_box::HeadPtr;
 use crate::header::{Flag, LOC_GARBAGE};
 use crate::trace::{Mode, Tracer};
 
@@ -35,7 +35,7 @@ pub(crate) struct Survivors<'a> {
 /// Returns what became of them; the first panic a user callback raised
 /// goes to `panics`.
 pub(crate) fn dispose(
-    garbage: &[Obj],
+    garbage: &[HeadPtr],
     finalizers: bool,
     to: &Survivors<'_>,
     panics: &mut Option<Box<dyn Any + Send>>,
@@ -142,7 +142,7 @@ pub(crate) struct Disposed {
 
 /// Moves `objs` (garbage holding the collector's count) to the survivors'
 /// list, live, and gives back the collector's count. Returns how many.
-fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
+fn keep(to: &Survivors<'_>, objs: &[HeadPtr]) -> usize {
     to.heap.place(objs, to.list_loc());
     for &obj in objs {
         obj.set_flag(Flag::Cleared, false);
@@ -157,7 +157,7 @@ fn keep(to: &Survivors<'_>, objs: &[Obj]) -> usize {
 /// count after each; a panic does not stop the others. No value is dropped
 /// before all are dead, so no `Drop` can borrow a value that is dropped
 /// after it (a dead handle cannot be dereferenced).
-fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>) {
+fn drop_all(h: &Heap, garbage: &[HeadPtr], panics: &mut Option<Box<dyn Any + Send>>) {
     let mut next = 0;
     while next < garbage.len() {
         // One unwinding guard for the whole run; after a panic, go on with
@@ -175,7 +175,7 @@ fn drop_all(h: &Heap, garbage: &[Obj], panics: &mut Option<Box<dyn Any + Send>>)
 
 /// Drops a garbage object's value (already marked dead), then gives back
 /// the collector's count.
-fn drop_garbage(h: &Heap, obj: Obj) {
+fn drop_garbage(h: &Heap, obj: HeadPtr) {
     // Gives the count back even if the value's drop panics.
     let release = CollectorRef(obj);
     // SAFETY: the value is initialised and dropped this once: it is marked
@@ -190,7 +190,7 @@ fn drop_garbage(h: &Heap, obj: Obj) {
 }
 
 /// The collector's count on a garbage object, given back on drop.
-struct CollectorRef(Obj);
+struct CollectorRef(HeadPtr);
 
 impl Drop for CollectorRef {
     fn drop(&mut self) {

@@ -9,14 +9,14 @@ use crate::Gc;
 use crate::collector::heap::{Heap, with_heap};
 use crate::collector::release;
 use crate::gc::inc_strong_of;
-use crate::gc_box::Obj;
+use crate::gc_box::HeadPtr;
 
 /// A type-erased strong handle to an object kept by
 /// [`DebugFlags::SAVE_ALL`].
 ///
 /// [`DebugFlags::SAVE_ALL`]: super::DebugFlags::SAVE_ALL
 pub struct Garbage {
-    obj: Obj,
+    obj: HeadPtr,
 }
 
 impl Garbage {

@@ -31,7 +31,7 @@ pub fn referents<T: Trace + ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
     let Some(value) = Gc::try_deref(gc) else {
         return Vec::new();
     };
-    let mut tracer = Tracer::new(Mode::Collect, u32::MAX);
+    let mut tracer = Tracer::new(Mode::Inspect, u32::MAX);
     // A panicking trace reports what it reported before the panic.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| value.trace(&mut tracer)));
     let mut out = ObjectInfo::recorded(&mut tracer);

@@ -53,7 +53,7 @@ use crate::Gc;
 use crate::collector::heap::{Heap, with_heap};
 use crate::collector::release;
 use crate::gc::inc_strong_of;
-use crate::gc_box::Obj;
+use crate::gc_box::HeadPtr;
 use crate::trace::{Mode, Tracer};
 
 mod census;
@@ -141,7 +141,7 @@ pub struct ObjectInfo {
 
 impl ObjectInfo {
     /// The head-ful object `obj`, as it is now.
-    fn of_obj(obj: Obj) -> Self {
+    fn of_obj(obj: HeadPtr) -> Self {
         ObjectInfo {
             id: ObjectId(obj.box_addr()),
             type_name: obj.type_name(),
@@ -150,7 +150,7 @@ impl ObjectInfo {
         }
     }
 
-    /// The edges `tracer` recorded in `Mode::Collect`, in the order they
+    /// The edges `tracer` recorded in `Mode::Inspect`, in the order they
     /// were reported.
     fn recorded(tracer: &mut Tracer<'_>) -> Vec<ObjectInfo> {
         core::mem::take(&mut tracer.edges)
@@ -197,7 +197,7 @@ impl Scope {
 
 /// Holds one strong count on each object of a snapshot, so that user code
 /// run by a scan (`trace`) cannot free them under it.
-struct Pinned(Vec<Obj>);
+struct Pinned(Vec<HeadPtr>);
 
 impl Pinned {
     /// # Panics
@@ -248,14 +248,14 @@ impl Edges {
 
 /// Traces `obj` in `Collect` mode. Detached objects (their value may be
 /// exclusively borrowed) and panicking traces report nothing.
-fn edges_of(obj: Obj) -> Edges {
+fn edges_of(obj: HeadPtr) -> Edges {
     if obj.counts().is_detached() {
         return Edges {
             unreadable: true,
             ..Edges::default()
         };
     }
-    let mut tracer = Tracer::new(Mode::Collect, u32::MAX);
+    let mut tracer = Tracer::new(Mode::Inspect, u32::MAX);
     tracer.current = Some(obj);
     // SAFETY: the object is pinned (allocated, I1), listed so its value is
     // initialised (I2), and not detached (I5).

@@ -8,7 +8,7 @@ use super::Gc;
 use crate::collector::heap;
 use crate::gc::new_flags;
 use crate::gc_box::{
-    Counts, GcBox, Obj, VTable, alloc_block, headful_layout, init_counts, init_inline_head,
+    Counts, GcBox, HeadPtr, VTable, alloc_block, headful_layout, init_counts, init_inline_head,
     set_data_ptr, value_ptr, write_slot,
 };
 use crate::header::{Flag, Flags};
@@ -49,21 +49,21 @@ impl<T: Trace + Default + 'static> Default for Gc<T> {
 fn alloc_unsized<T: Trace + ?Sized + 'static>(
     value_layout: Layout,
     flags: Option<Flags>,
-) -> (NonNull<u8>, Option<Obj>) {
+) -> (NonNull<u8>, Option<HeadPtr>) {
     let (box_layout, _) = Layout::new::<Counts>()
         .extend(value_layout)
         .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
     let box_layout = box_layout.pad_to_align();
     match flags {
         None => {
-            let b = alloc_block(heap::heap().slab_for_alloc(), box_layout);
+            let b = alloc_block(crate::collector::slab(heap::heap()), box_layout);
             // SAFETY: `b` is the start of a new box-sized block.
             unsafe { init_counts(b, 1, 1, false) };
             (b, None)
         }
         Some(flags) => {
             let (layout, offset) = headful_layout(box_layout, true);
-            let block = alloc_block(heap::heap().slab_for_alloc(), layout);
+            let block = alloc_block(crate::collector::slab(heap::heap()), layout);
             // SAFETY: `offset` is inside the block (`headful_layout`).
             let b = unsafe { block.add(offset) };
             // SAFETY: `offset >= 32`: the head is the 8 bytes before the box,
@@ -87,7 +87,7 @@ fn with_addr<T: ?Sized>(fat: *mut GcBox<T>, addr: NonNull<u8>) -> NonNull<GcBox<
 }
 
 /// Finishes a head-ful unsized box: real vtable, slot, listing.
-fn finish<T: Trace + ?Sized + 'static>(obj: Option<Obj>, b: NonNull<GcBox<T>>) -> Gc<T> {
+fn finish<T: Trace + ?Sized + 'static>(obj: Option<HeadPtr>, b: NonNull<GcBox<T>>) -> Gc<T> {
     // The handle exists before an automatic collection can run (and pass on
     // a panic), so the value is never left without an owner.
     let gc = Gc::from_inner(b);
@@ -95,7 +95,7 @@ fn finish<T: Trace + ?Sized + 'static>(obj: Option<Obj>, b: NonNull<GcBox<T>>) -
         // SAFETY: the block was allocated with a slot, and `b` is its box.
         unsafe { write_slot(obj, b.as_ptr()) };
         if obj.has(Flag::Trackable) {
-            heap::track_new(obj);
+            crate::collector::track_new(obj);
         }
     }
     gc

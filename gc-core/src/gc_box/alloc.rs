@@ -8,7 +8,7 @@ use core::ptr::NonNull;
 use std::alloc;
 
 use super::vtable::VTable;
-use super::{GcBox, HEAD_SIZE, Head, Obj, VTABLE_SIZE};
+use super::{GcBox, HEAD_SIZE, Head, HeadPtr, VTABLE_SIZE};
 use crate::header::{Counts, Flag, Flags};
 use crate::slab::Slab;
 
@@ -69,7 +69,7 @@ pub(crate) const fn typed_block<T>() -> Option<usize> {
 ///
 /// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
 ///   followed by the box.
-pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> Obj {
+pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> HeadPtr {
     let head = head.cast::<Head>();
     // SAFETY: guaranteed by the caller.
     unsafe {
@@ -78,7 +78,7 @@ pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> Obj {
             flags: Cell::new(flags),
         });
     }
-    Obj(head)
+    HeadPtr(head)
 }
 
 /// Writes a new head with an inline vtable (sets `INLINE`).
@@ -91,7 +91,7 @@ pub(crate) unsafe fn init_inline_head(
     head: NonNull<u8>,
     vtable: &'static VTable,
     flags: Flags,
-) -> Obj {
+) -> HeadPtr {
     // SAFETY: guaranteed by the caller.
     let obj = unsafe { init_head(head, flags.with(Flag::Inline)) };
     let v = obj.inline_vtable_start().cast::<&'static VTable>();
@@ -115,7 +115,7 @@ pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32, head: b
 /// # Safety
 ///
 /// - `obj`'s block was allocated with a slot, and `b` is its box.
-pub(crate) unsafe fn write_slot<T: ?Sized>(obj: Obj, b: *mut GcBox<T>) {
+pub(crate) unsafe fn write_slot<T: ?Sized>(obj: HeadPtr, b: *mut GcBox<T>) {
     let slot = obj.slot_start().cast::<*mut GcBox<T>>();
     // SAFETY: the slot is the 16 pointer-aligned bytes before the inline
     // vtable (`headful_layout(.., true)`); a box pointer is at most 16 bytes.

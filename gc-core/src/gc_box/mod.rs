@@ -117,7 +117,7 @@ pub(crate) const VTABLE_SIZE: usize = core::mem::size_of::<&'static VTable>();
 /// Copyable and comparable; the holder decides whether it may be
 /// dereferenced (the object must be allocated, invariant I1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Obj(pub(super) NonNull<Head>);
+pub(crate) struct HeadPtr(pub(super) NonNull<Head>);
 
 /// The counts of the box at `ptr`.
 ///
@@ -142,14 +142,14 @@ pub(crate) unsafe fn counts<'a, T: ?Sized>(ptr: NonNull<GcBox<T>>) -> &'a Counts
 ///
 /// - `ptr` points to an allocated `GcBox` whose `HAS_HEAD` bit is set (I3).
 #[inline]
-pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Obj {
+pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> HeadPtr {
     // SAFETY: by I3 a `Head` starts `HEAD_SIZE` bytes before the box, inside
     // the same allocation, so the offset stays in bounds.
     let head = unsafe { ptr.cast::<u8>().sub(HEAD_SIZE) };
-    Obj(head.cast())
+    HeadPtr(head.cast())
 }
 
-impl Obj {
+impl HeadPtr {
     /// Marks the value dead (the collector is about to drop it, or examines
     /// it) or live again.
     #[inline]
@@ -174,7 +174,7 @@ impl Obj {
 
     #[inline]
     fn head(&self) -> &Head {
-        // SAFETY: an `Obj` is only created for a head-ful object (I3), and
+        // SAFETY: a `HeadPtr` is only created for a head-ful object (I3), and
         // every caller holds it only while the block is allocated (I1).
         unsafe { self.0.as_ref() }
     }
@@ -182,8 +182,8 @@ impl Obj {
     /// The object whose typed slab block starts at `block` (its head). Only
     /// meaningful for blocks of typed pages whose flags are not `LOC_FREE`.
     #[inline]
-    pub(crate) fn from_block(block: NonNull<u8>) -> Obj {
-        Obj(block.cast())
+    pub(crate) fn from_block(block: NonNull<u8>) -> HeadPtr {
+        HeadPtr(block.cast())
     }
 
     /// The object's head as a block pointer (a typed slab block starts
@@ -223,7 +223,7 @@ impl Obj {
     #[inline]
     pub(crate) fn counts(&self) -> &Counts {
         let c = self.box_start().cast::<Counts>();
-        // SAFETY: the box, and its counts, are allocated while the `Obj` is
+        // SAFETY: the box, and its counts, are allocated while the `HeadPtr` is
         // used (I1); the counts are only ever shared.
         unsafe { c.as_ref() }
     }
@@ -238,7 +238,7 @@ impl Obj {
         } else {
             // SAFETY: a head-ful object without `INLINE` was allocated by
             // `Slab::alloc_typed`, its block starting at the head (I3), and
-            // is allocated while the `Obj` is used (I1).
+            // is allocated while the `HeadPtr` is used (I1).
             let key = unsafe { crate::slab::key_of(self.0.cast()) };
             let key = key.expect("a typed slab page has a type key");
             // SAFETY: typed pages are keyed by their objects' vtable

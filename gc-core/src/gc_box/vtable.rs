@@ -1,34 +1,34 @@
 //! Type-erased operations on a head-ful object: one static [`VTable`] per
-//! type and layout, reached through `Obj`'s `unsafe fn` methods, each with
+//! type and layout, reached through `HeadPtr`'s `unsafe fn` methods, each with
 //! its contract.
 
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
 use super::alloc::{free_block, headful_layout, typed_block};
-use super::{GcBox, Obj, value_ptr};
+use super::{GcBox, HeadPtr, value_ptr};
 use crate::header::Flag;
 use crate::slab::{Slab, TypeKey};
 use crate::trace::{Trace, Tracer};
 
 /// Type-erased operations on a head-ful object, one static table per type.
 pub(crate) struct VTable {
-    // The fields are called only through the `unsafe fn` methods on `Obj`
+    // The fields are called only through the `unsafe fn` methods on `HeadPtr`
     // below, which carry the contracts.
     /// Reports the value's strong edges.
-    trace: unsafe fn(Obj, &mut Tracer<'static>),
+    trace: unsafe fn(HeadPtr, &mut Tracer<'static>),
     /// Runs the value's finalizer, if it has one.
-    finalize: unsafe fn(Obj),
+    finalize: unsafe fn(HeadPtr),
     /// Drops the value in place.
-    drop_value: unsafe fn(Obj),
+    drop_value: unsafe fn(HeadPtr),
     /// Frees the block.
-    dealloc: unsafe fn(Obj, &Slab),
+    dealloc: unsafe fn(HeadPtr, &Slab),
     /// `std::any::type_name` of the value.
     type_name: fn() -> &'static str,
     /// `TypeId` of the value's type (for downcasting saved garbage).
     type_id: fn() -> core::any::TypeId,
     /// Size of the block in bytes (for the census).
-    block_size: unsafe fn(Obj) -> usize,
+    block_size: unsafe fn(HeadPtr) -> usize,
 }
 
 impl core::fmt::Debug for VTable {
@@ -116,7 +116,7 @@ fn trace_value<T: Trace + ?Sized + 'static>(v: &'static T, tracer: &mut Tracer<'
     v.trace(tracer);
 }
 
-unsafe fn trace_sized<T: Trace + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
+unsafe fn trace_sized<T: Trace + 'static>(obj: HeadPtr, tracer: &mut Tracer<'static>) {
     // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
     // collector traces only objects it holds a count on (I1), whose value is
     // initialised (I2) and not exclusively borrowed (I5). The value is not
@@ -127,7 +127,7 @@ unsafe fn trace_sized<T: Trace + 'static>(obj: Obj, tracer: &mut Tracer<'static>
     trace_value(v, tracer);
 }
 
-unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: Obj, tracer: &mut Tracer<'static>) {
+unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: HeadPtr, tracer: &mut Tracer<'static>) {
     // SAFETY: the vtable is `SLOT` for `T`, so the slot holds the box.
     let b = unsafe { obj.slot_box::<T>() };
     // SAFETY: as in `trace_sized`.
@@ -135,7 +135,7 @@ unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: Obj, tracer: &mut Tracer<
     trace_value(v, tracer);
 }
 
-unsafe fn finalize_sized<T: Trace>(obj: Obj) {
+unsafe fn finalize_sized<T: Trace>(obj: HeadPtr) {
     // SAFETY: the value is initialised (I2); a shared reference is all a
     // finalizer gets.
     if let Some(f) = unsafe { value(obj.sized_box::<T>()) }.finalizer() {
@@ -143,7 +143,7 @@ unsafe fn finalize_sized<T: Trace>(obj: Obj) {
     }
 }
 
-unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
+unsafe fn finalize_slot<T: Trace + ?Sized>(obj: HeadPtr) {
     // SAFETY: the vtable is `SLOT` for `T`.
     let b = unsafe { obj.slot_box::<T>() };
     // SAFETY: as in `finalize_sized`.
@@ -152,14 +152,14 @@ unsafe fn finalize_slot<T: Trace + ?Sized>(obj: Obj) {
     }
 }
 
-unsafe fn drop_sized<T>(obj: Obj) {
+unsafe fn drop_sized<T>(obj: HeadPtr) {
     // SAFETY: the vtable is `SIZED` for `T`, so this is its box.
     let v = unsafe { value_ptr(obj.sized_box::<T>()) };
     // SAFETY: the caller drops the value exactly once (I2).
     unsafe { ptr::drop_in_place(v) }
 }
 
-unsafe fn drop_slot<T: ?Sized>(obj: Obj) {
+unsafe fn drop_slot<T: ?Sized>(obj: HeadPtr) {
     // SAFETY: the vtable is `SLOT` for `T`.
     let b = unsafe { obj.slot_box::<T>() };
     // SAFETY: the slot holds the box.
@@ -173,13 +173,13 @@ unsafe fn drop_slot<T: ?Sized>(obj: Obj) {
 /// # Safety
 ///
 /// - `offset` is the box offset the block was allocated with.
-unsafe fn block_start(obj: Obj, offset: usize) -> NonNull<u8> {
+unsafe fn block_start(obj: HeadPtr, offset: usize) -> NonNull<u8> {
     // SAFETY: the box is `offset` bytes into the block (guaranteed by the
     // caller), so this stays inside it.
     unsafe { obj.box_start().sub(offset) }
 }
 
-unsafe fn dealloc_sized<T>(obj: Obj, slab: &Slab) {
+unsafe fn dealloc_sized<T>(obj: HeadPtr, slab: &Slab) {
     if !obj.has(Flag::Inline) {
         // SAFETY: a non-`INLINE` object came from `Slab::alloc_typed`, its
         // block starting at the head (I3, I6); the caller frees it once,
@@ -200,7 +200,7 @@ unsafe fn dealloc_sized<T>(obj: Obj, slab: &Slab) {
 /// # Safety
 ///
 /// - The object carries a slot for `T`.
-unsafe fn slot_layout<T: ?Sized>(obj: Obj) -> (Layout, usize) {
+unsafe fn slot_layout<T: ?Sized>(obj: HeadPtr) -> (Layout, usize) {
     // SAFETY: guaranteed by the caller.
     let b = unsafe { obj.slot_box::<T>() };
     // SAFETY: computing the layout reads the pointer metadata only; the value
@@ -210,7 +210,7 @@ unsafe fn slot_layout<T: ?Sized>(obj: Obj) -> (Layout, usize) {
     headful_layout(box_layout, true)
 }
 
-unsafe fn dealloc_slot<T: ?Sized>(obj: Obj, slab: &Slab) {
+unsafe fn dealloc_slot<T: ?Sized>(obj: HeadPtr, slab: &Slab) {
     // SAFETY: the vtable is `SLOT` for `T`.
     let (layout, offset) = unsafe { slot_layout::<T>(obj) };
     // SAFETY: the box is `offset` bytes into the block.
@@ -219,19 +219,19 @@ unsafe fn dealloc_slot<T: ?Sized>(obj: Obj, slab: &Slab) {
     unsafe { free_block(slab, base, layout) }
 }
 
-unsafe fn block_size_sized<T>(obj: Obj) -> usize {
+unsafe fn block_size_sized<T>(obj: HeadPtr) -> usize {
     match typed_block::<T>() {
         Some(size) if !obj.has(Flag::Inline) => crate::slab::block_size(size),
         _ => headful_layout(Layout::new::<GcBox<T>>(), false).0.size(),
     }
 }
 
-unsafe fn block_size_slot<T: ?Sized>(obj: Obj) -> usize {
+unsafe fn block_size_slot<T: ?Sized>(obj: HeadPtr) -> usize {
     // SAFETY: the vtable is `SLOT` for `T`.
     unsafe { slot_layout::<T>(obj) }.0.size()
 }
 
-impl Obj {
+impl HeadPtr {
     /// Traces the object's value into `tracer` (its bytes are the owned
     /// region, soundness step S3).
     ///

@@ -23,7 +23,7 @@ use core::marker::PhantomData;
 use std::sync::{Mutex, RwLock, TryLockError};
 
 use super::Trace;
-use crate::gc_box::{Counts, Obj};
+use crate::gc_box::{Counts, HeadPtr};
 use crate::header::{Flag, Flags, LOC_NONE};
 
 /// The scratch count of an object that must be kept for this analysis
@@ -41,7 +41,7 @@ pub(crate) enum Mode {
     /// edge into the examined set.
     Record,
     /// Record every head-ful target (heap introspection).
-    Collect,
+    Inspect,
 }
 
 /// The tracer's state when a cell's guard was taken.
@@ -53,8 +53,8 @@ struct GuardMark {
     regions: usize,
 }
 
-/// A strong edge recorded in `Mode::Collect`, read when it is reported: the
-/// `trace` that reports it may drop the handle right after, so no `Obj` is
+/// A strong edge recorded in `Mode::Inspect`, read when it is reported: the
+/// `trace` that reports it may drop the handle right after, so no `HeadPtr` is
 /// kept.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Edge {
@@ -71,7 +71,7 @@ pub(crate) struct Edge {
 
 impl Edge {
     /// An edge to the head-ful object `obj`.
-    fn of_headful(obj: Obj) -> Edge {
+    fn of_headful(obj: HeadPtr) -> Edge {
         Edge {
             addr: obj.box_addr(),
             type_name: obj.type_name(),
@@ -98,18 +98,18 @@ pub struct Tracer<'a> {
     /// The location (`LOC_WORK` or `LOC_GARBAGE`) of the set being examined.
     pub(crate) set_loc: u32,
     /// The object whose value is being traced, if any.
-    pub(crate) current: Option<Obj>,
+    pub(crate) current: Option<HeadPtr>,
     /// `Record`: scratch counts, indexed like `work`.
     pub(crate) refs: Vec<u32>,
     /// The examined set; each member's head index is its position here.
-    pub(crate) work: Vec<Obj>,
+    pub(crate) work: Vec<HeadPtr>,
     /// `Record`: the targets (positions in `work`) of the counted edges,
     /// grouped by source.
     pub(crate) targets: Vec<u32>,
     /// `Record`: `targets[starts[i]..starts[i + 1]]` are `work[i]`'s edges.
     pub(crate) starts: Vec<u32>,
     /// Detached objects found through an edge (see `Gc::get_mut`).
-    pub(crate) discovered: Vec<Obj>,
+    pub(crate) discovered: Vec<HeadPtr>,
     /// `Collect`: every strong edge reported, head-ful or head-less target,
     /// in the order reported.
     pub(crate) edges: Vec<Edge>,
@@ -231,7 +231,7 @@ impl<'a> Tracer<'a> {
                     }
                 }
             }
-            Mode::Collect => self.unreadable = true,
+            Mode::Inspect => self.unreadable = true,
         }
     }
 
@@ -615,7 +615,7 @@ impl<'a> Tracer<'a> {
     /// Reports a strong edge to the head-ful object `obj`, through the
     /// handle `handle`.
     #[inline]
-    pub(crate) fn visit<H>(&mut self, obj: Obj, handle: &H) {
+    pub(crate) fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
         let f = obj.flags();
         if f.loc() != self.set_loc {
             self.visit_outside(obj, f);
@@ -648,7 +648,7 @@ impl<'a> Tracer<'a> {
                 }
                 self.counted += 1;
             }
-            Mode::Collect => self.edges.push(Edge::of_headful(obj)),
+            Mode::Inspect => self.edges.push(Edge::of_headful(obj)),
         }
     }
 
@@ -668,7 +668,7 @@ impl<'a> Tracer<'a> {
     /// `counts`: only heap introspection records those.
     #[inline]
     pub(crate) fn visit_leaf(&mut self, counts: &Counts, type_name: fn() -> &'static str) {
-        if self.mode == Mode::Collect {
+        if self.mode == Mode::Inspect {
             self.edges.push(Edge {
                 addr: core::ptr::from_ref(counts).addr(),
                 type_name: type_name(),
@@ -679,8 +679,8 @@ impl<'a> Tracer<'a> {
     }
 
     #[cold]
-    fn visit_outside(&mut self, obj: Obj, f: Flags) {
-        if self.mode == Mode::Collect {
+    fn visit_outside(&mut self, obj: HeadPtr, f: Flags) {
+        if self.mode == Mode::Inspect {
             self.edges.push(Edge::of_headful(obj));
             return;
         }
