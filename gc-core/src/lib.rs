@@ -229,6 +229,25 @@
 //! - `serde`: `Serialize` and `Deserialize` for `Gc<T>` (sharing and cycles
 //!   are not preserved).
 //!
+//! `Trace` for other crates' containers, each behind a feature of the crate's
+//! name (all off by default):
+//!
+//! | feature | types | how they are traced |
+//! |---|---|---|
+//! | `hashbrown` | `HashMap`, `HashSet`, `HashTable` | per element, as std's `HashMap` |
+//! | `indexmap` | `IndexMap`, `IndexSet` and their slices | the entries' buffer, which the map owns alone |
+//! | `smallvec` | `SmallVec` | inline elements in place; a spilled buffer, owned alone |
+//! | `arrayvec` | `ArrayVec`; `ArrayString` (leaf) | in place |
+//! | `thin-vec` | `ThinVec` | its buffer, owned alone, as `Vec` |
+//! | `slotmap` | `SlotMap`, `DenseSlotMap`, `HopSlotMap`, `SecondaryMap`, `SparseSecondaryMap`; keys (leaves) | per value |
+//! | `either` | `Either` | in place, as `Result` |
+//! | `imbl` | `Vector`, `HashMap`, `HashSet`, `OrdMap`, `OrdSet` | **not traced**, as `Rc` |
+//! | `rpds` | `List`, `Vector`, `Stack`, `Queue`, `HashTrieMap`, `HashTrieSet`, `RedBlackTreeMap`, `RedBlackTreeSet` | **not traced**, as `Rc` |
+//!
+//! The persistent collections of `imbl` and `rpds` share their nodes between
+//! versions, so no value owns them alone: like `Rc` they report nothing, and
+//! a cycle through one leaks (it is never freed early).
+//!
 //! # The `gc` module of Python, in Rust
 //!
 //! | Python | Rust |
