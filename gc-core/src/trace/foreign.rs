@@ -24,84 +24,21 @@
 //! through it leaks (it is never freed early). Break such cycles by hand, or
 //! use one of the owned containers above.
 
-// Not every macro is used under every set of features.
-#![allow(unused_macros, reason = "each macro is used only by some features")]
+// The macros are `impls.rs`'s. No impl here answers `__gc_trusted`: each
+// keeps the default (`None`, always safe), hence `untrusted`.
 
-/// `Trace` for sized types that can never hold a `Gc` (as in `impls.rs`).
-macro_rules! leaf {
-    ($($(#[$m:meta])* [$($g:tt)*] $t:ty),* $(,)?) => {$(
-        $(#[$m])*
-        impl<$($g)*> Trace for $t {
-            #[inline]
-            fn trace(&self, _: &mut Tracer<'_>) {}
-            #[inline]
-            fn __gc_tracked(_: &mut u32) -> bool {
-                false
-            }
-        }
-    )*};
-}
+// Not every feature uses it.
+#![allow(unused_macros, reason = "used only by some features")]
 
-/// `Trace` for containers whose elements live in heap memory the container
-/// owns alone: each element is vouched for as owned when the container
-/// itself lies in owned memory (as `per_element!` in `impls.rs`).
-macro_rules! per_element {
-    ($($(#[$m:meta])* [$($g:tt)*] $t:ty => |$x:ident| $iter:expr, tracked: $($e:ty)|+;)*) => {$(
-        $(#[$m])*
-        impl<$($g)*> Trace for $t {
-            #[inline]
-            fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-                let owned = tracer.owns(self);
-                let $x = self;
-                for item in $iter {
-                    tracer.trace_vouched(owned, item);
-                }
-            }
-            #[inline]
-            fn __gc_tracked(budget: &mut u32) -> bool {
-                false $(|| <$e as Trace>::__gc_tracked(budget))+
-            }
-        }
-    )*};
-}
-
-/// [`per_element!`] for maps whose iterator yields `(&K, &V)` pairs: the
-/// key and the value are each vouched for.
+/// `per_element!` for maps whose iterator yields `(&K, &V)` pairs: the key
+/// and the value are each vouched for.
 macro_rules! per_entry {
-    ($($(#[$m:meta])* [$($g:tt)*] $t:ty => |$x:ident| $iter:expr, tracked: $($e:ty)|+;)*) => {$(
-        $(#[$m])*
-        impl<$($g)*> Trace for $t {
-            #[inline]
-            fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-                let owned = tracer.owns(self);
-                let $x = self;
-                for (k, v) in $iter {
-                    tracer.trace_vouched(owned, k);
-                    tracer.trace_vouched(owned, v);
-                }
-            }
-            #[inline]
-            fn __gc_tracked(budget: &mut u32) -> bool {
-                false $(|| <$e as Trace>::__gc_tracked(budget))+
-            }
-        }
-    )*};
-}
-
-/// `Trace` for types that share their contents with other owners: nothing
-/// is reported, so a `Gc` behind one counts as referenced from outside (it
-/// can leak in a cycle, never be freed early). Exactly `shared!` in
-/// `impls.rs`, the macro of `Rc`'s impl.
-macro_rules! shared {
-    ($($(#[$m:meta])* [$($g:tt)*] $t:ty),* $(,)?) => {$(
-        $(#[$m])*
-        impl<$($g)*> Trace for $t {
-            #[inline]
-            fn trace(&self, _: &mut Tracer<'_>) {}
-            #[inline]
-            fn __gc_tracked(_: &mut u32) -> bool {
-                false
-            }
+    (
+        $trust:ident;
+        $($(#[$m:meta])* [$($g:tt)*] $t:ty => |$x:ident| $iter:expr, tracked: $($e:ty)|+;)*
+    ) => {$(
+        $crate::trace::impls::per_element! {
+            @each ((k, v)) [k, v] $trust $(#[$m])* [$($g)*] $t => |$x| $iter, tracked: $($e)|+
         }
     )*};
 }
@@ -110,9 +47,11 @@ macro_rules! shared {
 
 #[cfg(feature = "hashbrown")]
 mod hashbrown_impls {
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::Trace;
+    use crate::trace::impls::per_element;
 
     per_element! {
+        untrusted;
         /// Each element is vouched for as owned (the table is the set's
         /// alone) when the set lies in owned memory. With the `hashbrown`
         /// feature.
@@ -122,6 +61,7 @@ mod hashbrown_impls {
     }
 
     per_entry! {
+        untrusted;
         /// Each key and value is vouched for as owned (the table is the
         /// map's alone) when the map lies in owned memory. With the
         /// `hashbrown` feature.
@@ -133,55 +73,36 @@ mod hashbrown_impls {
 
 #[cfg(feature = "indexmap")]
 mod indexmap_impls {
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::Trace;
+    use crate::trace::impls::wrapper;
 
-    /// The entries (one buffer, owned by the map alone) are vouched for as
-    /// owned when the map lies in owned memory. With the `indexmap` feature.
-    impl<K: Trace, V: Trace, S> Trace for indexmap::IndexMap<K, V, S> {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            let owned = tracer.owns(self);
-            tracer.trace_vouched(owned, self.as_slice());
-        }
-        #[inline]
-        fn __gc_tracked(budget: &mut u32) -> bool {
-            K::__gc_tracked(budget) || V::__gc_tracked(budget)
-        }
-    }
-
-    /// As for `IndexMap`. With the `indexmap` feature.
-    impl<T: Trace, S> Trace for indexmap::IndexSet<T, S> {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            let owned = tracer.owns(self);
-            tracer.trace_vouched(owned, self.as_slice());
-        }
-        #[inline]
-        fn __gc_tracked(budget: &mut u32) -> bool {
-            T::__gc_tracked(budget)
-        }
-    }
-
-    /// As for a slice `[T]`: its entries count where the slice lies in owned
-    /// memory (inside an `IndexMap`, a `Box`). With the `indexmap` feature.
-    impl<K: Trace, V: Trace> Trace for indexmap::map::Slice<K, V> {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            for (k, v) in self {
+    wrapper! {
+        untrusted;
+        /// The entries (one buffer, owned by the map alone) are vouched for as
+        /// owned when the map lies in owned memory. With the `indexmap` feature.
+        [K: Trace, V: Trace, S] indexmap::IndexMap<K, V, S> => |m, tracer| {
+            let owned = tracer.owns(m);
+            tracer.trace_vouched(owned, m.as_slice());
+        }, tracked: K | V;
+        /// As for `IndexMap`. With the `indexmap` feature.
+        [T: Trace, S] indexmap::IndexSet<T, S> => |s, tracer| {
+            let owned = tracer.owns(s);
+            tracer.trace_vouched(owned, s.as_slice());
+        }, tracked: T;
+        /// As for a slice `[T]`: its entries count where the slice lies in owned
+        /// memory (inside an `IndexMap`, a `Box`). With the `indexmap` feature.
+        [K: Trace, V: Trace] indexmap::map::Slice<K, V> => |s, tracer| {
+            for (k, v) in s {
                 k.trace(tracer);
                 v.trace(tracer);
             }
-        }
-    }
-
-    /// As for a slice `[T]`. With the `indexmap` feature.
-    impl<T: Trace> Trace for indexmap::set::Slice<T> {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            for x in self {
+        };
+        /// As for a slice `[T]`. With the `indexmap` feature.
+        [T: Trace] indexmap::set::Slice<T> => |s, tracer| {
+            for x in s {
                 x.trace(tracer);
             }
-        }
+        };
     }
 }
 
@@ -189,29 +110,23 @@ mod indexmap_impls {
 
 #[cfg(feature = "smallvec")]
 mod smallvec_impls {
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::Trace;
+    use crate::trace::impls::wrapper;
 
-    /// Inline, the elements lie in the `SmallVec`'s own bytes; spilled, its
-    /// heap buffer (owned alone) is vouched for as owned when the `SmallVec`
-    /// lies in owned memory, as a `Vec`'s. With the `smallvec` feature.
-    impl<A: smallvec::Array> Trace for smallvec::SmallVec<A>
-    where
-        A::Item: Trace,
-    {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            if self.spilled() {
-                tracer.trace_buffer(self, self.as_slice());
+    wrapper! {
+        untrusted;
+        /// Inline, the elements lie in the `SmallVec`'s own bytes; spilled, its
+        /// heap buffer (owned alone) is vouched for as owned when the `SmallVec`
+        /// lies in owned memory, as a `Vec`'s. With the `smallvec` feature.
+        [A: smallvec::Array] smallvec::SmallVec<A> where [A::Item: Trace] => |v, tracer| {
+            if v.spilled() {
+                tracer.trace_buffer(v, v.as_slice());
             } else {
-                for x in self.as_slice() {
+                for x in v.as_slice() {
                     x.trace(tracer);
                 }
             }
-        }
-        #[inline]
-        fn __gc_tracked(budget: &mut u32) -> bool {
-            A::Item::__gc_tracked(budget)
-        }
+        }, tracked: A::Item;
     }
 }
 
@@ -219,6 +134,7 @@ mod smallvec_impls {
 
 #[cfg(feature = "arrayvec")]
 mod arrayvec_impls {
+    use crate::trace::impls::leaf;
     use crate::trace::{Trace, Tracer};
 
     /// The elements lie in the `ArrayVec`'s own bytes, as an array's. With
@@ -237,6 +153,7 @@ mod arrayvec_impls {
     }
 
     leaf! {
+        untrusted;
         /// Text: never holds a `Gc`. With the `arrayvec` feature.
         [const CAP: usize] arrayvec::ArrayString<CAP>,
     }
@@ -246,20 +163,16 @@ mod arrayvec_impls {
 
 #[cfg(feature = "thin-vec")]
 mod thin_vec_impls {
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::Trace;
+    use crate::trace::impls::wrapper;
 
-    /// The heap buffer (header and elements, owned alone) is vouched for as
-    /// owned when the `ThinVec` lies in owned memory, as a `Vec`'s. With the
-    /// `thin-vec` feature.
-    impl<T: Trace> Trace for thin_vec::ThinVec<T> {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            tracer.trace_buffer(self, self.as_slice());
-        }
-        #[inline]
-        fn __gc_tracked(budget: &mut u32) -> bool {
-            T::__gc_tracked(budget)
-        }
+    wrapper! {
+        untrusted;
+        /// The heap buffer (header and elements, owned alone) is vouched for as
+        /// owned when the `ThinVec` lies in owned memory, as a `Vec`'s. With the
+        /// `thin-vec` feature.
+        [T: Trace] thin_vec::ThinVec<T> =>
+            |v, tracer| tracer.trace_buffer(v, v.as_slice()), tracked: T;
     }
 }
 
@@ -269,11 +182,13 @@ mod thin_vec_impls {
 mod slotmap_impls {
     use slotmap::Key;
 
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::Trace;
+    use crate::trace::impls::{leaf, per_element};
 
     // Keys are `Copy`, and a `Gc` is not, so a key never holds one: only the
     // values are traced, and `K` needs no `Trace` bound.
     per_element! {
+        untrusted;
         /// Each value is vouched for as owned (the slots are the map's alone)
         /// when the map lies in owned memory. With the `slotmap` feature.
         [K: Key, V: Trace] slotmap::SlotMap<K, V> => |m| m.values(), tracked: V;
@@ -290,6 +205,7 @@ mod slotmap_impls {
     }
 
     leaf! {
+        untrusted;
         /// A key: never holds a `Gc`. With the `slotmap` feature.
         [] slotmap::KeyData,
         /// A key: never holds a `Gc`. With the `slotmap` feature.
@@ -301,21 +217,16 @@ mod slotmap_impls {
 
 #[cfg(feature = "either")]
 mod either_impls {
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::Trace;
+    use crate::trace::impls::wrapper;
 
-    /// Inline, as `Result`. With the `either` feature.
-    impl<L: Trace, R: Trace> Trace for either::Either<L, R> {
-        #[inline]
-        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-            match self {
-                either::Either::Left(l) => l.trace(tracer),
-                either::Either::Right(r) => r.trace(tracer),
-            }
-        }
-        #[inline]
-        fn __gc_tracked(budget: &mut u32) -> bool {
-            L::__gc_tracked(budget) || R::__gc_tracked(budget)
-        }
+    wrapper! {
+        untrusted;
+        /// Inline, as `Result`. With the `either` feature.
+        [L: Trace, R: Trace] either::Either<L, R> => |e, tracer| match e {
+            either::Either::Left(l) => l.trace(tracer),
+            either::Either::Right(r) => r.trace(tracer),
+        }, tracked: L | R;
     }
 }
 
@@ -331,9 +242,10 @@ mod either_impls {
 mod imbl_impls {
     use imbl::shared_ptr::SharedPointerKind;
 
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::impls::shared;
 
     shared! {
+        untrusted;
         /// Nodes shared between versions, as an `Rc`'s value: not traced, so
         /// a `Gc` inside counts as referenced from outside (a cycle through
         /// it leaks). With the `imbl` feature.
@@ -358,9 +270,10 @@ mod rpds_impls {
     use archery::SharedPointerKind;
     use core::hash::{BuildHasher, Hash};
 
-    use crate::trace::{Trace, Tracer};
+    use crate::trace::impls::shared;
 
     shared! {
+        untrusted;
         /// Nodes shared between versions, as an `Rc`'s value: not traced, so
         /// a `Gc` inside counts as referenced from outside (a cycle through
         /// it leaks). With the `rpds` feature.
