@@ -373,11 +373,24 @@ shared! {
 
 // --- cells -------------------------------------------------------------------
 
+/// The values a traced `Cell` may hold: `Copy` ones, which can never hold a
+/// `Gc` (`Gc` is not `Copy`). A bound of its own so that a `Cell` of a
+/// non-`Copy` value gets an error that says what to use instead.
+#[diagnostic::on_unimplemented(
+    message = "a `Cell<{Self}>` cannot be traced: `{Self}` is not `Copy`",
+    label = "not `Copy`, so it may hold a `Gc` that a `Cell` cannot report",
+    note = "use `RefCell<{Self}>` for a value that holds a `Gc`: its `Trace` impl reports what is inside"
+)]
+pub trait CellValue: Copy {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Copy> CellValue for T {}
+
 leaf! {
     trusted;
     /// A `Copy` value can never hold a `Gc` (`Gc` is not `Copy`), so nothing is
     /// read.
-    [T: Copy] core::cell::Cell<T>,
+    [T: CellValue] core::cell::Cell<T>,
 }
 
 wrapper! {
