@@ -105,10 +105,13 @@
 //!   number of times); a `Gc` dropped during or after thread-local teardown
 //!   is handled safely.
 //!
-//! The unsafe code lives in a few internal modules; the heap block's
-//! invariants (I1 to I5) are listed once, numbered, in the docs of the heap
-//! block's module, the steps of the argument below are numbered S1 to S6, and
-//! every `unsafe` block cites the invariant or step it relies on.
+//! The unsafe code lives in a few internal modules. Its rules are stated
+//! once, numbered: the heap block's invariants (I1 to I9) in the docs of the
+//! heap block's module, the slab allocator's (P1 to P5, for pages) in the
+//! slab's, the one argument for the heap's object lists (L1) on that type,
+//! and the steps of the argument below, S1 to S6. Every `unsafe fn` says in
+//! its `# Safety` what its caller guarantees, and every `unsafe` block cites
+//! the invariant, step or contract it relies on.
 //!
 //! # Soundness
 //!
@@ -267,6 +270,7 @@
 // Lets the derive's `::gc_core` paths resolve inside this crate's own tests.
 extern crate self as gc_core;
 
+mod closure;
 mod collector;
 pub mod debug;
 mod gc;
@@ -276,6 +280,7 @@ mod slab;
 mod trace;
 mod weak;
 
+pub use closure::{Callback, Closure};
 pub use collector::{
     CallbackId, CollectInfo, GenerationStats, Phase, add_callback, collect, collect_generation,
     count, disable, enable, freeze, freeze_count, is_enabled, remove_callback, set_threshold,
@@ -290,3 +295,46 @@ pub use weak::Weak;
 #[cfg(feature = "derive")]
 #[doc = include_str!("derive.md")]
 pub use gc_derive::Trace;
+
+/// Makes a `Gc<dyn Trait>` (or any unsized `Gc<U>` a `&T` coerces to) from a
+/// concrete value in one step, taking the target type from context.
+///
+/// `gc_dyn!(value)` is `Gc::unsize(Gc::new(value), |v| v as &_)`: stable
+/// Rust has no unsizing coercion for `Gc`, so the coercion happens on a
+/// reference, whose target the compiler infers from where the result goes.
+/// [`Gc::from`] a `Box<dyn Trait>` does the same from a box (see
+/// [`Gc`]'s `From<Box<T>>`).
+///
+/// # Panics
+///
+/// As [`Gc::new`]: resumes a panic of an automatic collection.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{Gc, Trace, gc_dyn};
+///
+/// trait Shape: Trace {
+///     fn area(&self) -> u32;
+/// }
+///
+/// #[derive(Trace)]
+/// struct Square(u32);
+///
+/// impl Shape for Square {
+///     fn area(&self) -> u32 {
+///         self.0 * self.0
+///     }
+/// }
+///
+/// let one: Gc<dyn Shape> = gc_dyn!(Square(3));
+/// let many: Vec<Gc<dyn Shape>> = vec![gc_dyn!(Square(1)), gc_dyn!(Square(2))];
+/// assert_eq!(one.area() + many.iter().map(|s| s.area()).sum::<u32>(), 14);
+/// ```
+#[macro_export]
+macro_rules! gc_dyn {
+    ($value:expr $(,)?) => {
+        $crate::Gc::unsize($crate::Gc::new($value), |value| value as &_)
+    };
+}
+
