@@ -135,11 +135,17 @@ impl<T: Trace + 'static> Gc<T> {
         let finalizer = value.finalizer().is_some();
         if !tracked && !finalizer {
             let layout = Layout::new::<GcBox<T>>();
-            let block =
-                alloc_block(crate::collector::slab(heap::heap()), layout).cast::<GcBox<T>>();
-            // SAFETY: `block` is a fresh allocation of a `GcBox<T>`.
+            let slab = crate::collector::slab(heap::heap());
+            // SAFETY: a `GcBox<T>` holds at least its 8-byte counts, so the
+            // layout is not zero-sized (`alloc_block`'s contract; I1 needs
+            // the counts).
+            let block = unsafe { alloc_block(slab, layout) }.cast::<GcBox<T>>();
+            // SAFETY: `block` is a fresh allocation of a `GcBox<T>`; the box
+            // is head-less, as its counts say (I3).
             unsafe { block.write(GcBox::new(1, 1, false, value)) };
-            return Gc::from_inner(block);
+            // SAFETY: the box is allocated and initialised (I1, I2), and its
+            // one strong count goes to this handle.
+            return unsafe { Gc::from_inner(block) };
         }
         let flags =
             new_flags(tracked, finalizer).set_to(Flag::Trusted, tracked && is_trusted_type::<T>());
@@ -147,30 +153,45 @@ impl<T: Trace + 'static> Gc<T> {
             // The usual case: one visit to the heap for the block and the
             // list.
             return heap::with_heap(|h| {
-                let block = crate::collector::slab(h).alloc_typed(VTable::sized::<T>().key(), size);
-                // SAFETY: a typed slab block of `size` bytes: the head, then
-                // the box, 8-aligned.
+                let key = VTable::sized::<T>().key();
+                // SAFETY: `size` (`typed_block`) is a head and a `GcBox<T>`,
+                // at least 16 bytes and served; it is the same for every
+                // call with this type's key; `init_head` below writes the
+                // flags word before the slab is used again (P2).
+                let block = unsafe { crate::collector::slab(h).alloc_typed(key, size) };
+                // SAFETY: a typed slab block of `size` bytes, 8-aligned (P2):
+                // the head, then the box (the non-`INLINE` layout of I3).
                 let obj = unsafe { init_head(block, flags) };
-                // SAFETY: the box follows the 8-byte head inside the block.
+                // SAFETY: the box follows the 8-byte head inside the block
+                // (I3).
                 let b = unsafe { block.add(8) }.cast::<GcBox<T>>();
-                // SAFETY: `b` is the block's box, aligned for `GcBox<T>`.
+                // SAFETY: `b` is the block's box, aligned for `GcBox<T>`
+                // (I3); its counts say it has a head.
                 unsafe { b.write(GcBox::new(1, 1, true, value)) };
                 // The handle exists before the automatic collection that
                 // `track` may run: if that collection passes on a panic, the
                 // handle is dropped, and the value with it.
-                let gc = Gc::from_inner(b);
+                // SAFETY: the box is allocated and initialised (I1, I2), and
+                // its one strong count goes to this handle.
+                let gc = unsafe { Gc::from_inner(b) };
                 if tracked {
-                    crate::collector::track(h, obj);
+                    // SAFETY: a new, initialised (I2), unlisted object with
+                    // `TRACKABLE` set.
+                    unsafe { crate::collector::track(h, obj) };
                 }
                 gc
             });
         }
         let (obj, b) = Self::alloc_headful(flags);
-        // SAFETY: `b` is the new block's box, aligned for `GcBox<T>`.
+        // SAFETY: `b` is the new block's box, aligned for `GcBox<T>` (I3).
         unsafe { b.write(GcBox::new(1, 1, true, value)) };
-        let gc = Gc::from_inner(b);
+        // SAFETY: the box is allocated and initialised (I1, I2), and its one
+        // strong count goes to this handle.
+        let gc = unsafe { Gc::from_inner(b) };
         if tracked {
-            crate::collector::track_new(obj);
+            // SAFETY: a new, initialised (I2), unlisted object with
+            // `TRACKABLE` set.
+            unsafe { crate::collector::track_new(obj) };
         }
         gc
     }
@@ -206,27 +227,36 @@ impl<T: Trace + 'static> Gc<T> {
         // free the block (through the vtable's static layout) if `data_fn`
         // panics before the value exists.
         let (obj, b) = Self::alloc_headful(Flags::at(LOC_NONE));
-        // SAFETY: the box starts at `b`; strong 0 means "no value yet", and
-        // the single weak count belongs to `weak` below.
+        // SAFETY: the box starts at `b`, 4-aligned and writable (I3); strong
+        // 0 means "no value yet" (I2), and the single weak count belongs to
+        // `weak` below.
         unsafe { gc_box::init_counts(b.cast(), 0, 1, true) };
-        let weak = Weak::from_inner(b);
+        // SAFETY: the box is allocated (I1), and its one weak count goes to
+        // this `Weak`.
+        let weak = unsafe { Weak::from_inner(b) };
         let value = data_fn(&weak);
         let flags = new_flags(tracked, value.finalizer().is_some())
             .set_to(Flag::Trusted, tracked && is_trusted_type::<T>());
-        // SAFETY: the box is allocated.
+        // SAFETY: the box is allocated (`weak` holds it, I1).
         let v = unsafe { gc_box::value_ptr(b.as_ptr()) };
         // SAFETY: the value field is allocated and not yet initialised;
-        // nothing reads it while the strong count is zero.
+        // nothing reads it while the strong count is zero (I2: the value is
+        // published below).
         unsafe { v.write(value) };
         obj.set_flags(flags.set_to(Flag::Inline, obj.has(Flag::Inline)));
-        // SAFETY: allocated; this publishes the value with one strong handle
-        // (the count was zero, nothing else can have changed it).
+        // SAFETY: allocated (`weak` holds it, I1); this publishes the value
+        // with one strong handle (the count was zero, nothing else can have
+        // changed it: S4 names this increment).
         unsafe { counts(b) }.inc_strong_checked();
         // `weak`'s count becomes the one all strong handles hold together.
         core::mem::forget(weak);
-        let gc = Gc::from_inner(b);
+        // SAFETY: the box is allocated and initialised (I1, I2), and the
+        // strong count just added goes to this handle.
+        let gc = unsafe { Gc::from_inner(b) };
         if tracked {
-            crate::collector::track_new(obj);
+            // SAFETY: a new, initialised (I2), unlisted object with
+            // `TRACKABLE` set.
+            unsafe { crate::collector::track_new(obj) };
         }
         gc
     }
@@ -298,33 +328,51 @@ impl<T: Trace + 'static> Gc<T> {
     #[inline]
     fn alloc_headful(flags: Flags) -> (HeadPtr, NonNull<GcBox<T>>) {
         if let Some(size) = gc_box::typed_block::<T>() {
+            let key = VTable::sized::<T>().key();
             let block = heap::with_heap(|h| {
-                crate::collector::slab(h).alloc_typed(VTable::sized::<T>().key(), size)
+                // SAFETY: `size` (`typed_block`) is a head and a `GcBox<T>`,
+                // at least 16 bytes and served; it is the same for every
+                // call with this type's key; `init_head` below writes the
+                // flags word before the slab is used again (P2).
+                unsafe { crate::collector::slab(h).alloc_typed(key, size) }
             });
-            // SAFETY: a typed slab block of `size` bytes: the head, then the
-            // box, 8-aligned.
+            // SAFETY: a typed slab block of `size` bytes, 8-aligned (P2): the
+            // head, then the box (the non-`INLINE` layout of I3).
             let obj = unsafe { init_head(block, flags) };
-            // SAFETY: the box follows the 8-byte head inside the block.
+            // SAFETY: the box follows the 8-byte head inside the block (I3).
             let b = unsafe { block.add(8) }.cast::<GcBox<T>>();
             return (obj, b);
         }
         let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-        let block = alloc_block(crate::collector::slab(heap::heap()), layout);
-        // SAFETY: `offset` is within the new block (from `headful_layout`).
+        let slab = crate::collector::slab(heap::heap());
+        // SAFETY: a head-ful block holds a vtable, a head and the counts (the
+        // `INLINE` layout of I3), so its layout is not zero-sized.
+        let block = unsafe { alloc_block(slab, layout) };
+        // SAFETY: `offset` is within the new block (`headful_layout`, I3).
         let b = unsafe { block.add(offset) };
         // SAFETY: `offset >= 16`, so the head's 8 bytes and the vtable's 8
-        // before it are inside the block.
+        // before it are inside the block (the `INLINE` layout of I3).
         let head = unsafe { b.sub(8) };
-        // SAFETY: the head and vtable are 8-aligned, writable, and part of
-        // the new block.
+        // SAFETY: the head and vtable are 8-aligned, writable, part of the
+        // new block and followed by the box (I3).
         let obj = unsafe { init_inline_head(head, VTable::sized::<T>(), flags) };
         (obj, b.cast::<GcBox<T>>())
     }
 }
 
 impl<T: ?Sized> Gc<T> {
+    /// The handle that owns one strong count of the box at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` points to an allocated `GcBox<T>` (I1) whose value is
+    ///   initialised (I2), or is dead (a value moved out or dropped by the
+    ///   collector: the handle is then a dead one);
+    /// - the caller hands the new `Gc` one strong count that it owns (a new
+    ///   box's first count, or one it just added), which the `Gc` gives back
+    ///   when it is dropped.
     #[inline]
-    pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
+    pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
         Gc {
             ptr,
             _owns: PhantomData,
@@ -333,7 +381,7 @@ impl<T: ?Sized> Gc<T> {
 
     #[inline]
     fn counts(&self) -> &gc_box::Counts {
-        // SAFETY: a handle keeps its block allocated (I1).
+        // SAFETY: a handle's strong count keeps its block allocated (I1).
         unsafe { counts(self.ptr) }
     }
 
@@ -347,7 +395,9 @@ impl<T: ?Sized> Gc<T> {
     #[inline]
     pub(crate) fn obj(this: &Self) -> Option<HeadPtr> {
         if this.counts().has_head() {
-            // SAFETY: the block is allocated and has a head (I3).
+            // SAFETY: the block is allocated (the handle, I1) and has a head
+            // (I3); the `HeadPtr` is used while the caller borrows the handle
+            // or holds a count (I9).
             Some(unsafe { head_of(this.ptr) })
         } else {
             None
@@ -451,7 +501,9 @@ impl<T: ?Sized> Gc<T> {
     #[must_use = "the Weak is dropped at once otherwise"]
     pub fn downgrade(this: &Self) -> Weak<T> {
         this.counts().inc_weak();
-        Weak::from_inner(this.ptr)
+        // SAFETY: the handle keeps the box allocated (I1), and the weak count
+        // just added goes to the `Weak`.
+        unsafe { Weak::from_inner(this.ptr) }
     }
 
     /// Whether the cycle collector currently tracks this object (Python's
@@ -576,21 +628,30 @@ pub(crate) fn new_flags(tracked: bool, finalizer: bool) -> Flags {
 }
 
 /// Adds a strong count, handling overflow and detached objects.
+///
+/// # Safety
+///
+/// - `ptr` points to an allocated box (I1) that the caller reached through a
+///   shared `Gc` handle or a `Weak` (so no `&mut` from `Gc::get_mut` to its
+///   value is alive, I5).
 #[inline]
-pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
-    // SAFETY: the caller holds a handle (or a `Weak` that saw a non-zero
-    // count), so the block is allocated (I1).
+pub(crate) unsafe fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: the caller guarantees the block is allocated (this fn's
+    // Safety, I1).
     let c = unsafe { counts(ptr) };
     // The flags sit above the count: one compare sends overflow, dead and
     // detached objects to the slow path.
     if !c.try_inc_fast() {
         let obj = if c.has_head() {
-            // SAFETY: the block is allocated and has a head (I3).
+            // SAFETY: the block is allocated (I1) and has a head (I3); the
+            // `HeadPtr` lives only in this call (I9).
             Some(unsafe { head_of(ptr) })
         } else {
             None
         };
-        inc_strong_slow(c, obj);
+        // SAFETY: `c` and `obj` are the box's; the caller reached it through
+        // a shared handle or a `Weak` (this fn's Safety, I5).
+        unsafe { inc_strong_slow(c, obj) };
     }
 }
 
@@ -605,23 +666,35 @@ pub(crate) fn inc_strong<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 pub(crate) fn inc_strong_of(obj: HeadPtr) {
     let c = obj.counts();
     if !c.try_inc_fast() {
-        inc_strong_slow(c, Some(obj));
+        // SAFETY: `c` is `obj`'s counts, allocated (I9). The crate calls this
+        // for objects found in a list or held by a `debug` count (I7): a
+        // detached object is in no list (I5), and one with a `&mut` from
+        // `get_mut` alive has no count but that of its one handle.
+        unsafe { inc_strong_slow(c, Some(obj)) };
     }
 }
 
 /// The slow path of a strong increment: overflow (a panic before anything
 /// changes), a detached object (reattached), an object a collection is
 /// examining (recorded, step S4).
+///
+/// # Safety
+///
+/// - `c` is the counts of an allocated box (I1), and `obj` its head if it
+///   has one (I3);
+/// - the new handle or count is made from a shared handle, a `Weak` or a
+///   count the caller holds, so no `&mut` from `Gc::get_mut` to the value is
+///   alive (I5).
 #[cold]
 #[inline(never)]
-fn inc_strong_slow(c: &gc_box::Counts, obj: Option<HeadPtr>) {
+unsafe fn inc_strong_slow(c: &gc_box::Counts, obj: Option<HeadPtr>) {
     let (detached, dead) = (c.is_detached(), c.is_dead());
     c.inc_strong_checked();
     let Some(obj) = obj else { return };
     if detached {
-        // A new handle is being made from a shared one, so no `&mut` from
-        // `get_mut` is alive any more (I5).
-        heap::reattach(obj);
+        // SAFETY: a new handle is being made from a shared one (this fn's
+        // Safety), so no `&mut` from `get_mut` is alive any more (I5).
+        unsafe { heap::reattach(obj) };
     } else if dead && matches!(obj.loc(), LOC_WORK | LOC_GARBAGE) {
         // A handle made while a collection examines the object: its
         // analysis cannot account for it, and keeps everything (step S4).
@@ -650,8 +723,12 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// ```
     #[inline]
     fn clone(&self) -> Self {
-        inc_strong(self.ptr);
-        Gc::from_inner(self.ptr)
+        // SAFETY: `self` is a shared handle, so the box is allocated (I1) and
+        // no `&mut` from `get_mut` is alive (I5).
+        unsafe { inc_strong(self.ptr) };
+        // SAFETY: allocated (I1), and the strong count just added goes to
+        // the new handle (a dead handle clones to a dead one).
+        unsafe { Gc::from_inner(self.ptr) }
     }
 }
 
@@ -677,7 +754,8 @@ impl<T: ?Sized> Drop for Gc<T> {
     fn drop(&mut self) {
         let c = self.counts();
         if c.dec_strong() == 0 {
-            // SAFETY: that was the last strong handle.
+            // SAFETY: that was the last strong count; the block is still
+            // allocated (the strong handles' weak count, I1).
             unsafe { drop_slow(self.ptr) };
         }
     }
@@ -690,25 +768,30 @@ impl<T: ?Sized> Drop for Gc<T> {
 /// - The strong count of the allocated box at `ptr` just reached zero.
 #[inline(never)]
 unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
-    // SAFETY: the block is allocated until this release (I1).
+    // SAFETY: the block is allocated until this release gives back the
+    // strong handles' weak count (I1).
     let c = unsafe { counts(ptr) };
     if c.has_head() {
-        // SAFETY: head-ful (I3).
+        // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
+        // only by the release below (I9).
         let obj = unsafe { head_of(ptr) };
-        // SAFETY: the count just reached zero.
+        // SAFETY: the count just reached zero (this fn's Safety), and this
+        // is its one release (I2).
         unsafe { release::release_zero(obj) };
         return;
     }
     // The weak count all strong handles held together, now owned by this
     // `Weak`, whose drop gives it back (freeing the block if no other `Weak`
     // remains) even if the value's `Drop` panics, as `Rc::drop_slow` does.
-    let _weak = Weak::from_inner(ptr);
+    // SAFETY: allocated (I1); the strong handles' weak count goes to it.
+    let _weak = unsafe { Weak::from_inner(ptr) };
     // A head-less value is never collected: it is dead only if it was moved
     // out.
     if !c.is_dead() {
-        // SAFETY: the block is allocated.
+        // SAFETY: the block is allocated (`_weak` holds it, I1).
         let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
-        // SAFETY: the last handle is gone: the value is dropped this once (I2).
+        // SAFETY: the last handle is gone: the value is initialised and
+        // dropped this once, and nothing reads it again (I2).
         unsafe { ptr::drop_in_place(v) };
     }
 }
@@ -738,7 +821,9 @@ impl<T: Trace + ?Sized> Trace for Gc<T> {
     #[inline]
     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match Gc::obj(self) {
-            Some(obj) => tracer.visit(obj, self),
+            // SAFETY: `obj` is the head of the object this handle points to
+            // (`Gc::obj`, I3), so the edge is a real handle to it (S3).
+            Some(obj) => unsafe { tracer.visit(obj, self) },
             None => tracer.visit_leaf(self.counts(), core::any::type_name::<T>),
         }
     }

@@ -337,4 +337,3 @@ macro_rules! gc_dyn {
         $crate::Gc::unsize($crate::Gc::new($value), |value| value as &_)
     };
 }
-

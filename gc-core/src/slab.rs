@@ -17,13 +17,39 @@
 //!
 //! # Invariants
 //!
-//! - **S1**: a page is `PAGE_SIZE` bytes, aligned to `PAGE_SIZE`, inside a
-//!   chunk; a chunk is freed only when every page carved from it is spare
-//!   (no block in it is live).
-//! - **S2**: every block handed out lies in one page, at
-//!   `HEADER + k * block` for its pool's block size, and is handed out at
-//!   most once until it is freed (it is then on its page's free list).
-//! - **S3**: a pool outlives its pages (it is freed only when it owns none).
+//! The slab's unsafe code relies on these and cites them by number (`P` for
+//! pages; the heap block's invariants are I1 to I9, the soundness steps S1
+//! to S6).
+//!
+//! - **P1 (pages and chunks)**: a page is `PAGE_SIZE` bytes, aligned to
+//!   `PAGE_SIZE`, inside a chunk, and its header is written when it is first
+//!   handed to a pool; a chunk is freed only when every page carved from it
+//!   is spare (no block in it is live). So the page of a live block, and
+//!   every carved page of a registered chunk (P5), is live memory with a
+//!   header.
+//! - **P2 (blocks)**: every block handed out lies in one page, at
+//!   `HEADER + k * block` for its pool's block size (a multiple of 8: at
+//!   least 8, and at least 16 in a typed pool), and is handed out at most
+//!   once until it is freed. A free block is on its page's free list, with
+//!   its link at its pool's link offset (`TYPED_LINK` in a typed pool, whose
+//!   free blocks also hold `FREE_TAG` in their second `u32`); a live block of
+//!   a typed page never holds `FREE_TAG` there (see [`Slab::alloc_typed`]).
+//! - **P3 (pools)**: a pool outlives its pages (it is freed only when it owns
+//!   none), and `classes`, `cache` and `typed` hold only live pools:
+//!   `drop_pool` takes a pool out of all three before freeing it.
+//! - **P4 (page lists)**: a carved page is in the list its `state` names,
+//!   and in no other: `Current`, its pool's `current`; `Partial`, its pool's
+//!   `partial` list; `Full`, none; `Spare`, the slab's `spare` list. The
+//!   `prev` and `next` links of a listed page name pages of the same list
+//!   (or are null), so every listed page, and every page a link names, is a
+//!   live page (P1); a page is unlinked before its chunk is freed.
+//! - **P5 (registries)**: `chunks` holds exactly the live chunks, and
+//!   `chunk` is null or one of them (`free_chunk` takes a chunk out of both
+//!   before freeing it). `typed` and `chunks` are leaked `Box<Vec<_>>`s (or
+//!   null) that only this thread's slab borrows, each borrow within one
+//!   method that does not reach the same registry again while it lives (the
+//!   one callback, that of `typed_blocks`, must not use the slab), so no two
+//!   borrows of a registry overlap.
 
 use core::alloc::Layout;
 use core::cell::Cell;
@@ -191,10 +217,10 @@ fn page_of(block: NonNull<u8>) -> *mut Page {
 ///
 /// # Safety
 ///
-/// - `block` was handed out by this allocator and is live (S2).
+/// - `block` was handed out by this thread's slab and is live (P2).
 #[inline]
 pub(crate) unsafe fn key_of(block: NonNull<u8>) -> Option<TypeKey> {
-    // SAFETY: the page is live while one of its blocks is (S1); its header
+    // SAFETY: the page of a live block is live and has a header (P1), which
     // is only accessed through shared references to `Cell`s.
     let page = unsafe { &*page_of(block) };
     NonNull::new(page.vtable.get().cast_mut()).map(TypeKey)
@@ -203,9 +229,13 @@ pub(crate) unsafe fn key_of(block: NonNull<u8>) -> Option<TypeKey> {
 impl Slab {
     /// A block of `size` bytes (alignment 8) from the size-class pool.
     ///
-    /// `serves(size, 8)` must hold.
+    /// # Safety
+    ///
+    /// - `size` is in `1..=MAX_BLOCK` (a zero size would make blocks of zero
+    ///   bytes, all at one address).
     #[inline]
-    pub(crate) fn alloc(&self, size: usize) -> NonNull<u8> {
+    pub(crate) unsafe fn alloc(&self, size: usize) -> NonNull<u8> {
+        debug_assert!((1..=MAX_BLOCK).contains(&size));
         let block = block_size(size);
         let cell = &self.classes[block / 8];
         let mut pool = cell.get();
@@ -213,17 +243,25 @@ impl Slab {
             pool = new_pool(ptr::null(), block);
             cell.set(pool);
         }
-        // SAFETY: pools in `classes` are live (S3: never freed while
-        // listed).
+        // SAFETY: a pool in `classes` is live (P3), and so is a new one.
         unsafe { self.alloc_from(pool) }
     }
 
     /// A block of `size` bytes for a tracked object of the type `key`
     /// names; its page records the key (see [`key_of`]).
     ///
-    /// `serves(size, 8)` must hold.
+    /// # Safety
+    ///
+    /// - `size` is in `16..=MAX_BLOCK` (a head and counts at least);
+    /// - every call with this `key` passes the same `size` (the key's pool
+    ///   has one block size);
+    /// - before the slab is next used, the caller writes a word other than
+    ///   `FREE_TAG` into the block's second `u32` (an object's flags word,
+    ///   whose location is never `LOC_FREE`), so that [`Slab::typed_blocks`]
+    ///   tells the block from a free one (P2).
     #[inline]
-    pub(crate) fn alloc_typed(&self, key: TypeKey, size: usize) -> NonNull<u8> {
+    pub(crate) unsafe fn alloc_typed(&self, key: TypeKey, size: usize) -> NonNull<u8> {
+        debug_assert!((16..=MAX_BLOCK).contains(&size));
         let key = key.0.as_ptr().cast_const();
         let slot = &self.cache[(key.addr() >> 4) % CACHE];
         let (k, mut pool) = slot.get();
@@ -231,7 +269,11 @@ impl Slab {
             pool = self.typed_pool(key, block_size(size));
             slot.set((key, pool));
         }
-        // SAFETY: pools in the cache are live (S3).
+        // SAFETY: a pool in the cache is live (P3), and so is the one
+        // `typed_pool` returns.
+        let pool_block = unsafe { (*pool).block };
+        debug_assert_eq!(pool_block as usize, block_size(size), "one size per key");
+        // SAFETY: `pool` is live (P3), as just said.
         unsafe { self.alloc_from(pool) }
     }
 
@@ -242,11 +284,11 @@ impl Slab {
         if self.typed.get().is_null() {
             self.typed.set(Box::into_raw(Box::new(Vec::new())));
         }
-        // SAFETY: `typed` is a leaked `Box<Vec<_>>` only this thread uses,
-        // and nothing else borrows it while this function runs.
+        // SAFETY: `typed` is a leaked `Box<Vec<_>>` that nothing else
+        // borrows while this function runs (P5).
         let typed = unsafe { &mut *self.typed.get() };
         for &p in typed.iter() {
-            // SAFETY: pools in `typed` are live (S3).
+            // SAFETY: pools in `typed` are live (P3).
             if unsafe { (*p).vtable } == key {
                 return p;
             }
@@ -260,26 +302,27 @@ impl Slab {
     ///
     /// # Safety
     ///
-    /// - `pool` is live.
+    /// - `pool` is a live pool of this slab (P3).
     #[inline]
     unsafe fn alloc_from(&self, pool: *mut Pool) -> NonNull<u8> {
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the caller guarantees `pool` is live (this fn's Safety, P3).
         let p = unsafe { &*pool };
         let page = p.current.get();
         if !page.is_null() {
-            // SAFETY: the current page is live (S1).
+            // SAFETY: the current page is a listed page, so live (P4).
             let pg = unsafe { &*page };
             let f = pg.free.get();
             if !f.is_null() {
-                // SAFETY: `f` is a free block of this page, holding its
-                // `Free` link at the pool's link offset (S2).
+                // SAFETY: `f` is a free block of this page, with its `Free`
+                // link at the pool's link offset, inside the block (P2).
                 let link = unsafe { f.cast::<u8>().add(p.link) };
                 #[expect(clippy::cast_ptr_alignment, reason = "blocks and links are 8-aligned")]
                 let link = link.cast::<Free>();
-                // SAFETY: as above.
+                // SAFETY: the link of a free block is initialised (P2).
                 pg.free.set(unsafe { (*link).next });
                 pg.live.set(pg.live.get() + 1);
-                // SAFETY: non-null.
+                // SAFETY: `f` is a block inside a live page (P2), so not
+                // null.
                 return unsafe { NonNull::new_unchecked(f.cast()) };
             }
             let b = pg.bump.get();
@@ -287,62 +330,80 @@ impl Slab {
             if next as usize <= PAGE_SIZE {
                 pg.bump.set(next);
                 pg.live.set(pg.live.get() + 1);
-                // SAFETY: `b` plus a block is within the page (S1, S2).
+                // SAFETY: `b` plus a block is within the page (P1, P2).
                 let block = unsafe { page.cast::<u8>().add(b as usize) };
-                // SAFETY: inside a live allocation, so not null.
+                // SAFETY: inside a live page (P1), so not null.
                 return unsafe { NonNull::new_unchecked(block) };
             }
         }
-        self.alloc_slow(pool)
+        // SAFETY: `pool` is live (this fn's Safety, P3).
+        unsafe { self.alloc_slow(pool) }
     }
 
     /// The current page is exhausted: make another one current.
+    ///
+    /// # Safety
+    ///
+    /// - `pool` is a live pool of this slab (P3).
     #[cold]
     #[inline(never)]
-    fn alloc_slow(&self, pool: *mut Pool) -> NonNull<u8> {
-        // SAFETY: the caller's pool is live.
+    unsafe fn alloc_slow(&self, pool: *mut Pool) -> NonNull<u8> {
+        // SAFETY: the caller guarantees `pool` is live (this fn's Safety, P3).
         let p = unsafe { &*pool };
         let old = p.current.get();
         if !old.is_null() {
-            // SAFETY: live page.
+            // SAFETY: the current page is a listed page, so live (P4).
             let pg = unsafe { &*old };
             pg.state.set(State::Full);
         }
         let head = p.partial.get();
         let page = if head.is_null() {
-            let page = self.new_page(pool);
+            // SAFETY: `pool` is live (this fn's Safety, P3).
+            let page = unsafe { self.new_page(pool) };
             p.pages.set(p.pages.get() + 1);
             page
         } else {
-            // SAFETY: pages in the partial list are live.
-            unlink(&p.partial, unsafe { &*head }, head);
+            // SAFETY: pages in the partial list are live (P4).
+            let pg = unsafe { &*head };
+            debug_assert_eq!(pg.state.get(), State::Partial, "invariant P4");
+            // SAFETY: `head` is in the pool's partial list, whose pages are
+            // live (P4); `pg` is its header.
+            unsafe { unlink(&p.partial, pg, head) };
             head
         };
-        // SAFETY: `page` is live.
+        // SAFETY: `page` was just taken off a list or made, so it is live
+        // (P1, P4).
         unsafe { &*page }.state.set(State::Current);
         p.current.set(page);
-        // SAFETY: the pool is live; its current page now has room.
+        // SAFETY: `pool` is live (this fn's Safety, P3); its current page
+        // now has room.
         unsafe { self.alloc_from(pool) }
     }
 
     /// A fresh (or spare) page for `pool`.
-    fn new_page(&self, pool: *mut Pool) -> *mut Page {
+    ///
+    /// # Safety
+    ///
+    /// - `pool` is a live pool of this slab (P3).
+    unsafe fn new_page(&self, pool: *mut Pool) -> *mut Page {
         let head = self.spare.get();
         let (page, chunk) = if head.is_null() {
             self.carve()
         } else {
-            self.spare_unlink(head);
-            // SAFETY: spare pages are live and unused.
+            // SAFETY: `head` heads the spare list (P4).
+            unsafe { self.spare_unlink(head) };
+            // SAFETY: a spare page is live and has a header (P1, P4).
             let chunk = unsafe { &*head }.chunk.get();
-            // SAFETY: a chunk outlives its pages (S1).
+            // SAFETY: the chunk of a live page is live (P1).
             let c = unsafe { &*chunk };
             c.spare.set(c.spare.get() - 1);
             (head, chunk)
         };
-        // SAFETY: the caller's pool is live.
+        // SAFETY: the caller guarantees `pool` is live (this fn's Safety, P3).
         let p = unsafe { &*pool };
-        // SAFETY: `page` is `PAGE_SIZE` bytes, aligned, unused; the header is
-        // written before any reference to it is made.
+        // SAFETY: `page` is `PAGE_SIZE` bytes of a live chunk, aligned, and
+        // in no list now (P1, P4); the header is written before any
+        // reference to it is made.
         unsafe {
             page.write(Page {
                 vtable: Cell::new(p.vtable),
@@ -364,16 +425,17 @@ impl Slab {
     /// A never-used page from the current chunk, or from a new chunk.
     fn carve(&self) -> (*mut Page, *mut Chunk) {
         let mut chunk = self.chunk.get();
-        // SAFETY: the carving chunk is live (it has carved pages or none).
+        // SAFETY: `chunk` is null or a live chunk (P5).
         if chunk.is_null() || unsafe { &*chunk }.carved.get() == CHUNK_PAGES {
             chunk = self.new_chunk();
             self.chunk.set(chunk);
         }
-        // SAFETY: as above.
+        // SAFETY: `chunk` is a live chunk (P5), just checked or made.
         let c = unsafe { &*chunk };
         let k = c.carved.get();
         c.carved.set(k + 1);
-        // SAFETY: page `k` of the chunk, inside its allocation.
+        // SAFETY: page `k` of the chunk, `k < CHUNK_PAGES`, inside its
+        // allocation (P1).
         let page = unsafe { c.base.add(k as usize * PAGE_SIZE) };
         #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
         let page = page.cast::<Page>();
@@ -383,7 +445,8 @@ impl Slab {
     fn new_chunk(&self) -> *mut Chunk {
         // The exit guard gives the memory back when the thread ends.
         let layout = chunk_layout();
-        // SAFETY: the layout has a non-zero size.
+        // SAFETY: the chunk layout has a non-zero size (P1: `CHUNK_PAGES`
+        // pages).
         let base = unsafe { alloc::alloc(layout) };
         if base.is_null() {
             alloc::handle_alloc_error(layout);
@@ -396,41 +459,57 @@ impl Slab {
         if self.chunks.get().is_null() {
             self.chunks.set(Box::into_raw(Box::new(Vec::new())));
         }
-        // SAFETY: the registry is a leaked `Box<Vec<_>>` used only by this
-        // thread, not borrowed elsewhere now.
+        // SAFETY: `chunks` is a leaked `Box<Vec<_>>` that nothing else
+        // borrows now (P5).
         unsafe { &mut *self.chunks.get() }.push(chunk);
         chunk
     }
 
     /// Gives a chunk whose carved pages are all spare back to the system.
-    fn free_chunk(&self, chunk: *mut Chunk) {
-        // SAFETY: the chunk is live.
+    ///
+    /// # Safety
+    ///
+    /// - `chunk` is a live chunk of this slab (P5), and every page carved
+    ///   from it is spare (P1).
+    unsafe fn free_chunk(&self, chunk: *mut Chunk) {
+        // SAFETY: the caller guarantees `chunk` is live (this fn's Safety, P5).
         let c = unsafe { &*chunk };
-        debug_assert_eq!(c.spare.get(), c.carved.get());
+        debug_assert_eq!(c.spare.get(), c.carved.get(), "invariant P1");
         for k in 0..c.carved.get() {
-            // SAFETY: page `k` of the chunk.
+            // SAFETY: page `k` of the chunk, one it carved (P1).
             let page = unsafe { c.base.add(k as usize * PAGE_SIZE) };
             #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
-            self.spare_unlink(page.cast::<Page>());
+            let page = page.cast::<Page>();
+            // SAFETY: every carved page of the chunk is spare (this fn's
+            // Safety), so in the spare list (P4).
+            unsafe { self.spare_unlink(page) };
         }
         if self.chunk.get() == chunk {
             self.chunk.set(ptr::null_mut());
         }
-        // SAFETY: the registry is used only by this thread.
+        // SAFETY: a registered chunk exists, so `chunks` is a leaked
+        // `Box<Vec<_>>` that nothing else borrows now (P5).
         unsafe { &mut *self.chunks.get() }.retain(|&x| x != chunk);
         // SAFETY: allocated by `new_chunk` with this layout; no page of it is
-        // in use (S1).
+        // in use or listed any more (P1, P4).
         unsafe { alloc::dealloc(c.base, chunk_layout()) };
-        // SAFETY: leaked by `new_chunk`; no page refers to it any more.
+        // SAFETY: leaked by `new_chunk`, and no longer registered (P5); no
+        // page refers to it any more.
         drop(unsafe { Box::from_raw(chunk) });
     }
 
     /// Removes a spare page from the spare list.
-    fn spare_unlink(&self, page: *mut Page) {
-        // SAFETY: spare pages are live.
+    ///
+    /// # Safety
+    ///
+    /// - `page` is in this slab's spare list (`Spare`, P4).
+    unsafe fn spare_unlink(&self, page: *mut Page) {
+        // SAFETY: a spare page is a listed page, so live (P4).
         let pg = unsafe { &*page };
-        debug_assert_eq!(pg.state.get(), State::Spare);
-        unlink(&self.spare, pg, page);
+        debug_assert_eq!(pg.state.get(), State::Spare, "invariant P4");
+        // SAFETY: `page` is in the spare list, whose pages are live (P4);
+        // `pg` is its header.
+        unsafe { unlink(&self.spare, pg, page) };
         self.spares.set(self.spares.get() - 1);
     }
 
@@ -439,84 +518,113 @@ impl Slab {
     /// # Safety
     ///
     /// - `block` came from [`Slab::alloc`] or [`Slab::alloc_typed`] of this
-    ///   thread's slab, and is freed once (S2).
+    ///   slab, is not used again, and is freed once (P2).
     #[inline]
     pub(crate) unsafe fn free(&self, block: NonNull<u8>) {
         let page = page_of(block);
-        // SAFETY: the page is live while the block is (S1).
+        // SAFETY: the page of a live block is live (P1).
         let pg = unsafe { &*page };
         let link = Free {
             next: pg.free.get(),
         };
         if pg.vtable.get().is_null() {
-            // SAFETY: the block is at least 8 bytes, 8-aligned, and no
-            // longer used: it now holds the free-list link.
+            // SAFETY: an untyped block is at least 8 bytes, 8-aligned (P2),
+            // and no longer used: it now holds the free-list link.
             unsafe { block.cast::<Free>().write(link) };
         } else {
             // A typed block keeps a head-shaped start, so that walks over
             // the page (`typed_blocks`) can tell it is free: the flags word
             // says `LOC_FREE`, and the link goes after the head.
-            // SAFETY: typed blocks are at least 16 bytes, 8-aligned; the
-            // flags word is the second `u32` of the head.
+            // SAFETY: a typed block is at least 16 bytes, 8-aligned (P2), so
+            // its second `u32` is inside it.
             let flags = unsafe { block.cast::<u32>().add(1) };
-            // SAFETY: as above; the block is no longer used.
+            // SAFETY: inside the block and 4-aligned (P2); the block is no
+            // longer used.
             unsafe { flags.write(FREE_TAG) };
-            // SAFETY: bytes 8..16 of the block.
+            // SAFETY: bytes 8..16 of the block, inside it (P2).
             let at = unsafe { block.add(TYPED_LINK) };
-            // SAFETY: 8-aligned, no longer used.
+            // SAFETY: 8-aligned and inside the block (P2), no longer used.
             unsafe { at.cast::<Free>().write(link) };
         }
         pg.free.set(block.as_ptr().cast());
         let live = pg.live.get() - 1;
         pg.live.set(live);
         if live == 0 || pg.state.get() == State::Full {
-            self.free_slow(page);
+            // SAFETY: the page of a block this slab handed out is a live
+            // page of this slab (P1).
+            unsafe { self.free_slow(page) };
         }
     }
 
+    /// A block of `page` was just freed: move the page between lists.
+    ///
+    /// # Safety
+    ///
+    /// - `page` is a live page of this slab (P1) that is not spare.
     #[cold]
     #[inline(never)]
-    fn free_slow(&self, page: *mut Page) {
-        // SAFETY: the page is live (it just had a live block).
+    unsafe fn free_slow(&self, page: *mut Page) {
+        // SAFETY: the caller guarantees `page` is live (this fn's Safety, P1).
         let pg = unsafe { &*page };
+        debug_assert_ne!(pg.state.get(), State::Spare, "invariant P4");
         let pool = pg.pool.get();
-        // SAFETY: a pool outlives its pages (S3).
+        // SAFETY: a pool outlives its pages (P3).
         let p = unsafe { &*pool };
         if pg.state.get() == State::Full {
             pg.state.set(State::Partial);
-            link(&p.partial, pg, page);
+            // SAFETY: a `Full` page is in no list (P4); the partial list's
+            // pages are live (P4); `pg` is `page`'s header.
+            unsafe { link(&p.partial, pg, page) };
         }
         if pg.live.get() == 0 && pg.state.get() == State::Partial {
-            unlink(&p.partial, pg, page);
-            self.release_page(page);
+            // SAFETY: a `Partial` page is in its pool's partial list (P4).
+            unsafe { unlink(&p.partial, pg, page) };
+            // SAFETY: `page` is live, empty and now in no list (P4).
+            unsafe { self.release_page(page) };
             p.pages.set(p.pages.get() - 1);
             if self.closing.get() && p.pages.get() == 0 {
-                self.drop_pool(pool);
+                // SAFETY: the pool is live (P3) and now owns no page.
+                unsafe { self.drop_pool(pool) };
             }
         }
     }
 
     /// Puts an empty page on the spare list; gives its chunk back if all
     /// of the chunk's pages are spare and enough others are kept.
-    fn release_page(&self, page: *mut Page) {
-        // SAFETY: the page is live and empty.
+    ///
+    /// # Safety
+    ///
+    /// - `page` is a live page of this slab (P1) with no live block, in no
+    ///   list (P4); its pool no longer counts it.
+    unsafe fn release_page(&self, page: *mut Page) {
+        // SAFETY: the caller guarantees `page` is live (this fn's Safety, P1).
         let pg = unsafe { &*page };
+        debug_assert_eq!(pg.live.get(), 0);
         pg.state.set(State::Spare);
-        link(&self.spare, pg, page);
+        // SAFETY: `page` is in no list (this fn's Safety); the spare list's
+        // pages are live (P4); `pg` is `page`'s header.
+        unsafe { link(&self.spare, pg, page) };
         self.spares.set(self.spares.get() + 1);
         let chunk = pg.chunk.get();
-        // SAFETY: a chunk outlives its pages (S1).
+        // SAFETY: the chunk of a live page is live (P1).
         let c = unsafe { &*chunk };
         c.spare.set(c.spare.get() + 1);
         let all_spare = c.spare.get() == c.carved.get();
         let full = c.carved.get() == CHUNK_PAGES;
         if all_spare && (self.closing.get() || (full && self.spares.get() > SPARE_RESERVE)) {
-            self.free_chunk(chunk);
+            // SAFETY: the chunk is live (P1, P5) and all its carved pages
+            // are spare.
+            unsafe { self.free_chunk(chunk) };
         }
     }
 
     /// Frees a pool that owns no page, and forgets it.
-    fn drop_pool(&self, pool: *mut Pool) {
+    ///
+    /// # Safety
+    ///
+    /// - `pool` is a live pool of this slab (P3) that owns no page, and is
+    ///   not used again.
+    unsafe fn drop_pool(&self, pool: *mut Pool) {
         for c in &self.classes {
             if c.get() == pool {
                 c.set(ptr::null_mut());
@@ -528,46 +636,64 @@ impl Slab {
             }
         }
         if !self.typed.get().is_null() {
-            // SAFETY: the registry is only used by this thread, not borrowed
-            // elsewhere now.
+            // SAFETY: `typed` is a leaked `Box<Vec<_>>` that nothing else
+            // borrows now (P5).
             let typed = unsafe { &mut *self.typed.get() };
             typed.retain(|&p| p != pool);
         }
         // SAFETY: pools are `Box`es leaked by `new_pool`; this one owns no
-        // page (S3) and is no longer listed anywhere.
+        // page (P3, this fn's Safety) and is no longer listed anywhere.
         drop(unsafe { Box::from_raw(pool) });
     }
 
-    /// Calls `f` on every block of every typed page that has ever been
-    /// handed out (live objects, and free blocks whose flags word says
-    /// `LOC_FREE`). `f` must not allocate or free slab blocks.
-    pub(crate) fn typed_blocks(&self, mut f: impl FnMut(NonNull<u8>)) {
+    /// Calls `f` on every live block of every typed page (a block handed
+    /// out and not freed since: an object's head), skipping free ones.
+    ///
+    /// # Safety
+    ///
+    /// - `f` does not use this slab: it allocates, frees and closes nothing
+    ///   here (the walk borrows `chunks` and reads pages while it runs, P5).
+    pub(crate) unsafe fn typed_blocks(&self, mut f: impl FnMut(NonNull<u8>)) {
         if self.chunks.get().is_null() {
             return;
         }
-        // SAFETY: the registry is used only by this thread; `f` does not
-        // allocate, so it does not change while it is read.
+        // SAFETY: `chunks` is a leaked `Box<Vec<_>>`; `f` does not use the
+        // slab (this fn's Safety), so nothing else borrows or changes it
+        // while this reference lives (P5).
         let chunks = unsafe { &*self.chunks.get() };
         for &chunk in chunks {
-            // SAFETY: registered chunks are live.
+            // SAFETY: registered chunks are live (P5).
             let c = unsafe { &*chunk };
             for k in 0..c.carved.get() as usize {
-                // SAFETY: page `k` of the chunk.
+                // SAFETY: page `k` of the chunk, one it carved (P1).
                 let page = unsafe { c.base.add(k * PAGE_SIZE) };
                 #[expect(clippy::cast_ptr_alignment, reason = "pages are PAGE_SIZE-aligned")]
-                // SAFETY: carved pages have a header.
-                let pg = unsafe { &*page.cast::<Page>() };
+                let header = page.cast::<Page>();
+                // SAFETY: a carved page of a live chunk has a header (P1).
+                let pg = unsafe { &*header };
                 if pg.state.get() == State::Spare || pg.vtable.get().is_null() {
                     continue;
                 }
                 let block = pg.block.get() as usize;
                 let mut off = HEADER;
                 while off + block <= pg.bump.get() as usize {
-                    // SAFETY: a block handed out from this page (S2).
+                    // SAFETY: a block handed out from this page, inside it
+                    // (P2).
                     let b = unsafe { page.add(off) };
-                    // SAFETY: inside a live allocation, so not null.
-                    f(unsafe { NonNull::new_unchecked(b) });
                     off += block;
+                    #[expect(clippy::cast_ptr_alignment, reason = "blocks are 8-aligned")]
+                    let words = b.cast::<u32>();
+                    // SAFETY: a typed block is at least 16 bytes, 8-aligned
+                    // (P2), so its second `u32` is inside it.
+                    let tag = unsafe { words.add(1) };
+                    // SAFETY: the second `u32` of a handed-out typed block is
+                    // initialised: `FREE_TAG` when it is free, the object's
+                    // flags word otherwise (P2).
+                    if unsafe { tag.read() } == FREE_TAG {
+                        continue;
+                    }
+                    // SAFETY: inside a live page (P1), so not null.
+                    f(unsafe { NonNull::new_unchecked(b) });
                 }
             }
         }
@@ -580,45 +706,57 @@ impl Slab {
         self.closing.set(true);
         let mut pools: Vec<*mut Pool> = self.classes.iter().map(Cell::get).collect();
         if !self.typed.get().is_null() {
-            // SAFETY: registry of this thread, not borrowed elsewhere.
+            // SAFETY: `typed` is a leaked `Box<Vec<_>>` that nothing else
+            // borrows now (P5).
             pools.extend(unsafe { &*self.typed.get() }.iter().copied());
         }
         for pool in pools.into_iter().filter(|p| !p.is_null()) {
-            // SAFETY: listed pools are live (S3).
+            // SAFETY: pools in `classes` and `typed` are live (P3); this loop
+            // drops only the pool it is at.
             let p = unsafe { &*pool };
             let cur = p.current.get();
-            // SAFETY: the current page is live.
+            // SAFETY: the current page is a listed page, so live (P4).
             if !cur.is_null() && unsafe { &*cur }.live.get() == 0 {
                 p.current.set(ptr::null_mut());
-                self.release_page(cur);
+                // SAFETY: `cur` is live, empty and, no longer current, in no
+                // list (P4).
+                unsafe { self.release_page(cur) };
                 p.pages.set(p.pages.get() - 1);
             }
             if p.pages.get() == 0 {
-                self.drop_pool(pool);
+                // SAFETY: the pool is live (P3) and owns no page.
+                unsafe { self.drop_pool(pool) };
             }
         }
         if !self.typed.get().is_null() {
-            // SAFETY: as above.
+            // SAFETY: `typed` is a leaked `Box<Vec<_>>` that nothing else
+            // borrows now (P5).
             let empty = unsafe { &*self.typed.get() }.is_empty();
             if empty {
-                // SAFETY: leaked by `typed_pool`; nothing refers to it now.
+                // SAFETY: leaked by `typed_pool`, and no reference to it
+                // lives (P5).
                 drop(unsafe { Box::from_raw(self.typed.get()) });
                 self.typed.set(ptr::null_mut());
             }
         }
         if !self.chunks.get().is_null() {
-            // SAFETY: registry of this thread, not borrowed elsewhere.
+            // SAFETY: `chunks` is a leaked `Box<Vec<_>>` that nothing else
+            // borrows now (P5).
             let chunks = unsafe { &*self.chunks.get() }.clone();
             for chunk in chunks {
-                // SAFETY: registered chunks are live.
+                // SAFETY: registered chunks are live (P5), and `free_chunk`
+                // frees only the one it is given.
                 let c = unsafe { &*chunk };
                 if c.spare.get() == c.carved.get() {
-                    self.free_chunk(chunk);
+                    // SAFETY: live (P5), and all its carved pages are spare.
+                    unsafe { self.free_chunk(chunk) };
                 }
             }
-            // SAFETY: as above.
+            // SAFETY: `chunks` is a leaked `Box<Vec<_>>` that nothing else
+            // borrows now (P5).
             if unsafe { &*self.chunks.get() }.is_empty() {
-                // SAFETY: leaked by `new_chunk`; nothing refers to it now.
+                // SAFETY: leaked by `new_chunk`, and no reference to it lives
+                // (P5).
                 drop(unsafe { Box::from_raw(self.chunks.get()) });
                 self.chunks.set(ptr::null_mut());
             }
@@ -646,12 +784,18 @@ fn new_pool(vtable: *const (), block: usize) -> *mut Pool {
 
 /// Adds `page` (whose header is `pg`) to the front of the page list that
 /// starts at `list` (a pool's partial list, or the spare list).
-fn link(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
+///
+/// # Safety
+///
+/// - `list` is a page list of this thread's slab, whose pages are live (P4);
+/// - `page` is a live page (P1) in no list, and `pg` is its header.
+unsafe fn link(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
+    debug_assert!(ptr::eq(pg, page));
     let head = list.get();
     pg.prev.set(ptr::null_mut());
     pg.next.set(head);
     if !head.is_null() {
-        // SAFETY: listed pages are live.
+        // SAFETY: `head` is in `list`, so live (P4; this fn's Safety).
         unsafe { &*head }.prev.set(page);
     }
     list.set(page);
@@ -659,17 +803,24 @@ fn link(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
 
 /// Removes `page` (whose header is `pg`) from the page list that starts at
 /// `list`.
-fn unlink(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
+///
+/// # Safety
+///
+/// - `list` is a page list of this thread's slab, whose pages are live (P4);
+/// - `page` is in `list`, and `pg` is its header.
+unsafe fn unlink(list: &Cell<*mut Page>, pg: &Page, page: *mut Page) {
+    debug_assert!(ptr::eq(pg, page));
     let (prev, next) = (pg.prev.get(), pg.next.get());
     if prev.is_null() {
-        debug_assert_eq!(list.get(), page);
+        debug_assert_eq!(list.get(), page, "invariant P4");
         list.set(next);
     } else {
-        // SAFETY: listed pages are live.
+        // SAFETY: a link of a listed page names a page of the same list, so
+        // a live one (P4).
         unsafe { &*prev }.next.set(next);
     }
     if !next.is_null() {
-        // SAFETY: listed pages are live.
+        // SAFETY: as for `prev`: a live page of the same list (P4).
         unsafe { &*next }.prev.set(prev);
     }
     pg.prev.set(ptr::null_mut());

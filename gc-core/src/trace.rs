@@ -274,8 +274,9 @@ impl __GcTrusted {
 #[inline]
 pub(crate) fn trusted_if(answers: &[Option<__GcTrusted>]) -> Option<__GcTrusted> {
     if answers.iter().all(Option::is_some) {
-        // SAFETY: the callers' traces only call `trace` on values of the
-        // types whose answers these are (see each caller).
+        // SAFETY: the token's contract (trusted traces, soundness step S2):
+        // the callers' traces only call `trace` on values of the types whose
+        // answers these are (see each caller).
         Some(unsafe { __GcTrusted::__new() })
     } else {
         None

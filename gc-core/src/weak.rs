@@ -61,12 +61,20 @@ impl<T> Weak<T> {
 
 impl<T: ?Sized> Weak<T> {
     /// A `Weak` to the box at `ptr`, made in the object's current epoch.
-    pub(crate) fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
-        // SAFETY: callers hold a handle or a `Weak`, so the block is
-        // allocated (I1).
+    ///
+    /// # Safety
+    ///
+    /// - `ptr` points to an allocated box (I1);
+    /// - the caller hands the new `Weak` one weak count that it owns (one it
+    ///   just added, or one it owned already), which the `Weak` gives back
+    ///   when it is dropped.
+    pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Self {
+        // SAFETY: the caller guarantees the block is allocated (this fn's
+        // Safety, I1).
         let c = unsafe { counts(ptr) };
         let epoch = if c.has_head() {
-            // SAFETY: allocated and head-ful (I3).
+            // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` lives
+            // only in this call (I9).
             let obj = unsafe { head_of(ptr) };
             obj.flags().epoch() as usize
         } else {
@@ -91,8 +99,9 @@ impl<T: ?Sized> Weak<T> {
             return self.ptr;
         }
         self.ptr.map_addr(|a| {
-            // SAFETY: a box address is non-zero and at least 4-aligned, so
-            // clearing the two low bits leaves it non-zero.
+            // SAFETY: a box address is non-zero and at least 4-aligned (its
+            // `Counts`, `u32`s, come first), so clearing the two low bits
+            // leaves it non-zero.
             unsafe { core::num::NonZeroUsize::new_unchecked(a.get() & !TAG) }
         })
     }
@@ -125,7 +134,8 @@ impl<T: ?Sized> Weak<T> {
         if !unsafe { counts(b) }.has_head() {
             return false;
         }
-        // SAFETY: allocated and head-ful (I3).
+        // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used at
+        // once (I9).
         let f = unsafe { head_of(b) }.flags();
         !f.weak_valid(self.epoch(), false)
     }
@@ -158,15 +168,20 @@ impl<T: ?Sized> Weak<T> {
             return None;
         }
         if c.has_head() {
-            // SAFETY: allocated and head-ful (I3).
+            // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
+            // at once (I9).
             let f = unsafe { head_of(b) }.flags();
             if !f.weak_valid(self.epoch(), true) {
                 // Found to be garbage since this `Weak` was made.
                 return None;
             }
         }
-        inc_strong(b);
-        Some(Gc::from_inner(b))
+        // SAFETY: allocated (I1), and reached through this `Weak`: `get_mut`
+        // hands out a `&mut` only while no `Weak` exists (I5).
+        unsafe { inc_strong(b) };
+        // SAFETY: allocated, the value live (not dead, strong count above
+        // zero: I2), and the strong count just added goes to the handle.
+        Some(unsafe { Gc::from_inner(b) })
     }
 
     /// The number of `Gc` handles to the value (0 for [`Weak::new`]).

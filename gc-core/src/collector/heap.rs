@@ -148,14 +148,41 @@ impl Heap {
     }
 
     /// Puts `objs` in generation `loc` (0 to 3), setting their location.
-    pub(crate) fn place(&self, objs: &[HeadPtr], loc: Loc) {
+    ///
+    /// # Safety
+    ///
+    /// - Every object of `objs` is allocated (I9), its value initialised
+    ///   (I2), not detached (I5), in no generation list (I4), and stays
+    ///   allocated while listed (its strong count, or the collector's count
+    ///   given back through the release path, which unlists it first, I7).
+    pub(crate) unsafe fn place(&self, objs: &[HeadPtr], loc: Loc) {
+        debug_assert!(loc <= LOC_PERM);
         let l = loc as usize;
         if loc <= LOC_GEN1 {
-            self.lists[l].append_where(objs, loc, |_| true);
+            self.lists[l].append_located(objs, loc, false);
             return;
         }
-        let typed = self.lists[l].append_where(objs, loc, |obj| obj.has(Flag::Inline));
+        let typed = self.lists[l].append_located(objs, loc, true);
         self.in_pages[l].set(self.in_pages[l].get() + typed);
+    }
+
+    /// Pushes onto `objs` the typed slab objects of generation `loc` (2 or
+    /// 3), which are in no vector (I4).
+    fn typed_in(&self, loc: Loc, objs: &mut Vec<HeadPtr>) {
+        debug_assert!(loc == LOC_GEN2 || loc == LOC_PERM);
+        let walk = |b| {
+            // SAFETY: `typed_blocks` yields live typed blocks, each an
+            // object's head (P2, I3); the `HeadPtr` is kept only for an
+            // object of generation `loc`, which is allocated while listed
+            // (I4, I9).
+            let obj = unsafe { HeadPtr::from_block(b) };
+            if obj.loc() == loc {
+                objs.push(obj);
+            }
+        };
+        // SAFETY: the walk reads heads and grows a `Vec` (the global
+        // allocator, not the slab): it does not use the slab (P5).
+        unsafe { self.slab.typed_blocks(walk) };
     }
 
     /// Takes every object out of generation `loc` (0 to 3); their locations
@@ -164,12 +191,7 @@ impl Heap {
         let l = loc as usize;
         let mut objs = self.lists[l].take();
         if loc >= LOC_GEN2 && self.in_pages[l].get() != 0 {
-            self.slab.typed_blocks(|b| {
-                let obj = HeadPtr::from_block(b);
-                if obj.loc() == loc {
-                    objs.push(obj);
-                }
-            });
+            self.typed_in(loc, &mut objs);
             self.in_pages[l].set(0);
         }
         objs
@@ -180,12 +202,7 @@ impl Heap {
         let l = loc as usize;
         let mut objs = self.lists[l].to_vec();
         if loc >= LOC_GEN2 && self.in_pages[l].get() != 0 {
-            self.slab.typed_blocks(|b| {
-                let obj = HeadPtr::from_block(b);
-                if obj.loc() == loc {
-                    objs.push(obj);
-                }
-            });
+            self.typed_in(loc, &mut objs);
         }
         objs
     }
@@ -244,9 +261,14 @@ impl Heap {
         self.trashcan.len()
     }
 
+    /// [`Heap::track`] when generation 0's buffer must grow.
+    ///
+    /// # Safety
+    ///
+    /// - As for [`Heap::track`].
     #[cold]
     #[inline(never)]
-    fn grow_young(&self, obj: HeadPtr) -> bool {
+    unsafe fn grow_young(&self, obj: HeadPtr) -> bool {
         if self.torn_down.get() {
             // Thread-local teardown already released the lists: the object
             // stays untracked (its cycles leak, as at interpreter exit).
@@ -272,14 +294,21 @@ impl Heap {
     /// automatic collection is due (the collector runs it: see
     /// `collector::track`).
     ///
-    /// The object must be fully initialised (the collector may examine it).
+    /// # Safety
+    ///
+    /// - `obj` is allocated (I9) and fully initialised (I2: the collector may
+    ///   examine it), `TRACKABLE`, located `LOC_GEN0` and in no list (I4), and
+    ///   not detached (I5); its strong count keeps it allocated while listed.
     #[inline]
     #[must_use]
-    pub(crate) fn track(&self, obj: HeadPtr) -> bool {
+    pub(crate) unsafe fn track(&self, obj: HeadPtr) -> bool {
+        debug_assert!(obj.has(Flag::Trackable) && obj.loc() == LOC_GEN0);
         if self.lists[0].try_push_indexed(obj) {
             self.after_track()
         } else {
-            self.grow_young(obj)
+            // SAFETY: the caller keeps `track`'s contract (this fn's
+            // Safety: I2, I4, I5, I9).
+            unsafe { self.grow_young(obj) }
         }
     }
 }
@@ -287,7 +316,11 @@ impl Heap {
 impl Heap {
     /// [`Heap::track`] without running an automatic collection (one runs
     /// at a later allocation).
-    pub(crate) fn track_quietly(&self, obj: HeadPtr) {
+    ///
+    /// # Safety
+    ///
+    /// - As for [`Heap::track`].
+    pub(crate) unsafe fn track_quietly(&self, obj: HeadPtr) {
         if self.torn_down.get() {
             obj.set_loc(LOC_NONE);
             return;
@@ -321,7 +354,14 @@ pub(crate) fn detach(obj: HeadPtr) {
 
 /// Puts a detached object back in generation 0, now that no `&mut` from
 /// `get_mut` can be alive (its handle was cloned, or found in a traced value).
-pub(crate) fn reattach(obj: HeadPtr) {
+///
+/// # Safety
+///
+/// - No `&mut` that `Gc::get_mut` handed out to `obj`'s value is alive (the
+///   caller reached the object through a shared handle, a `Weak` or a count
+///   taken through one, I5);
+/// - `obj` is allocated (I9).
+pub(crate) unsafe fn reattach(obj: HeadPtr) {
     let c = obj.counts();
     if !c.is_detached() {
         return;
@@ -333,6 +373,9 @@ pub(crate) fn reattach(obj: HeadPtr) {
         obj.set_loc(LOC_GEN0);
         // Without an automatic collection: a `Clone` that panicked after
         // counting its handle would leak it.
-        with_heap(|h| h.track_quietly(obj));
+        // SAFETY: a published (so initialised, I2), trackable object, now
+        // attached (no `&mut` alive: this fn's Safety, I5) and in no list
+        // (`LOC_NONE`, now `LOC_GEN0`, I4); its handles keep it allocated.
+        with_heap(|h| unsafe { h.track_quietly(obj) });
     }
 }

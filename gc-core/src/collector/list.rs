@@ -3,18 +3,20 @@
 //!
 //! # Safety
 //!
-//! A `List` lives in the thread-local heap, so only its thread reaches it
-//! (`Heap` is not `Sync`). Each operation below borrows the vector mutably
-//! for its own duration only, runs no user code while it does (it calls
-//! nothing but `Vec`'s methods and the `HeadPtr` head setters, which do not run
-//! user code either) and hands out no reference into the vector. So no two
-//! borrows of the vector ever overlap, whoever calls what.
+//! **L1 (the `List` argument)**: a `List` lives in the thread-local heap, so
+//! only its thread reaches it (`Heap` is not `Sync`). Each operation below
+//! borrows the vector mutably for its own duration only, takes no callback,
+//! runs no user code while it does (it calls nothing but `Vec`'s methods and
+//! the `HeadPtr` head getters and setters, which run no user code either)
+//! and hands out no reference into the vector. So no two borrows of the
+//! vector ever overlap, whoever calls what. (What the objects in each list
+//! are is the heap's business: invariants I4 and I8.)
 
 use core::cell::UnsafeCell;
 use core::mem::ManuallyDrop;
 
 use crate::gc_box::HeadPtr;
-use crate::header::Loc;
+use crate::header::{Flag, Loc};
 
 /// A vector of objects that only the owning thread touches, never while user
 /// code runs. Without drop glue (the heap has none): its owner frees the
@@ -27,12 +29,12 @@ impl List {
     }
 
     /// The one place the vector is borrowed; private, so every borrow is one
-    /// of the operations below (see the module's *Safety*).
+    /// of the operations below (see the module's *Safety*, L1).
     #[inline]
     fn with<R>(&self, f: impl FnOnce(&mut Vec<HeadPtr>) -> R) -> R {
-        // SAFETY: the module's *Safety*: thread-local, and each operation's
-        // closure runs no user code and does not re-enter, so this is the
-        // only reference to the vector while it lives.
+        // SAFETY: L1: thread-local, and each operation's closure runs no user
+        // code and does not re-enter, so this is the only reference to the
+        // vector while it lives.
         f(unsafe { &mut *self.0.get() })
     }
 
@@ -105,21 +107,17 @@ impl List {
         });
     }
 
-    /// Appends the objects `keep` selects from `objs`, setting the location
-    /// of every one of them to `loc` and the index of each appended one;
-    /// returns how many were not appended.
-    pub(crate) fn append_where(
-        &self,
-        objs: &[HeadPtr],
-        loc: Loc,
-        keep: impl Fn(HeadPtr) -> bool,
-    ) -> usize {
+    /// Appends `objs` (only the `INLINE` ones when `inline_only`: typed slab
+    /// objects of generation 2 and the permanent one are in no vector, I4),
+    /// setting the location of every one of them to `loc` and the index of
+    /// each appended one; returns how many were not appended.
+    pub(crate) fn append_located(&self, objs: &[HeadPtr], loc: Loc, inline_only: bool) -> usize {
         self.with(|v| {
             let mut skipped = 0;
             v.reserve(objs.len());
             for &obj in objs {
                 obj.set_loc(loc);
-                if keep(obj) {
+                if !inline_only || obj.has(Flag::Inline) {
                     obj.set_index(v.len());
                     v.push(obj);
                 } else {

@@ -269,7 +269,10 @@ pub fn freeze() {
     with_heap(|h| {
         for g in 0..LOC_PERM {
             let objs = h.gather(g);
-            h.place(&objs, LOC_PERM);
+            // SAFETY: objects just taken out of a generation list: allocated,
+            // initialised and not detached (I4), and kept allocated by their
+            // handles (I9).
+            unsafe { h.place(&objs, LOC_PERM) };
         }
         h.young_count.set(0);
         h.state.borrow_mut().counts = (0, 0);
@@ -289,7 +292,10 @@ pub fn freeze() {
 pub fn unfreeze() {
     with_heap(|h| {
         let objs = h.gather(LOC_PERM);
-        h.place(&objs, LOC_GEN2);
+        // SAFETY: objects just taken out of the permanent generation:
+        // allocated, initialised and not detached (I4), and kept allocated
+        // by their handles (I9).
+        unsafe { h.place(&objs, LOC_GEN2) };
     });
 }
 
@@ -521,7 +527,10 @@ fn analyse(w: &mut Working<'_>) -> Analysis {
     let reached = found.reached;
 
     let target = (w.generation + 1).min(2);
-    let survivors = promote(h, &w.tracer.work[..reached], target);
+    // SAFETY: `work[..reached]` are the working set's survivors: allocated,
+    // initialised, each holding the collector's count since `partition`
+    // (I7, I2).
+    let survivors = unsafe { promote(h, &w.tracer.work[..reached], target) };
     h.state.borrow_mut().note_promoted(w.generation, survivors);
     let discovered = core::mem::take(&mut w.tracer.discovered);
     h.put_scratch(core::mem::take(&mut w.tracer.refs));
@@ -557,16 +566,21 @@ fn finish(w: Working<'_>, a: Analysis) -> usize {
         heap: h,
         list: a.target,
     };
+    // SAFETY: `work[a.reached..]` is what the analysis judged garbage (S5):
+    // in the working set, dead since `partition` (S1), each holding the
+    // collector's count (I7); `h` is this thread's heap.
     let sweep::Disposed {
         collected,
         resurrected,
         rejected: rechecked,
-    } = sweep::dispose(&tracer.work[a.reached..], a.finalizers, &to, &mut panics);
+    } = unsafe { sweep::dispose(&tracer.work[a.reached..], a.finalizers, &to, &mut panics) };
     let rejected = a.rejected + rechecked;
     if generation == 2 {
         h.state.borrow_mut().long_lived_total += resurrected;
     }
-    retrack(a.discovered);
+    // SAFETY: the tracer took a count on each detached object it found
+    // (I7), given back once here.
+    unsafe { retrack(a.discovered) };
     release::drain_pending(h);
     h.recycle_young(core::mem::take(&mut tracer.work));
 
@@ -616,7 +630,13 @@ fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: D
 /// Moves reachable objects from the working set into list `target`, except
 /// detached ones, which stay out of every list, and gives back the
 /// collector's count on each. Returns how many joined the list.
-fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
+///
+/// # Safety
+///
+/// - Each object of `objs` is a survivor of this collection's working set:
+///   its value is initialised (I2) and it holds the collector's count (I7),
+///   given back here once.
+unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
     let mut joined = Vec::with_capacity(objs.len());
     for &obj in objs {
         // Live again (`partition` marked the whole set dead).
@@ -628,10 +648,14 @@ fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
         }
     }
     #[expect(clippy::cast_possible_truncation, reason = "list numbers are 0..4")]
-    h.place(&joined, target as u32);
+    let target = target as u32;
+    // SAFETY: initialised (this fn's Safety, I2), not detached (just
+    // checked, I5), in no list (the working set, I4); the collector's count
+    // keeps each allocated until it is given back below (I7).
+    unsafe { h.place(&joined, target) };
     for &obj in objs {
-        // SAFETY: `partition` took this count; the object is now listed (or
-        // detached), no longer in the working set.
+        // SAFETY: `partition` took this count (this fn's Safety, I7); the
+        // object is now listed (or detached), no longer in the working set.
         unsafe { release::release_collector_ref(obj) };
     }
     joined.len()
@@ -639,12 +663,25 @@ fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
 
 /// Puts detached objects found through an edge back in generation 0, and
 /// gives back the count the tracer took on each when it found them.
-pub(crate) fn retrack(discovered: Vec<HeadPtr>) {
+///
+/// # Safety
+///
+/// - Each object of `discovered` is one the tracer found through a shared
+///   handle while it was detached, and holds the count the tracer took on
+///   it then (I7), given back here once.
+pub(crate) unsafe fn retrack(discovered: Vec<HeadPtr>) {
     for obj in discovered {
         if obj.has(Flag::Discovered) {
-            heap::reattach(obj);
+            // SAFETY: the tracer found the object through a shared handle
+            // that a trace reported, so the `&mut` `get_mut` handed out was
+            // gone by then (I5); `DISCOVERED` still set means it was not
+            // detached again since (`detach` clears it, and the tracer's
+            // count makes `get_mut` fail). That count keeps it allocated
+            // (I7, I9).
+            unsafe { heap::reattach(obj) };
         }
-        release::release_held(obj);
+        // SAFETY: the tracer's count on it (this fn's Safety, I7).
+        unsafe { release::release_held(obj) };
     }
 }
 
@@ -658,14 +695,18 @@ fn release_saved(h: &Heap) {
     impl Drop for Rest {
         fn drop(&mut self) {
             for obj in self.0.by_ref() {
-                release::release_held(obj);
+                // SAFETY: each saved object holds one strong count (I7),
+                // given back once as it leaves the iterator.
+                unsafe { release::release_held(obj) };
             }
         }
     }
 
     let mut rest = Rest(h.saved.take().into_iter());
     for obj in rest.0.by_ref() {
-        release::release_held(obj);
+        // SAFETY: each saved object holds one strong count (I7), given back
+        // once as it leaves the iterator.
+        unsafe { release::release_held(obj) };
     }
 }
 
@@ -742,16 +783,31 @@ pub(crate) fn slab(h: &Heap) -> &crate::slab::Slab {
 }
 
 /// Puts a new tracked object in generation 0 and runs an automatic
-/// collection if one is due. The object must be fully initialised.
+/// collection if one is due.
+///
+/// # Safety
+///
+/// - As for [`Heap::track`]: `obj` is a new, fully initialised (I2),
+///   `TRACKABLE` object located `LOC_GEN0`, in no list (I4), allocated while
+///   its handles live (I9);
+/// - `h` is this thread's heap.
 #[inline]
-pub(crate) fn track(h: &Heap, obj: HeadPtr) {
-    if h.track(obj) {
+pub(crate) unsafe fn track(h: &Heap, obj: HeadPtr) {
+    // SAFETY: the caller keeps `Heap::track`'s contract (this fn's Safety:
+    // I2, I4, I9).
+    if unsafe { h.track(obj) } {
         auto_collect(h);
     }
 }
 
 /// [`track`] on this thread's heap.
+///
+/// # Safety
+///
+/// - As for [`track`].
 #[inline]
-pub(crate) fn track_new(obj: HeadPtr) {
-    track(heap::heap(), obj);
+pub(crate) unsafe fn track_new(obj: HeadPtr) {
+    // SAFETY: the caller keeps `track`'s contract (this fn's Safety: I2, I4,
+    // I9); `heap()` is this thread's heap.
+    unsafe { track(heap::heap(), obj) };
 }

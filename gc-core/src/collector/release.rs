@@ -17,7 +17,9 @@ use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_NONE, LOC_WORK};
 ///
 /// # Safety
 ///
-/// - `obj`'s strong count is zero and it was not already released.
+/// - `obj` is allocated (I9), its strong count is zero, and this is its one
+///   release: the strong handles' weak count is still held, and passes to
+///   this call (I1, I2).
 #[inline]
 pub(crate) unsafe fn release_zero(obj: HeadPtr) {
     debug_assert_eq!(obj.counts().strong_count(), 0);
@@ -31,7 +33,9 @@ pub(crate) unsafe fn release_zero(obj: HeadPtr) {
     heap::with_heap(|h| {
         let depth = h.depth.get();
         if depth >= TRASHCAN_DEPTH || f.has(Flag::HasFinalizer) || obj.counts().is_dead() {
-            // SAFETY: forwarded from the caller.
+            // SAFETY: this fn's Safety (count zero, one release, I2); the
+            // object is in no working set and not pending (checked above),
+            // and `depth` is the heap's.
             unsafe { release_zero_slow(h, obj, depth) };
             return;
         }
@@ -39,16 +43,21 @@ pub(crate) unsafe fn release_zero(obj: HeadPtr) {
         // Restore the depth (draining the queue at depth 0) and give back
         // the strong handles' weak count, also if the drop panics.
         let _depth = DepthGuard(h, depth);
-        let _weak = ReleaseWeak(obj);
+        // SAFETY: this release owns the strong handles' weak count (this
+        // fn's Safety, I1) and hands it to the guard.
+        let _weak = unsafe { ReleaseWeak::new(obj) };
         h.depth.set(depth + 1);
-        // SAFETY: the value is initialised and dropped this once: the count
-        // is zero and the object is in no working set (I2).
+        // SAFETY: the value is initialised (not dead, checked above) and
+        // dropped this once: the count is zero, this is its one release and
+        // the object is in no working set (I2, I7); no handle remains to
+        // reach it.
         unsafe { obj.drop_value() };
     });
 }
 
-/// The collector holds `obj` in its working set: it is freed once the
-/// collection is done.
+/// The collector holds `obj` in its working set (or its free is queued
+/// already): it is freed once the collection is done, from the pending list
+/// (I8).
 #[cold]
 fn defer_pending(obj: HeadPtr, f: Flags) {
     if !f.has(Flag::Pending) {
@@ -61,36 +70,51 @@ fn defer_pending(obj: HeadPtr, f: Flags) {
 ///
 /// # Safety
 ///
-/// - As for [`release_zero`]; `depth` is the current nesting depth.
+/// - As for [`release_zero`], and `obj` is in no working set and not
+///   pending;
+/// - `depth` is `h`'s current nesting depth.
 #[cold]
 #[inline(never)]
 unsafe fn release_zero_slow(h: &Heap, obj: HeadPtr, depth: u32) {
     if depth >= TRASHCAN_DEPTH {
         h.unlist(obj);
+        // Queued once, with a zero count, in no list (I8): this release's
+        // weak count goes with it to `drain_trashcan`.
+        debug_assert!(!obj.has(Flag::Pending));
         h.trashcan.push(obj);
         return;
     }
     h.depth.set(depth + 1);
     let guard = DepthGuard(h, depth);
-    // SAFETY: the count is zero and the object is not in the working set,
-    // so this is its one release (forwarded from the caller).
+    // SAFETY: the count is zero, the object is in no working set, and this
+    // is its one release (this fn's Safety, I2, I7).
     unsafe { destroy(h, obj) };
     drop(guard);
 }
 
 /// Drops one weak count of a head-ful object (the one the strong handles
 /// hold together, or a `Weak`'s), freeing the block if it was the last.
+///
+/// # Safety
+///
+/// - `obj` is allocated (I9), and the caller owns the weak count it gives
+///   back, once (the strong handles' one only after the value was dropped
+///   or moved out, I2);
+/// - `h` is this thread's heap, and nothing uses `obj` after this call if
+///   that count was the last (I1).
 #[inline]
-fn release_weak(h: &Heap, obj: HeadPtr) {
+unsafe fn release_weak(h: &Heap, obj: HeadPtr) {
     if obj.counts().dec_weak() == 0 {
+        debug_assert_eq!(obj.counts().strong_count(), 0, "invariant I1");
         if obj.has(Flag::Inline) {
-            // SAFETY: both counts are zero: no handle remains; freed once
-            // (I1).
+            // SAFETY: both counts are zero: no handle remains, the value was
+            // dropped (this fn's Safety, I1, I2); freed once, to this
+            // thread's slab.
             unsafe { obj.dealloc(&h.slab) };
         } else {
             // SAFETY: both counts are zero, so no handle of either kind
-            // exists; a non-`INLINE` object is a typed slab block starting
-            // at its head, freed once (I1, I6).
+            // exists (I1); a non-`INLINE` object is a typed slab block
+            // starting at its head (I3, I6), freed once (P2).
             unsafe { h.slab.free(obj.block()) };
         }
     }
@@ -108,19 +132,24 @@ fn release_weak(h: &Heap, obj: HeadPtr) {
 /// - the value is initialised or was dropped in place (a head-less box's
 ///   layout is read from its metadata).
 pub(crate) unsafe fn release_weak_count<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
-    // SAFETY: allocated (guaranteed by the caller).
+    // SAFETY: the caller guarantees the box is allocated (this fn's Safety,
+    // I1).
     let c = unsafe { counts(ptr) };
     if c.has_head() {
-        // SAFETY: head-ful (I3).
+        // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
+        // only by the release below (I9).
         let obj = unsafe { head_of(ptr) };
-        release_weak(heap(), obj);
+        // SAFETY: the caller owns the weak count it gives back, once (this
+        // fn's Safety, I1); `heap()` is this thread's heap.
+        unsafe { release_weak(heap(), obj) };
         return;
     }
     if c.dec_weak() != 0 {
         return;
     }
-    // SAFETY: the value was dropped in place (or moved out), which leaves
-    // valid bytes behind; only its metadata is read for the layout.
+    // SAFETY: the block is still allocated (I1: freed below); the value was
+    // dropped in place or moved out, and is read again only for its layout
+    // (I2): only the metadata is read.
     let layout = Layout::for_value(unsafe { ptr.as_ref() });
     // SAFETY: no handle of either kind remains (I1); a head-less block was
     // allocated with its box's layout from this thread's slab.
@@ -152,8 +181,8 @@ pub(crate) fn drain_trashcan(h: &Heap) {
     let mut first = None;
     while let Some(obj) = h.trashcan.pop() {
         h.depth.set(1);
-        // SAFETY: queued objects have a zero count, were unlisted when
-        // queued, and each is queued once.
+        // SAFETY: a queued object has a zero count, is in no list and is
+        // queued once (I8), holding the weak count of its one release.
         let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { destroy(h, obj) }));
         h.depth.set(0);
         if let Err(p) = r {
@@ -176,24 +205,29 @@ pub(crate) fn drain_trashcan(h: &Heap) {
 ///
 /// # Safety
 ///
-/// - As for [`release_zero`].
+/// - As for [`release_zero`], and `obj` is in no working set and not
+///   pending (I7, I8).
 unsafe fn destroy(h: &Heap, obj: HeadPtr) {
     h.unlist(obj);
     // Releases the strong side's weak count even if the value's drop panics.
-    let release = ReleaseWeak(obj);
+    // SAFETY: this release owns the strong handles' weak count (this fn's
+    // Safety, I1) and hands it to the guard.
+    let release = unsafe { ReleaseWeak::new(obj) };
     let c = obj.counts();
     if !c.is_dead() {
         let mut payload = None;
         let f = obj.flags();
         if f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized) {
             obj.set_flags(f.with(Flag::Finalized));
-            // SAFETY: the value is initialised (I2) and no handle exists, so
-            // nothing else can reach it while the finalizer runs.
+            // SAFETY: the block is allocated (the weak count `release` holds,
+            // I1), the value initialised (not dead, I2), and no handle exists
+            // (count zero), so no `&mut` to it either (I5).
             payload = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.finalize() })).err();
         }
         c.set_dead(true);
         // SAFETY: the value is initialised and dropped this once: `DEAD` is
-        // now set and the count is zero (I2).
+        // now set, the count is zero and this is its one release (I2); no
+        // handle remains to reach it.
         unsafe { obj.drop_value() };
         drop(release);
         if let Some(p) = payload {
@@ -204,11 +238,27 @@ unsafe fn destroy(h: &Heap, obj: HeadPtr) {
 
 /// Drops the weak count held by the strong handles together, freeing the
 /// block if no `Weak` remains.
-pub(crate) struct ReleaseWeak(pub(crate) HeadPtr);
+struct ReleaseWeak(HeadPtr);
+
+impl ReleaseWeak {
+    /// A guard that gives back `obj`'s strong handles' weak count.
+    ///
+    /// # Safety
+    ///
+    /// - `obj` is allocated (I9), its strong count is zero, and the caller
+    ///   owns the strong handles' weak count (this is the object's one
+    ///   release) and hands it to the guard;
+    /// - the value is dropped (or was dead already) before the guard is.
+    unsafe fn new(obj: HeadPtr) -> ReleaseWeak {
+        ReleaseWeak(obj)
+    }
+}
 
 impl Drop for ReleaseWeak {
     fn drop(&mut self) {
-        release_weak(heap(), self.0);
+        // SAFETY: the guard owns the strong handles' weak count, and the
+        // value is gone by now (`ReleaseWeak::new`'s Safety, I1, I2).
+        unsafe { release_weak(heap(), self.0) };
     }
 }
 
@@ -217,7 +267,8 @@ impl Drop for ReleaseWeak {
 ///
 /// # Safety
 ///
-/// - The collector took that count and gives it back once.
+/// - `obj` is allocated (I9); the collector took that count (I7) and gives
+///   it back once.
 pub(crate) unsafe fn release_collector_ref(obj: HeadPtr) {
     let c = obj.counts();
     let left = c.dec_strong();
@@ -231,10 +282,14 @@ pub(crate) unsafe fn release_collector_ref(obj: HeadPtr) {
         if held && c.is_dead() {
             // The usual end of cyclic garbage: its value is gone and no
             // handle is left; free the block (unless a `Weak` holds it).
-            heap::with_heap(|h| release_weak(h, obj));
+            // SAFETY: the value was dropped by the collector (dead, I2) and
+            // no strong count is left, so the strong handles' weak count is
+            // this release's to give back, once.
+            heap::with_heap(|h| unsafe { release_weak(h, obj) });
         } else {
             // SAFETY: the count just reached zero and the object is in no
-            // working set now, so this is its one release.
+            // working set now (its collector's count gone, I7), so this is
+            // its one release (I2).
             unsafe { release_zero(obj) };
         }
     }
@@ -243,10 +298,16 @@ pub(crate) unsafe fn release_collector_ref(obj: HeadPtr) {
 /// Gives back one strong count that the crate's own code (not a handle)
 /// took on `obj` (heap introspection, a detached object the tracer found),
 /// and releases the object if that was the last count.
-pub(crate) fn release_held(obj: HeadPtr) {
+///
+/// # Safety
+///
+/// - `obj` is allocated (I9), and the caller holds one strong count on it
+///   (I7) that it gives back here, once.
+pub(crate) unsafe fn release_held(obj: HeadPtr) {
     if obj.counts().dec_strong() == 0 {
         // SAFETY: the count given back was the last one, and the caller
-        // held it, so this is the object's one release.
+        // held it (this fn's Safety, I7), so this is the object's one
+        // release (I2).
         unsafe { release_zero(obj) };
     }
 }
@@ -258,8 +319,9 @@ pub(crate) fn drain_pending(h: &Heap) {
         obj.set_flags(f.without(Flag::Pending));
         debug_assert!(f.loc() != LOC_WORK && f.loc() != LOC_GARBAGE);
         if obj.counts().strong_count() == 0 {
-            // SAFETY: the count is zero and the collection that held the
-            // object is over; the `PENDING` entry was its one release.
+            // SAFETY: a pending object is allocated (its release is still to
+            // come, I8, I9); the count is zero, the collection that held it
+            // is over (I7), and the `PENDING` entry was its one release (I2).
             unsafe { release_zero(obj) };
         }
     }

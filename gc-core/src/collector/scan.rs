@@ -168,7 +168,7 @@ fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
         }
         tracer.current = Some(obj);
         // SAFETY: `obj` is in the examined set, so it is allocated (the
-        // collector holds a count on it, I1), its value is initialised (I2)
+        // collector holds a count on it, I7, I1), its value is initialised (I2)
         // and not detached (checked above, I5). The value stays intact until
         // the guards the trace takes are released (`end_phase`, step S2).
         unsafe { obj.trace(tracer) };

@@ -34,7 +34,15 @@ pub(crate) struct Survivors<'a> {
 /// have a finalizer to run.
 /// Returns what became of them; the first panic a user callback raised
 /// goes to `panics`.
-pub(crate) fn dispose(
+///
+/// # Safety
+///
+/// - `garbage` is what an analysis of this collection judged garbage: each
+///   object is in the working set, holds the collector's count (I7), is
+///   marked dead (S1), is not detached, and no usable reference into its
+///   value exists (S5);
+/// - `to.heap` is this thread's heap.
+pub(crate) unsafe fn dispose(
     garbage: &[HeadPtr],
     finalizers: bool,
     to: &Survivors<'_>,
@@ -50,7 +58,9 @@ pub(crate) fn dispose(
         // The usual case: no finalizer runs before the drops, so the
         // garbage keeps its working-set location; it is dead since the
         // analysis, so `Weak::upgrade` fails for it.
-        drop_all(to.heap, garbage, panics);
+        // SAFETY: judged garbage, dead, holding the collector's count (this
+        // fn's Safety: I7, S1, S5), and no user code ran since (S6).
+        unsafe { drop_all(to.heap, garbage, panics) };
         out.collected = garbage.len();
         return out;
     }
@@ -73,7 +83,9 @@ pub(crate) fn dispose(
             obj.set_flags(f.with(Flag::Finalized));
             finalized_any = true;
             // SAFETY: the collector holds a count, so the object is allocated
-            // and its value initialised (I1, I2).
+            // (I7, I1), and its value is initialised (not dropped yet, I2)
+            // and never borrowed by a `&mut`: a working-set object is not
+            // detached (I5).
             let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.finalize() }));
             note_panic(panics, r);
         }
@@ -91,11 +103,16 @@ pub(crate) fn dispose(
         rest = tracer.work.split_off(found.reached);
         out.rejected = tracer.rejected;
         super::note_rejected(to.heap, &tracer.rejected_by);
-        out.resurrected = keep(to, &tracer.work);
+        // SAFETY: the resurrected part of the garbage: each object still
+        // holds the collector's count (this fn's Safety, I7), its value is
+        // initialised (I2) and it is in no list (I4).
+        out.resurrected = unsafe { keep(to, &tracer.work) };
         for (i, &obj) in rest.iter().enumerate() {
             obj.set_index(i);
         }
-        super::retrack(tracer.discovered);
+        // SAFETY: the tracer took a count on each object it found detached
+        // (I7), given back once here.
+        unsafe { super::retrack(tracer.discovered) };
     }
 
     if flags & DebugFlags::COLLECTABLE.bits() != 0 {
@@ -110,7 +127,10 @@ pub(crate) fn dispose(
     if flags & DebugFlags::SAVE_ALL.bits() != 0 {
         // Keep the garbage for inspection: back into the survivors' list,
         // with the collector's count now held by the saved list.
-        to.heap.place(&rest, to.list_loc());
+        // SAFETY: garbage not yet dropped (I2), not detached (I5), in no
+        // list (I4), each holding the collector's count, which passes to the
+        // saved list (I7).
+        unsafe { to.heap.place(&rest, to.list_loc()) };
         for &obj in &rest {
             obj.set_dead(false);
             to.heap.saved.push(obj);
@@ -124,7 +144,10 @@ pub(crate) fn dispose(
     for &obj in &rest {
         obj.set_dead(true);
     }
-    drop_all(to.heap, &rest, panics);
+    // SAFETY: the garbage that no finalizer resurrected (the re-check is a
+    // fresh analysis, S6), dead again, each holding the collector's count
+    // (this fn's Safety: I7, S5).
+    unsafe { drop_all(to.heap, &rest, panics) };
     out.collected = rest.len();
     out
 }
@@ -142,12 +165,21 @@ pub(crate) struct Disposed {
 
 /// Moves `objs` (garbage holding the collector's count) to the survivors'
 /// list, live, and gives back the collector's count. Returns how many.
-fn keep(to: &Survivors<'_>, objs: &[HeadPtr]) -> usize {
-    to.heap.place(objs, to.list_loc());
+///
+/// # Safety
+///
+/// - Each object of `objs` is in the working set, holds the collector's
+///   count (I7), its value is initialised (I2), and it is not detached (I5).
+unsafe fn keep(to: &Survivors<'_>, objs: &[HeadPtr]) -> usize {
+    // SAFETY: initialised, not detached, in no list (this fn's Safety: I2,
+    // I4, I5); the collector's count keeps each allocated until it is given
+    // back below, through the release path (I7).
+    unsafe { to.heap.place(objs, to.list_loc()) };
     for &obj in objs {
         obj.set_flag(Flag::Cleared, false);
         obj.set_dead(false);
-        // SAFETY: the collector took this count in `partition`.
+        // SAFETY: the collector took this count in `partition` (this fn's
+        // Safety, I7) and gives it back once, here.
         unsafe { release::release_collector_ref(obj) };
     }
     objs.len()
@@ -157,7 +189,13 @@ fn keep(to: &Survivors<'_>, objs: &[HeadPtr]) -> usize {
 /// count after each; a panic does not stop the others. No value is dropped
 /// before all are dead, so no `Drop` can borrow a value that is dropped
 /// after it (a dead handle cannot be dereferenced).
-fn drop_all(h: &Heap, garbage: &[HeadPtr], panics: &mut Option<Box<dyn Any + Send>>) {
+///
+/// # Safety
+///
+/// - `garbage` is garbage of this collection, as for [`dispose`]: each
+///   object holds the collector's count (I7), is marked dead (S6) and has
+///   no usable reference into its value (S5); each appears once.
+unsafe fn drop_all(h: &Heap, garbage: &[HeadPtr], panics: &mut Option<Box<dyn Any + Send>>) {
     let mut next = 0;
     while next < garbage.len() {
         // One unwinding guard for the whole run; after a panic, go on with
@@ -166,7 +204,10 @@ fn drop_all(h: &Heap, garbage: &[HeadPtr], panics: &mut Option<Box<dyn Any + Sen
             while next < garbage.len() {
                 let obj = garbage[next];
                 next += 1;
-                drop_garbage(h, obj);
+                // SAFETY: garbage of this collection, each dropped once
+                // (`next` moves past it first), dead (this fn's Safety: I7,
+                // S5, S6).
+                unsafe { drop_garbage(h, obj) };
             }
         }));
         note_panic(panics, r);
@@ -175,9 +216,18 @@ fn drop_all(h: &Heap, garbage: &[HeadPtr], panics: &mut Option<Box<dyn Any + Sen
 
 /// Drops a garbage object's value (already marked dead), then gives back
 /// the collector's count.
-fn drop_garbage(h: &Heap, obj: HeadPtr) {
+///
+/// # Safety
+///
+/// - `obj` is garbage of this collection: it holds the collector's count
+///   (I7), its value is initialised and no usable reference into it exists
+///   (S5), it is marked dead (S6), and this is its one drop.
+unsafe fn drop_garbage(h: &Heap, obj: HeadPtr) {
+    debug_assert!(obj.counts().is_dead(), "soundness step S6");
     // Gives the count back even if the value's drop panics.
-    let release = CollectorRef(obj);
+    // SAFETY: the collector's count on `obj` (this fn's Safety, I7) passes
+    // to the guard.
+    let release = unsafe { CollectorRef::new(obj) };
     // SAFETY: the value is initialised and dropped this once: it is marked
     // dead, and the collector's count keeps anyone else from dropping it
     // (I2, I7). No usable reference into it exists (soundness step S5), and
@@ -192,10 +242,22 @@ fn drop_garbage(h: &Heap, obj: HeadPtr) {
 /// The collector's count on a garbage object, given back on drop.
 struct CollectorRef(HeadPtr);
 
+impl CollectorRef {
+    /// The guard of the collector's count on `obj`.
+    ///
+    /// # Safety
+    ///
+    /// - The collector holds a count on `obj` (I7) and hands it to the
+    ///   guard, which gives it back once.
+    unsafe fn new(obj: HeadPtr) -> CollectorRef {
+        CollectorRef(obj)
+    }
+}
+
 impl Drop for CollectorRef {
     fn drop(&mut self) {
-        // SAFETY: the collector took this count in step 1 and gives it back
-        // once, here.
+        // SAFETY: the guard owns the collector's count (`CollectorRef::new`'s
+        // Safety, I7), taken in `partition`, and gives it back once, here.
         unsafe { release::release_collector_ref(self.0) };
     }
 }

@@ -83,10 +83,11 @@ pub fn objects_of<T: 'static>(scope: Scope) -> Vec<Gc<T>> {
             .map(|obj| {
                 // On a panic, the handles made so far are dropped.
                 inc_strong_of(obj);
-                // The type was just checked: sized values' boxes start right
-                // after the head, whatever their allocation; the count is
-                // taken.
-                Gc::from_inner(obj.typed_box::<T>())
+                // SAFETY: the type was just checked, and every box starts
+                // right after its head (I3), so this is the object's
+                // `GcBox<T>`; a listed object is allocated and initialised
+                // (I4), and the count just taken goes to the handle.
+                unsafe { Gc::from_inner(obj.typed_box::<T>()) }
             })
             .collect()
     })
@@ -194,8 +195,10 @@ pub fn census(scope: Scope) -> Vec<CensusEntry> {
     with_heap(|h| {
         for l in lists {
             for obj in h.objects_in(l) {
-                // SAFETY: listed objects are allocated (I1, I4); the size
-                // needs only the vtable (and the slot's metadata).
+                // SAFETY: listed objects are allocated, initialised and not
+                // detached (I4), and no user code runs while this loop reads
+                // them; the size needs only the vtable (and the slot's
+                // metadata).
                 let size = unsafe { obj.block_size() };
                 let e = by_type.entry(obj.type_id()).or_insert(CensusEntry {
                     type_name: obj.type_name(),

@@ -103,9 +103,11 @@ impl Garbage {
             return None;
         }
         inc_strong_of(self.obj);
-        // Sized values' boxes start right after the head, whatever their
-        // allocation; the type was just checked, and the count taken.
-        Some(Gc::from_inner(self.obj.typed_box::<T>()))
+        // SAFETY: the type was just checked, and every box starts right after
+        // its head (I3), so this is the object's `GcBox<T>`; saved garbage is
+        // allocated and not yet dropped (I7, I2), and the count just taken
+        // goes to the handle.
+        Some(unsafe { Gc::from_inner(self.obj.typed_box::<T>()) })
     }
 }
 
@@ -149,7 +151,9 @@ impl Clone for Garbage {
 
 impl Drop for Garbage {
     fn drop(&mut self) {
-        release::release_held(self.obj);
+        // SAFETY: a `Garbage` holds one strong count on its object (I7),
+        // given back once, here.
+        unsafe { release::release_held(self.obj) };
     }
 }
 

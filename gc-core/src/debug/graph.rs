@@ -67,7 +67,8 @@ pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
         let pinned = Pinned::new(h, 0..3);
         let mut out = Vec::new();
         for &obj in &pinned.0 {
-            let e = edges_of(obj);
+            // SAFETY: an object of the live snapshot `pinned` (I4, I7).
+            let e = unsafe { edges_of(obj) };
             if e.to.iter().any(|t| t.id.0 == target) {
                 let mut info = ObjectInfo::of_obj(obj);
                 info.strong_count -= 1; // not counting the scan's own count
@@ -105,7 +106,12 @@ impl Graph {
             .enumerate()
             .map(|(i, o)| (o.box_addr(), i))
             .collect();
-        let edges: Vec<Edges> = pinned.0.iter().map(|&o| edges_of(o)).collect();
+        let edges: Vec<Edges> = pinned
+            .0
+            .iter()
+            // SAFETY: objects of the live snapshot `pinned` (I4, I7).
+            .map(|&o| unsafe { edges_of(o) })
+            .collect();
         // Trial deletion: what the graph's own edges do not explain comes
         // from outside (minus the scan's own count).
         let mut refs: Vec<i64> = pinned

@@ -221,7 +221,9 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         for &obj in &self.0 {
-            release::release_held(obj);
+            // SAFETY: `Pinned::new` took one strong count on each object
+            // (I7), given back once, here.
+            unsafe { release::release_held(obj) };
         }
     }
 }
@@ -248,7 +250,13 @@ impl Edges {
 
 /// Traces `obj` in `Collect` mode. Detached objects (their value may be
 /// exclusively borrowed) and panicking traces report nothing.
-fn edges_of(obj: HeadPtr) -> Edges {
+///
+/// # Safety
+///
+/// - `obj` is an object of a live [`Pinned`] snapshot: taken from a
+///   generation list (I4) and holding the snapshot's count (I7), so it is
+///   allocated and its value initialised (I2) while the snapshot lives.
+unsafe fn edges_of(obj: HeadPtr) -> Edges {
     if obj.counts().is_detached() {
         return Edges {
             unreadable: true,
@@ -257,8 +265,9 @@ fn edges_of(obj: HeadPtr) -> Edges {
     }
     let mut tracer = Tracer::new(Mode::Inspect, u32::MAX);
     tracer.current = Some(obj);
-    // SAFETY: the object is pinned (allocated, I1), listed so its value is
-    // initialised (I2), and not detached (I5).
+    // SAFETY: the snapshot's count keeps the object allocated and its value
+    // from being dropped until the tracer is gone (this fn's Safety: I7, I1,
+    // I2); it is not detached (checked above, I5).
     let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { obj.trace(&mut tracer) }));
     Edges {
         to: ObjectInfo::recorded(&mut tracer),

@@ -54,25 +54,32 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
         .extend(value_layout)
         .unwrap_or_else(|_| panic!("Gc: value too large to allocate"));
     let box_layout = box_layout.pad_to_align();
+    let slab = crate::collector::slab(heap::heap());
     match flags {
         None => {
-            let b = alloc_block(crate::collector::slab(heap::heap()), box_layout);
-            // SAFETY: `b` is the start of a new box-sized block.
+            // SAFETY: the box layout holds at least the 8-byte counts, so it
+            // is not zero-sized.
+            let b = unsafe { alloc_block(slab, box_layout) };
+            // SAFETY: `b` is the start of a new box-sized block, 8-aligned
+            // and writable; head-less, as the counts say (I3).
             unsafe { init_counts(b, 1, 1, false) };
             (b, None)
         }
         Some(flags) => {
             let (layout, offset) = headful_layout(box_layout, true);
-            let block = alloc_block(crate::collector::slab(heap::heap()), layout);
-            // SAFETY: `offset` is inside the block (`headful_layout`).
+            // SAFETY: a head-ful layout holds a slot, a vtable, a head and the
+            // counts (I3), so it is not zero-sized.
+            let block = unsafe { alloc_block(slab, layout) };
+            // SAFETY: `offset` is inside the block (`headful_layout`, I3).
             let b = unsafe { block.add(offset) };
             // SAFETY: `offset >= 32`: the head is the 8 bytes before the box,
-            // after the vtable and the slot.
+            // after the vtable and the slot (the slot layout of I3).
             let head = unsafe { b.sub(8) };
             // SAFETY: the head and vtable are 8-aligned, writable, in the new
-            // block.
+            // block, and followed by the box (I3).
             let obj = unsafe { init_inline_head(head, VTable::slot::<T>(), flags) };
-            // SAFETY: `b` starts the box.
+            // SAFETY: `b` starts the box, 8-aligned and writable (I3); its
+            // counts say it has a head.
             unsafe { init_counts(b, 1, 1, true) };
             (b, Some(obj))
         }
@@ -82,20 +89,32 @@ fn alloc_unsized<T: Trace + ?Sized + 'static>(
 /// Replaces the address of the fat pointer `fat`, keeping its metadata.
 fn with_addr<T: ?Sized>(fat: *mut GcBox<T>, addr: NonNull<u8>) -> NonNull<GcBox<T>> {
     let p = set_data_ptr(fat, addr.as_ptr());
-    // SAFETY: `addr` is non-null.
+    debug_assert_eq!(p.cast::<u8>(), addr.as_ptr());
+    // SAFETY: `p`'s address is `addr`'s, which is non-null.
     unsafe { NonNull::new_unchecked(p) }
 }
 
-/// Finishes a head-ful unsized box: real vtable, slot, listing.
-fn finish<T: Trace + ?Sized + 'static>(obj: Option<HeadPtr>, b: NonNull<GcBox<T>>) -> Gc<T> {
+/// Finishes an unsized box whose value is initialised: slot, listing.
+///
+/// # Safety
+///
+/// - `b` is a new box from [`alloc_unsized`] with its value initialised
+///   (I2), and `obj` the head `alloc_unsized` returned for it;
+/// - the box's one strong count goes to the returned handle.
+unsafe fn finish<T: Trace + ?Sized + 'static>(obj: Option<HeadPtr>, b: NonNull<GcBox<T>>) -> Gc<T> {
     // The handle exists before an automatic collection can run (and pass on
     // a panic), so the value is never left without an owner.
-    let gc = Gc::from_inner(b);
+    // SAFETY: the box is allocated and initialised (this fn's Safety, I1,
+    // I2), and its one strong count goes to this handle.
+    let gc = unsafe { Gc::from_inner(b) };
     if let Some(obj) = obj {
-        // SAFETY: the block was allocated with a slot, and `b` is its box.
+        // SAFETY: `alloc_unsized` allocated the block with a slot, and `b`
+        // is its box, not yet published (this fn's Safety, I3).
         unsafe { write_slot(obj, b.as_ptr()) };
         if obj.has(Flag::Trackable) {
-            crate::collector::track_new(obj);
+            // SAFETY: a new, initialised (I2), unlisted object with
+            // `TRACKABLE` set, its slot now written (I3).
+            unsafe { crate::collector::track_new(obj) };
         }
     }
     gc
@@ -138,10 +157,12 @@ impl<T: Trace + ?Sized + 'static> From<Box<T>> for Gc<T> {
         let raw: *mut T = Box::into_raw(value);
         let (b, obj) = alloc_unsized::<T>(value_layout, flags);
         let fat = with_addr(raw as *mut GcBox<T>, b);
-        // SAFETY: `fat` addresses the new box; its metadata came from the
-        // value, so the value field's offset and size match `value_layout`.
+        // SAFETY: `fat` addresses the new, allocated box (I1); its metadata
+        // came from the value, so the value field's offset and size match
+        // `value_layout`.
         let dst = unsafe { value_ptr(fat.as_ptr()) }.cast::<u8>();
-        // SAFETY: the box has room for the value; the regions are distinct
+        // SAFETY: the box was allocated for `value_layout` after its counts,
+        // so it has room for the value; the regions are distinct
         // allocations.
         unsafe { ptr::copy_nonoverlapping(raw.cast::<u8>(), dst, value_layout.size()) };
         if value_layout.size() != 0 {
@@ -149,7 +170,9 @@ impl<T: Trace + ?Sized + 'static> From<Box<T>> for Gc<T> {
             // value was moved out bitwise and is not dropped.
             unsafe { std::alloc::dealloc(raw.cast(), value_layout) };
         }
-        finish(obj, fat)
+        // SAFETY: `fat` is the box `alloc_unsized` made, its value now
+        // initialised (I2), and `obj` its head; the count goes to the handle.
+        unsafe { finish(obj, fat) }
     }
 }
 
@@ -171,15 +194,17 @@ impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
             alloc_unsized::<[T]>(value_layout, headful_flags(is_tracked_type::<T>(), false));
         let fat = ptr::slice_from_raw_parts_mut(b.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
         let fat = with_addr(fat, b);
-        // SAFETY: `fat` is the new box.
+        // SAFETY: `fat` is the new, allocated box (I1).
         let dst = unsafe { value_ptr(fat.as_ptr()) }.cast::<T>();
-        // SAFETY: the box's value field has room for `len` elements, in a
-        // different allocation from the `Vec`'s.
+        // SAFETY: the box was allocated for `len` elements after its counts,
+        // in a different allocation from the `Vec`'s.
         unsafe { ptr::copy_nonoverlapping(v.as_ptr(), dst, len) };
         // SAFETY: the elements were moved out bitwise; the `Vec` must not
-        // drop them.
+        // drop them (0 is within its capacity).
         unsafe { v.set_len(0) };
-        finish(obj, fat)
+        // SAFETY: `fat` is the box `alloc_unsized` made, its value now
+        // initialised (I2), and `obj` its head; the count goes to the handle.
+        unsafe { finish(obj, fat) }
     }
 }
 
@@ -233,12 +258,14 @@ impl From<&str> for Gc<str> {
         )]
         let fat = ptr::slice_from_raw_parts_mut(b.as_ptr(), len) as *mut GcBox<str>;
         let fat = with_addr(fat, b);
-        // SAFETY: `fat` is the new box.
+        // SAFETY: `fat` is the new, allocated box (I1).
         let dst = unsafe { value_ptr(fat.as_ptr()) }.cast::<u8>();
-        // SAFETY: the box's value field has room for `len` bytes, in a new
-        // allocation.
+        // SAFETY: the box was allocated for `len` bytes after its counts, in
+        // a new allocation.
         unsafe { ptr::copy_nonoverlapping(s.as_ptr(), dst, len) };
-        Gc::from_inner(fat)
+        // SAFETY: the head-less box is allocated and its value initialised
+        // (I1, I2); its one strong count goes to this handle.
+        unsafe { Gc::from_inner(fat) }
     }
 }
 

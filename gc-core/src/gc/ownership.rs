@@ -65,7 +65,7 @@ impl<T> Gc<T> {
         {
             return None;
         }
-        // SAFETY: the box is allocated (this handle).
+        // SAFETY: the box is allocated (this handle's count, I1).
         let v = unsafe { gc_box::value_ptr(this.ptr.as_ptr()) };
         // SAFETY: the value is initialised and this is its only handle, so
         // moving it out is its one use: the handle is marked dead at once (I2).

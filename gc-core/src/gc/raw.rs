@@ -28,12 +28,13 @@ fn value_offset(align: usize) -> usize {
 ///   [`Weak::into_raw`] or [`Weak::as_ptr`] (for a live allocation), possibly
 ///   after an unsizing coercion.
 unsafe fn box_of_value<T: ?Sized>(value: *const T) -> NonNull<GcBox<T>> {
-    // SAFETY: the caller guarantees `value` points into a live box; reading
-    // the alignment needs only the metadata (the value may have been dropped
-    // in place, which leaves valid bytes behind).
+    // SAFETY: the caller guarantees `value` points into an allocated box
+    // (this fn's Safety, I1); reading the alignment needs only the metadata
+    // (a value dropped in place is read again only for its layout, I2).
     let align = mem::align_of_val(unsafe { &*value });
     let b = value.wrapping_byte_sub(value_offset(align)) as *mut GcBox<T>;
-    // SAFETY: the box starts before its value, at a non-null address.
+    // SAFETY: the box starts before its value, inside the same allocated
+    // block (I1), so at a non-null address.
     unsafe { NonNull::new_unchecked(b) }
 }
 
@@ -82,8 +83,13 @@ impl<T: ?Sized> Gc<T> {
     /// assert_eq!(g.to_string(), "5");
     /// ```
     pub unsafe fn from_raw(ptr: *const T) -> Self {
-        // SAFETY: guaranteed by the caller.
-        Gc::from_inner(unsafe { box_of_value(ptr) })
+        // SAFETY: the caller guarantees `ptr` came from `Gc::into_raw`, whose
+        // strong count still keeps the box allocated (this fn's Safety, I1).
+        let b = unsafe { box_of_value(ptr) };
+        // SAFETY: that strong count, owned by the pointer (this fn's Safety),
+        // goes to the handle; the box is allocated (I1) and its value
+        // initialised or dead (I2).
+        unsafe { Gc::from_inner(b) }
     }
 
     /// Adds one strong count to the value behind a pointer from
@@ -114,7 +120,9 @@ impl<T: ?Sized> Gc<T> {
     /// }
     /// ```
     pub unsafe fn increment_strong_count(ptr: *const T) {
-        // SAFETY: guaranteed by the caller: one handle's count is held.
+        // SAFETY: the caller guarantees `ptr` came from `Gc::into_raw` and
+        // its count is still held (this fn's Safety, I1); the `ManuallyDrop`
+        // borrows that count without giving it back.
         let this = ManuallyDrop::new(unsafe { Gc::from_raw(ptr) });
         mem::forget(Gc::clone(&this));
     }
@@ -139,7 +147,8 @@ impl<T: ?Sized> Gc<T> {
     /// assert_eq!(Gc::strong_count(&a), 1);
     /// ```
     pub unsafe fn decrement_strong_count(ptr: *const T) {
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the caller guarantees `ptr` came from `Gc::into_raw` and
+        // owns the strong count it releases (this fn's Safety, I1).
         drop(unsafe { Gc::from_raw(ptr) });
     }
 
@@ -234,7 +243,9 @@ impl<T: ?Sized> Gc<T> {
         // SAFETY: `target` points where `raw` does, with `raw`'s provenance,
         // and its metadata describes a value of the same dynamic type (the
         // same element type and count for a slice), size and alignment
-        // there, so its box is the same box; the strong count moves with it.
+        // there, so its box is the same box (still allocated by the count
+        // `raw` holds, I1) and its vtables stay right (I3); the strong count
+        // moves with it.
         unsafe { Gc::from_raw(target) }
     }
 }
@@ -325,8 +336,11 @@ impl<T: ?Sized> Weak<T> {
             let sentinel = unsafe { NonNull::new_unchecked(ptr.cast_mut() as *mut GcBox<T>) };
             return Weak::sentinel(sentinel);
         }
-        // SAFETY: guaranteed by the caller; the block is still allocated
-        // because the weak count was kept.
-        Weak::from_inner(unsafe { box_of_value(ptr) })
+        // SAFETY: the caller guarantees `ptr` came from `Weak::into_raw`, whose
+        // kept weak count keeps the block allocated (this fn's Safety, I1).
+        let b = unsafe { box_of_value(ptr) };
+        // SAFETY: allocated (I1); the weak count the pointer kept goes to the
+        // `Weak`.
+        unsafe { Weak::from_inner(b) }
     }
 }

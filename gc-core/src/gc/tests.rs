@@ -251,7 +251,8 @@ fn raw_round_trips() {
     drop(a);
     assert!(w.upgrade().is_none());
     let wp = w.into_raw();
-    // SAFETY: as above; the block is still allocated for the weak count.
+    // SAFETY: from `Weak::into_raw`, given back once; the block is still
+    // allocated for the weak count it kept (I1).
     drop(unsafe { Weak::from_raw(wp) });
 }
 
@@ -654,7 +655,7 @@ fn weak_cleared_by_a_collection_stays_cleared_through_raw() {
 
     let p = old_dyn.into_raw();
     assert_eq!(Gc::weak_count(&a), 1);
-    // SAFETY: as above.
+    // SAFETY: from `Weak::into_raw`, given back once.
     let back = unsafe { Weak::from_raw(p) };
     assert!(back.upgrade().is_none(), "still cleared");
     drop(back);
@@ -662,7 +663,7 @@ fn weak_cleared_by_a_collection_stays_cleared_through_raw() {
     // A `Weak` made after the resurrection round-trips to the object.
     let p = Gc::downgrade(&a).into_raw();
     assert_eq!(p, Gc::as_ptr(&a));
-    // SAFETY: as above.
+    // SAFETY: from `Weak::into_raw`, given back once.
     let w = unsafe { Weak::from_raw(p) };
     assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &a));
     drop(w);
@@ -672,6 +673,6 @@ fn weak_cleared_by_a_collection_stays_cleared_through_raw() {
     bury(a);
     let p = old_last.into_raw();
     assert_eq!(p.addr(), usize::MAX);
-    // SAFETY: as above.
+    // SAFETY: from `Weak::into_raw`, given back once.
     drop(unsafe { Weak::from_raw(p) });
 }

@@ -25,13 +25,19 @@ pub(crate) fn headful_layout(box_layout: Layout, slot: bool) -> (Layout, usize) 
 
 /// Allocates `layout` (from `slab` when it serves it), aborting through
 /// `handle_alloc_error` on failure.
-pub(crate) fn alloc_block(slab: &Slab, layout: Layout) -> NonNull<u8> {
+///
+/// # Safety
+///
+/// - `layout` has a non-zero size (every block holds at least the 8-byte
+///   counts).
+pub(crate) unsafe fn alloc_block(slab: &Slab, layout: Layout) -> NonNull<u8> {
     debug_assert!(layout.size() > 0);
     if crate::slab::serves(layout.size(), layout.align()) {
-        return slab.alloc(layout.size());
+        // SAFETY: the size is non-zero (this fn's Safety) and, as the slab
+        // serves it, at most `MAX_BLOCK`: `Slab::alloc`'s contract.
+        return unsafe { slab.alloc(layout.size()) };
     }
-    // SAFETY: every block holds at least the 8-byte counts, so the size is
-    // non-zero.
+    // SAFETY: the size is non-zero (this fn's Safety).
     let raw = unsafe { alloc::alloc(layout) };
     NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
 }
@@ -44,11 +50,14 @@ pub(crate) fn alloc_block(slab: &Slab, layout: Layout) -> NonNull<u8> {
 ///   `layout`, and is not used again.
 pub(crate) unsafe fn free_block(slab: &Slab, ptr: NonNull<u8>, layout: Layout) {
     if crate::slab::serves(layout.size(), layout.align()) {
-        // SAFETY: the slab handed it out (same decision as `alloc_block`).
+        // SAFETY: `alloc_block` took the block from `slab` for this layout
+        // (the same decision), and it is freed once (this fn's Safety, P2).
         unsafe { slab.free(ptr) };
         return;
     }
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the caller guarantees `ptr` came from the system allocator
+    // with `layout` and is not used again (this fn's Safety; the block's
+    // counts are zero, I1).
     unsafe { alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
@@ -68,10 +77,12 @@ pub(crate) const fn typed_block<T>() -> Option<usize> {
 /// # Safety
 ///
 /// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
-///   followed by the box.
+///   followed by the box (the layout of I3);
+/// - the returned `HeadPtr` is used only while the block is allocated (I9).
 pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> HeadPtr {
     let head = head.cast::<Head>();
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the caller guarantees `HEAD_SIZE` writable, aligned bytes for
+    // the head (this fn's Safety, I3).
     unsafe {
         head.write(Head {
             index: Cell::new(0),
@@ -86,16 +97,22 @@ pub(crate) unsafe fn init_head(head: NonNull<u8>, flags: Flags) -> HeadPtr {
 /// # Safety
 ///
 /// - `head` points to `HEAD_SIZE` writable, 8-aligned bytes of a new block,
-///   preceded by `VTABLE_SIZE` writable bytes of the same block.
+///   preceded by `VTABLE_SIZE` writable bytes of the same block and followed
+///   by the box (the `INLINE` layout of I3);
+/// - the returned `HeadPtr` is used only while the block is allocated (I9).
 pub(crate) unsafe fn init_inline_head(
     head: NonNull<u8>,
     vtable: &'static VTable,
     flags: Flags,
 ) -> HeadPtr {
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the caller guarantees room for the head, followed by the box
+    // (this fn's Safety, I3).
     let obj = unsafe { init_head(head, flags.with(Flag::Inline)) };
-    let v = obj.inline_vtable_start().cast::<&'static VTable>();
-    // SAFETY: the vtable's bytes are writable, 8-aligned and in the block.
+    // SAFETY: the object is being made `INLINE`, with room for the vtable
+    // before its head (this fn's Safety, I3).
+    let v = unsafe { obj.inline_vtable_start() }.cast::<&'static VTable>();
+    // SAFETY: the vtable's bytes are writable, 8-aligned and in the block
+    // (this fn's Safety); this writes the vtable I3 requires.
     unsafe { v.write(vtable) };
     obj
 }
@@ -104,9 +121,11 @@ pub(crate) unsafe fn init_inline_head(
 ///
 /// # Safety
 ///
-/// - `b` points to the start of a new box's writable, 4-aligned memory.
+/// - `b` points to the start of a new box's writable, 4-aligned memory
+///   (and `head` says whether a head precedes it, I3).
 pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32, head: bool) {
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the caller guarantees writable, aligned memory for the counts
+    // (this fn's Safety); `head` sets `HAS_HEAD` as I3 requires.
     unsafe { b.cast::<Counts>().write(Counts::new(strong, weak, head)) };
 }
 
@@ -114,10 +133,13 @@ pub(crate) unsafe fn init_counts(b: NonNull<u8>, strong: u32, weak: u32, head: b
 ///
 /// # Safety
 ///
-/// - `obj`'s block was allocated with a slot, and `b` is its box.
+/// - `obj`'s block was allocated with a slot (`headful_layout(.., true)`),
+///   and `b` is its box, not yet published.
 pub(crate) unsafe fn write_slot<T: ?Sized>(obj: HeadPtr, b: *mut GcBox<T>) {
-    let slot = obj.slot_start().cast::<*mut GcBox<T>>();
+    // SAFETY: the block has a slot (this fn's Safety, I3).
+    let slot = unsafe { obj.slot_start() }.cast::<*mut GcBox<T>>();
     // SAFETY: the slot is the 16 pointer-aligned bytes before the inline
-    // vtable (`headful_layout(.., true)`); a box pointer is at most 16 bytes.
+    // vtable (I3); a box pointer is at most 16 bytes. This writes the box
+    // pointer I3 requires before publication.
     unsafe { slot.write(b) };
 }

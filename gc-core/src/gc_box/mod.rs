@@ -42,17 +42,25 @@
 //!   strong count or by the collector; after that `DEAD` is set (or no strong
 //!   handle exists), and nothing reads the value again except to compute its
 //!   layout.
-//! - **I3 (head)**: the `HAS_HEAD` bit of `weak` never changes after
-//!   allocation; when set, a valid [`Head`] sits at `box - 8`, and the
-//!   object's vtable (inline before the head, or its slab page's) was built
-//!   for the box's real type.
+//! - **I3 (head and layout)**: the `HAS_HEAD` bit of `weak` never changes
+//!   after allocation. When it is set, a valid [`Head`] sits at `box - 8`, in
+//!   the same block, and the object's vtable was built for the box's real
+//!   type. With `INLINE` (fixed, I6) the vtable pointer sits at `head - 8`
+//!   and the block has the layout `headful_layout` gives for the box (with a
+//!   slot, for the vtables of `VTable::slot`: the 16 bytes at `head - 24`
+//!   hold the box pointer, written before the object is published); without
+//!   `INLINE`, the block is a typed slab block that starts at the head, and
+//!   its page's key is the vtable's (`VTable::key`).
 //! - **I4 (lists)**: a head whose location is `LOC_GEN0` or `LOC_GEN1`, or
 //!   `LOC_GEN2`/`LOC_PERM` with `INLINE`, is at `heap.lists[loc][index]`; a
 //!   typed slab object of generation 2 or the permanent generation is in no
 //!   vector (walks of the typed slab pages find it; the heap counts them);
 //!   `LOC_WORK` and `LOC_GARBAGE` heads are at `index` of the collector's
 //!   working vector; `LOC_NONE` heads are in no list. Only the owning thread
-//!   touches these.
+//!   touches these. An object of a generation (`LOC_GEN0` to `LOC_PERM`) is
+//!   allocated, its value initialised and it is not detached: every path
+//!   that drops a value (I2) or detaches an object (I5) takes it out of its
+//!   generation first.
 //! - **I5 (exclusive)**: while `Gc::get_mut` may have handed out a `&mut T`,
 //!   the object is `DETACHED` (location `LOC_NONE`) and the collector never
 //!   creates a reference to its value.
@@ -63,11 +71,24 @@
 //!   working set (`LOC_WORK`, `LOC_GARBAGE`), the collector holds one strong
 //!   count on it, taken when the set is formed and given back when the
 //!   object is promoted, kept or its value dropped; a detached object the
-//!   tracer found (`DISCOVERED`) likewise holds one until `retrack`. So no
-//!   object the collector works on is freed under it.
+//!   tracer found (`DISCOVERED`) likewise holds one until `retrack`, and so
+//!   does each object of the heap's `saved` list (`DebugFlags::SAVE_ALL`)
+//!   and each object a `debug` value holds, until `release_held` gives it
+//!   back. So no object the crate's code works on is freed under it.
 //! - **I8 (queues)**: an object is in the trashcan queue or the pending list
-//!   at most once (`PENDING` marks pending membership); a queued object's
-//!   strong count is zero and it is in no generation list.
+//!   at most once (`PENDING` marks pending membership), and in no generation
+//!   list. A trashcan object's strong count is zero; a pending one's reached
+//!   zero while a collection held it (a finalizer may have raised it since).
+//!   Either keeps the weak count of its strong handles, so its block stays
+//!   allocated, until its queue is drained.
+//! - **I9 (head pointers)**: a [`HeadPtr`] points to the head of a head-ful
+//!   object (I3). It is made only by `unsafe` functions (`head_of`,
+//!   `init_head`, `init_inline_head`, `HeadPtr::from_block`), and its holder
+//!   uses it only while the block is allocated (I1): it holds a handle, a
+//!   `Weak` or a strong count on the object (I7), or it took the object from
+//!   a list or queue (I4, I8), whose members are not yet released (the weak
+//!   count of their strong handles is still held). The safe accessors of
+//!   `HeadPtr` rely on this.
 
 mod alloc;
 mod vtable;
@@ -114,8 +135,13 @@ pub(crate) const VTABLE_SIZE: usize = core::mem::size_of::<&'static VTable>();
 
 /// A type-erased pointer to a head-ful object's [`Head`].
 ///
-/// Copyable and comparable; the holder decides whether it may be
-/// dereferenced (the object must be allocated, invariant I1).
+/// # Safety
+///
+/// Copyable and comparable. Its soundness rests on invariant I9: every
+/// `HeadPtr` is made by an `unsafe` constructor for the head of a head-ful
+/// object (I3), and is used only while that object's block is allocated
+/// (I1). So the safe accessors below (head, counts, flags, vtable) may
+/// dereference it; each still names the case it relies on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct HeadPtr(pub(super) NonNull<Head>);
 
@@ -131,8 +157,9 @@ pub(crate) unsafe fn counts<'a, T: ?Sized>(ptr: NonNull<GcBox<T>>) -> &'a Counts
         ptr.cast::<Counts>().is_aligned(),
         "Gc: counts read through a misaligned (epoch-tagged?) box pointer"
     );
-    // SAFETY: the caller guarantees the block is allocated; `Counts` is the
-    // first field of the `repr(C)` box and is only ever shared (it is `Cell`s).
+    // SAFETY: the caller guarantees the block is allocated (this fn's
+    // Safety, I1); `Counts` is the first field of the `repr(C)` box and is
+    // only ever shared (it is `Cell`s).
     unsafe { &*ptr.as_ptr().cast::<Counts>() }
 }
 
@@ -140,7 +167,8 @@ pub(crate) unsafe fn counts<'a, T: ?Sized>(ptr: NonNull<GcBox<T>>) -> &'a Counts
 ///
 /// # Safety
 ///
-/// - `ptr` points to an allocated `GcBox` whose `HAS_HEAD` bit is set (I3).
+/// - `ptr` points to an allocated `GcBox` whose `HAS_HEAD` bit is set (I3);
+/// - the returned `HeadPtr` is used only while the block is allocated (I9).
 #[inline]
 pub(crate) unsafe fn head_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> HeadPtr {
     // SAFETY: by I3 a `Head` starts `HEAD_SIZE` bytes before the box, inside
@@ -174,15 +202,22 @@ impl HeadPtr {
 
     #[inline]
     fn head(&self) -> &Head {
-        // SAFETY: a `HeadPtr` is only created for a head-ful object (I3), and
-        // every caller holds it only while the block is allocated (I1).
+        // SAFETY: a `HeadPtr` points to a valid head (I3) and is used only
+        // while its block is allocated (I9); the head is only ever shared
+        // (it is `Cell`s).
         unsafe { self.0.as_ref() }
     }
 
-    /// The object whose typed slab block starts at `block` (its head). Only
-    /// meaningful for blocks of typed pages whose flags are not `LOC_FREE`.
+    /// The object whose typed slab block starts at `block` (its head).
+    ///
+    /// # Safety
+    ///
+    /// - `block` is a live block of a typed slab page, one that
+    ///   [`Slab::typed_blocks`](crate::slab::Slab::typed_blocks) yields (so
+    ///   an object's head, I3, and not a free block);
+    /// - the result is used only while the object is allocated (I9).
     #[inline]
-    pub(crate) fn from_block(block: NonNull<u8>) -> HeadPtr {
+    pub(crate) unsafe fn from_block(block: NonNull<u8>) -> HeadPtr {
         HeadPtr(block.cast())
     }
 
@@ -197,52 +232,66 @@ impl HeadPtr {
     #[inline]
     fn box_start(self) -> NonNull<u8> {
         // SAFETY: the box starts right after the head, in the same block
-        // (I3).
+        // (I3, I9).
         unsafe { self.0.cast::<u8>().add(HEAD_SIZE) }
     }
 
-    /// The inline vtable before this object's head (only for `INLINE`
-    /// objects).
+    /// The inline vtable before this object's head.
+    ///
+    /// # Safety
+    ///
+    /// - The object is `INLINE`, or is being made so by `init_inline_head`
+    ///   (its block has room for the vtable before the head, I3).
     #[inline]
-    fn inline_vtable_start(self) -> NonNull<u8> {
-        // SAFETY: only called for `INLINE` objects, whose vtable is the
-        // `VTABLE_SIZE` bytes before the head, in the same block.
+    unsafe fn inline_vtable_start(self) -> NonNull<u8> {
+        // SAFETY: the caller guarantees an inline block (this fn's Safety),
+        // whose vtable is the `VTABLE_SIZE` bytes before the head, in the
+        // same block (I3).
         unsafe { self.0.cast::<u8>().sub(VTABLE_SIZE) }
     }
 
-    /// The slot before this object's inline vtable (only for slot-carrying
-    /// blocks).
+    /// The slot before this object's inline vtable.
+    ///
+    /// # Safety
+    ///
+    /// - The object's block was allocated with a slot (`headful_layout(..,
+    ///   true)`; its vtable is one of `VTable::slot`, I3).
     #[inline]
-    fn slot_start(self) -> NonNull<u8> {
-        // SAFETY: only called for blocks allocated with a slot, which is the
-        // 16 bytes before the inline vtable, in the same block.
-        unsafe { self.inline_vtable_start().sub(16) }
+    unsafe fn slot_start(self) -> NonNull<u8> {
+        // SAFETY: a block with a slot is an inline one (this fn's Safety,
+        // I3).
+        let vtable = unsafe { self.inline_vtable_start() };
+        // SAFETY: the slot is the 16 bytes before the inline vtable, in the
+        // same block (this fn's Safety, I3).
+        unsafe { vtable.sub(16) }
     }
 
     /// The counts of this object's box.
     #[inline]
     pub(crate) fn counts(&self) -> &Counts {
         let c = self.box_start().cast::<Counts>();
-        // SAFETY: the box, and its counts, are allocated while the `HeadPtr` is
-        // used (I1); the counts are only ever shared.
+        // SAFETY: the box, and its counts, are allocated while the `HeadPtr`
+        // is used (I9, I1); the counts are only ever shared.
         unsafe { c.as_ref() }
     }
 
     #[inline]
     pub(crate) fn vtable(self) -> &'static VTable {
         if self.has(Flag::Inline) {
-            let v = self.inline_vtable_start().cast::<&'static VTable>();
-            // SAFETY: an `INLINE` object's vtable was written there at
-            // allocation and never changes (I3).
+            // SAFETY: the object is `INLINE` (just checked; fixed, I6).
+            let v = unsafe { self.inline_vtable_start() }.cast::<&'static VTable>();
+            // SAFETY: an `INLINE` object's vtable pointer was written there
+            // at allocation and never changes (I3, I6); the block is
+            // allocated (I9).
             unsafe { v.read() }
         } else {
-            // SAFETY: a head-ful object without `INLINE` was allocated by
-            // `Slab::alloc_typed`, its block starting at the head (I3), and
-            // is allocated while the `HeadPtr` is used (I1).
+            // SAFETY: a head-ful object without `INLINE` is a typed slab
+            // block starting at its head (I3), live while the `HeadPtr` is
+            // used (I9).
             let key = unsafe { crate::slab::key_of(self.0.cast()) };
             let key = key.expect("a typed slab page has a type key");
-            // SAFETY: typed pages are keyed by their objects' vtable
-            // (`VTable::key`, in `Gc::new`), the one for the box's type (I3).
+            // SAFETY: the key of a typed page is its objects' vtable's
+            // (`VTable::key`, I3).
             unsafe { VTable::from_key(key) }
         }
     }
@@ -306,20 +355,27 @@ impl HeadPtr {
     ///   (its vtable is `VTable::slot::<T>()`).
     #[inline]
     unsafe fn slot_box<T: ?Sized>(self) -> *mut GcBox<T> {
-        let slot = self.slot_start().cast::<*mut GcBox<T>>();
-        // SAFETY: the slot is pointer-aligned and was initialised at
-        // allocation (guaranteed by the caller).
+        // SAFETY: the caller guarantees the block has a slot (this fn's
+        // Safety, I3).
+        let slot = unsafe { self.slot_start() }.cast::<*mut GcBox<T>>();
+        // SAFETY: the slot is pointer-aligned, holds the box pointer from
+        // before publication (I3), and the block is allocated (I9).
         unsafe { slot.read() }
     }
 }
 
 /// `fat` with its address (and provenance) replaced by `addr`'s, keeping its
 /// metadata (length or vtable).
+///
+/// This relies on the current layout of pointers to unsized types (the
+/// address first, then the metadata), which the language does not promise,
+/// as std's former `set_ptr_value` did; the `debug_assert_eq!` checks it.
 pub(crate) fn set_data_ptr<P: ?Sized>(fat: *mut P, addr: *mut u8) -> *mut P {
     let mut p = fat;
-    // SAFETY: a pointer to an unsized type stores its address first, then
-    // its metadata (for a thin pointer, the address is all of it); writing a
-    // whole pointer value keeps `addr`'s provenance.
+    // SAFETY: with the current layout, a pointer to an unsized type stores
+    // its address in its first word (a thin pointer is only that word), so
+    // the write stays inside `p`; writing a whole pointer value keeps
+    // `addr`'s provenance.
     unsafe { (&raw mut p).cast::<*mut u8>().write(addr) };
     debug_assert_eq!(p.cast::<u8>(), addr);
     p
@@ -329,9 +385,10 @@ pub(crate) fn set_data_ptr<P: ?Sized>(fat: *mut P, addr: *mut u8) -> *mut P {
 ///
 /// # Safety
 ///
-/// - `b` points to an allocated box.
+/// - `b` points to an allocated box (I1).
 #[inline]
 pub(crate) unsafe fn value_ptr<T: ?Sized>(b: *mut GcBox<T>) -> *mut T {
-    // SAFETY: guaranteed by the caller; the projection creates no reference.
+    // SAFETY: the caller guarantees the box is allocated (this fn's Safety,
+    // I1); the projection creates no reference.
     unsafe { &raw mut (*b).value }
 }

@@ -12,22 +12,24 @@ use crate::slab::{Slab, TypeKey};
 use crate::trace::{Trace, Tracer};
 
 /// Type-erased operations on a head-ful object, one static table per type.
+///
+/// The `unsafe fn` fields are private and called only through the
+/// `unsafe fn` methods on `HeadPtr` below, whose `# Safety` sections are
+/// their contracts (plus: the vtable is the object's own, I3).
 pub(crate) struct VTable {
-    // The fields are called only through the `unsafe fn` methods on `HeadPtr`
-    // below, which carry the contracts.
-    /// Reports the value's strong edges.
+    /// Reports the value's strong edges: [`HeadPtr::trace`].
     trace: unsafe fn(HeadPtr, &mut Tracer<'static>),
-    /// Runs the value's finalizer, if it has one.
+    /// Runs the value's finalizer, if it has one: [`HeadPtr::finalize`].
     finalize: unsafe fn(HeadPtr),
-    /// Drops the value in place.
+    /// Drops the value in place: [`HeadPtr::drop_value`].
     drop_value: unsafe fn(HeadPtr),
-    /// Frees the block.
+    /// Frees the block: [`HeadPtr::dealloc`].
     dealloc: unsafe fn(HeadPtr, &Slab),
     /// `std::any::type_name` of the value.
     type_name: fn() -> &'static str,
     /// `TypeId` of the value's type (for downcasting saved garbage).
     type_id: fn() -> core::any::TypeId,
-    /// Size of the block in bytes (for the census).
+    /// Size of the block in bytes (for the census): [`HeadPtr::block_size`].
     block_size: unsafe fn(HeadPtr) -> usize,
 }
 
@@ -77,11 +79,11 @@ impl VTable {
     ///
     /// # Safety
     ///
-    /// - `key` came from [`VTable::key`].
+    /// - `key` came from [`VTable::key`] (a typed page's key does, I3).
     #[inline]
     pub(crate) unsafe fn from_key(key: TypeKey) -> &'static VTable {
-        // SAFETY: the key is the address of a `&'static VTable` (guaranteed
-        // by the caller).
+        // SAFETY: the caller guarantees the key is the address of a
+        // `&'static VTable` (this fn's Safety, I3).
         unsafe { key.get().cast::<VTable>().as_ref() }
     }
 
@@ -95,16 +97,18 @@ impl VTable {
     }
 }
 
-/// The value of a listed object, for the vtable functions.
+/// The value of an object, for the vtable functions.
 ///
 /// # Safety
 ///
-/// - `b` is the object's box; its value is initialised (I2) and not
-///   exclusively borrowed (I5), and the reference is not kept beyond the
-///   vtable call.
+/// - `b` is the object's box, allocated (I1), its value initialised (I2)
+///   and not exclusively borrowed (I5);
+/// - the reference is not used after the value is dropped (for the
+///   collector's trace, not before the tracing phase ends, S2).
 #[inline]
 unsafe fn value<'a, T: ?Sized>(b: *mut GcBox<T>) -> &'a T {
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the caller guarantees an initialised value no `&mut` borrows
+    // (this fn's Safety: I2, I5), in an allocated box (I1).
     unsafe { &(*b).value }
 }
 
@@ -116,55 +120,104 @@ fn trace_value<T: Trace + ?Sized + 'static>(v: &'static T, tracer: &mut Tracer<'
     v.trace(tracer);
 }
 
+/// `VTable::trace` for a head-ful `GcBox<T>` without a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::sized::<T>()`, so its box is a `GcBox<T>`
+///   right after the head (I3);
+/// - the contract of [`HeadPtr::trace`].
 unsafe fn trace_sized<T: Trace + 'static>(obj: HeadPtr, tracer: &mut Tracer<'static>) {
-    // SAFETY: the vtable is `SIZED` for `T`, so the box is a `GcBox<T>`; the
-    // collector traces only objects it holds a count on (I1), whose value is
-    // initialised (I2) and not exclusively borrowed (I5). The value is not
-    // dropped before the tracer's phase ends and its guards are released
-    // (soundness step S2), which is what `'static` stands for here: the
-    // tracer accepts the reference only for the trace call and the phase.
+    // SAFETY: the box is a `GcBox<T>` (this fn's Safety, I3); the caller
+    // (`HeadPtr::trace`'s contract) guarantees it is allocated (I1), its
+    // value initialised (I2), not exclusively borrowed (I5) and not dropped
+    // before the tracer's phase ends and its guards are released (S2). That
+    // is what `'static` stands for here: the tracer accepts the reference
+    // only for the trace call and the phase.
     let v: &'static T = unsafe { value(obj.sized_box::<T>()) };
     trace_value(v, tracer);
 }
 
+/// `VTable::trace` for a head-ful `GcBox<T>` with a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::slot::<T>()`, so its slot holds its box
+///   pointer (I3);
+/// - the contract of [`HeadPtr::trace`].
 unsafe fn trace_slot<T: Trace + ?Sized + 'static>(obj: HeadPtr, tracer: &mut Tracer<'static>) {
-    // SAFETY: the vtable is `SLOT` for `T`, so the slot holds the box.
+    // SAFETY: the block has a slot holding a `*mut GcBox<T>` (this fn's
+    // Safety, I3).
     let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: as in `trace_sized`.
+    // SAFETY: `HeadPtr::trace`'s contract, as in `trace_sized`: allocated,
+    // initialised, not exclusively borrowed, and kept until the tracing
+    // phase ends (I1, I2, I5, S2).
     let v: &'static T = unsafe { value(b) };
     trace_value(v, tracer);
 }
 
+/// `VTable::finalize` for a head-ful `GcBox<T>` without a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::sized::<T>()` (I3);
+/// - the contract of [`HeadPtr::finalize`].
 unsafe fn finalize_sized<T: Trace>(obj: HeadPtr) {
-    // SAFETY: the value is initialised (I2); a shared reference is all a
-    // finalizer gets.
+    // SAFETY: the box is a `GcBox<T>` (I3), allocated, its value initialised
+    // and not exclusively borrowed (`HeadPtr::finalize`'s contract: I1, I2,
+    // I5); a shared reference is all a finalizer gets.
     if let Some(f) = unsafe { value(obj.sized_box::<T>()) }.finalizer() {
         f.finalize();
     }
 }
 
+/// `VTable::finalize` for a head-ful `GcBox<T>` with a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::slot::<T>()` (I3);
+/// - the contract of [`HeadPtr::finalize`].
 unsafe fn finalize_slot<T: Trace + ?Sized>(obj: HeadPtr) {
-    // SAFETY: the vtable is `SLOT` for `T`.
+    // SAFETY: the block has a slot holding a `*mut GcBox<T>` (this fn's
+    // Safety, I3).
     let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: as in `finalize_sized`.
+    // SAFETY: `HeadPtr::finalize`'s contract, as in `finalize_sized` (I1,
+    // I2, I5).
     if let Some(f) = unsafe { value(b) }.finalizer() {
         f.finalize();
     }
 }
 
+/// `VTable::drop_value` for a head-ful `GcBox<T>` without a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::sized::<T>()` (I3);
+/// - the contract of [`HeadPtr::drop_value`].
 unsafe fn drop_sized<T>(obj: HeadPtr) {
-    // SAFETY: the vtable is `SIZED` for `T`, so this is its box.
+    // SAFETY: the box is a `GcBox<T>` (this fn's Safety, I3), allocated
+    // (I1).
     let v = unsafe { value_ptr(obj.sized_box::<T>()) };
-    // SAFETY: the caller drops the value exactly once (I2).
+    // SAFETY: the value is initialised and dropped this once, and nothing
+    // uses it afterwards (`HeadPtr::drop_value`'s contract: I2, S5).
     unsafe { ptr::drop_in_place(v) }
 }
 
+/// `VTable::drop_value` for a head-ful `GcBox<T>` with a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::slot::<T>()` (I3);
+/// - the contract of [`HeadPtr::drop_value`].
 unsafe fn drop_slot<T: ?Sized>(obj: HeadPtr) {
-    // SAFETY: the vtable is `SLOT` for `T`.
+    // SAFETY: the block has a slot holding a `*mut GcBox<T>` (this fn's
+    // Safety, I3).
     let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: the slot holds the box.
+    // SAFETY: `b` is the object's box, allocated (I1, `HeadPtr::drop_value`'s
+    // contract).
     let v = unsafe { value_ptr(b) };
-    // SAFETY: the caller drops the value exactly once (I2).
+    // SAFETY: the value is initialised and dropped this once, and nothing
+    // uses it afterwards (`HeadPtr::drop_value`'s contract: I2, S5).
     unsafe { ptr::drop_in_place(v) }
 }
 
@@ -172,26 +225,36 @@ unsafe fn drop_slot<T: ?Sized>(obj: HeadPtr) {
 ///
 /// # Safety
 ///
-/// - `offset` is the box offset the block was allocated with.
+/// - `obj` is `INLINE` and `offset` is the box offset its block was
+///   allocated with (`headful_layout`, I3).
 unsafe fn block_start(obj: HeadPtr, offset: usize) -> NonNull<u8> {
-    // SAFETY: the box is `offset` bytes into the block (guaranteed by the
-    // caller), so this stays inside it.
+    // SAFETY: the box is `offset` bytes into the block (this fn's Safety,
+    // I3), so this stays inside it.
     unsafe { obj.box_start().sub(offset) }
 }
 
+/// `VTable::dealloc` for a head-ful `GcBox<T>` without a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::sized::<T>()` (I3);
+/// - the contract of [`HeadPtr::dealloc`].
 unsafe fn dealloc_sized<T>(obj: HeadPtr, slab: &Slab) {
     if !obj.has(Flag::Inline) {
-        // SAFETY: a non-`INLINE` object came from `Slab::alloc_typed`, its
-        // block starting at the head (I3, I6); the caller frees it once,
-        // when both counts are zero (I1).
+        // SAFETY: a non-`INLINE` object is a typed slab block starting at
+        // its head (I3, I6), from this thread's slab; the caller frees it
+        // once, when both counts are zero (`HeadPtr::dealloc`'s contract,
+        // I1).
         unsafe { slab.free(obj.block()) };
         return;
     }
     let (layout, offset) = headful_layout(Layout::new::<GcBox<T>>(), false);
-    // SAFETY: a sized inline block's box is at `offset`.
+    // SAFETY: an `INLINE` sized block has the layout `headful_layout` gives
+    // for `GcBox<T>`, with the box at `offset` (I3).
     let base = unsafe { block_start(obj, offset) };
-    // SAFETY: the block was allocated with this layout; the caller frees it
-    // once, when both counts are zero (I1).
+    // SAFETY: the block was allocated with this layout from `slab` (I3), and
+    // the caller frees it once, when both counts are zero
+    // (`HeadPtr::dealloc`'s contract, I1).
     unsafe { free_block(slab, base, layout) }
 }
 
@@ -199,26 +262,46 @@ unsafe fn dealloc_sized<T>(obj: HeadPtr, slab: &Slab) {
 ///
 /// # Safety
 ///
-/// - The object carries a slot for `T`.
+/// - `obj`'s vtable is `VTable::slot::<T>()` (I3);
+/// - its block is allocated (I1), and its value initialised or dropped in
+///   place, with no `&mut` to it alive (only its metadata is read).
 unsafe fn slot_layout<T: ?Sized>(obj: HeadPtr) -> (Layout, usize) {
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the block has a slot holding a `*mut GcBox<T>` (this fn's
+    // Safety, I3).
     let b = unsafe { obj.slot_box::<T>() };
-    // SAFETY: computing the layout reads the pointer metadata only; the value
-    // is initialised or was dropped in place (which leaves a valid value
-    // behind), and no `&mut` to it exists.
+    // SAFETY: computing the layout reads the pointer metadata only; the box
+    // is allocated (I1), and its value initialised or dropped in place (I2:
+    // only the layout is read again after the drop), with no `&mut` alive
+    // (this fn's Safety).
     let box_layout = Layout::for_value(unsafe { &*b });
     headful_layout(box_layout, true)
 }
 
+/// `VTable::dealloc` for a head-ful `GcBox<T>` with a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::slot::<T>()` (I3);
+/// - the contract of [`HeadPtr::dealloc`].
 unsafe fn dealloc_slot<T: ?Sized>(obj: HeadPtr, slab: &Slab) {
-    // SAFETY: the vtable is `SLOT` for `T`.
+    // SAFETY: the vtable is `SLOT` for `T` (this fn's Safety, I3); the block
+    // is still allocated and the value was dropped (`HeadPtr::dealloc`'s
+    // contract: I1, I2).
     let (layout, offset) = unsafe { slot_layout::<T>(obj) };
-    // SAFETY: the box is `offset` bytes into the block.
+    // SAFETY: a slot block is `INLINE`, with the box at `offset` of the
+    // layout `headful_layout` gives (I3).
     let base = unsafe { block_start(obj, offset) };
-    // SAFETY: allocated with this layout; freed once (I1).
+    // SAFETY: allocated with this layout from `slab` (I3); freed once, when
+    // both counts are zero (`HeadPtr::dealloc`'s contract, I1).
     unsafe { free_block(slab, base, layout) }
 }
 
+/// `VTable::block_size` for a head-ful `GcBox<T>` without a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::sized::<T>()` (I3);
+/// - the contract of [`HeadPtr::block_size`].
 unsafe fn block_size_sized<T>(obj: HeadPtr) -> usize {
     match typed_block::<T>() {
         Some(size) if !obj.has(Flag::Inline) => crate::slab::block_size(size),
@@ -226,8 +309,16 @@ unsafe fn block_size_sized<T>(obj: HeadPtr) -> usize {
     }
 }
 
+/// `VTable::block_size` for a head-ful `GcBox<T>` with a slot.
+///
+/// # Safety
+///
+/// - `obj`'s vtable is `VTable::slot::<T>()` (I3);
+/// - the contract of [`HeadPtr::block_size`].
 unsafe fn block_size_slot<T: ?Sized>(obj: HeadPtr) -> usize {
-    // SAFETY: the vtable is `SLOT` for `T`.
+    // SAFETY: the vtable is `SLOT` for `T` (this fn's Safety, I3); the block
+    // is allocated and its value initialised or dropped in place
+    // (`HeadPtr::block_size`'s contract: I1, I2).
     unsafe { slot_layout::<T>(obj) }.0.size()
 }
 
@@ -245,7 +336,9 @@ impl HeadPtr {
     #[inline]
     pub(crate) unsafe fn trace(self, tracer: &mut Tracer<'static>) {
         let trace = self.vtable().trace;
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the vtable is the object's own (I3), and the caller keeps
+        // this fn's contract, which is the vtable function's (I1, I2, I5,
+        // S2).
         unsafe { trace(self, tracer) }
     }
 
@@ -258,7 +351,8 @@ impl HeadPtr {
     #[inline]
     pub(crate) unsafe fn finalize(self) {
         let finalize = self.vtable().finalize;
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the vtable is the object's own (I3), and the caller keeps
+        // this fn's contract, which is the vtable function's (I1, I2, I5).
         unsafe { finalize(self) }
     }
 
@@ -275,7 +369,8 @@ impl HeadPtr {
     #[inline]
     pub(crate) unsafe fn drop_value(self) {
         let drop_value = self.vtable().drop_value;
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the vtable is the object's own (I3), and the caller keeps
+        // this fn's contract, which is the vtable function's (I1, I2, S5).
         unsafe { drop_value(self) }
     }
 
@@ -290,7 +385,8 @@ impl HeadPtr {
     #[inline]
     pub(crate) unsafe fn dealloc(self, slab: &Slab) {
         let dealloc = self.vtable().dealloc;
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the vtable is the object's own (I3), and the caller keeps
+        // this fn's contract, which is the vtable function's (I1, I2).
         unsafe { dealloc(self, slab) }
     }
 
@@ -311,11 +407,13 @@ impl HeadPtr {
     /// # Safety
     ///
     /// - The object is allocated (I1); its value is initialised or was
-    ///   dropped in place (only its layout is read).
+    ///   dropped in place (only its layout is read, I2), and no `&mut` to it
+    ///   is alive (I5).
     #[inline]
     pub(crate) unsafe fn block_size(self) -> usize {
         let block_size = self.vtable().block_size;
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the vtable is the object's own (I3), and the caller keeps
+        // this fn's contract, which is the vtable function's (I1, I2, I5).
         unsafe { block_size(self) }
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use super::{HEADER, MAX_BLOCK, PAGE_SIZE, Slab, State, page_of};
 
 fn fill(slab: &Slab, size: usize, n: usize) -> Vec<core::ptr::NonNull<u8>> {
-    (0..n).map(|_| slab.alloc(size)).collect()
+    assert!((1..=MAX_BLOCK).contains(&size));
+    // SAFETY: `size` is in `1..=MAX_BLOCK`, as just checked.
+    (0..n).map(|_| unsafe { slab.alloc(size) }).collect()
 }
 
 #[test]
@@ -22,11 +24,12 @@ fn blocks_are_distinct_aligned_and_inside_their_page() {
             let page = page_of(*b).addr();
             assert!(a >= page + HEADER && a + size <= page + PAGE_SIZE);
             // Writable over the whole block.
-            // SAFETY: a fresh block of `size` bytes.
+            // SAFETY: a live block of at least `size` bytes, handed out once
+            // (P2).
             unsafe { core::ptr::write_bytes(b.as_ptr(), 0xAB, size) };
         }
         for b in blocks {
-            // SAFETY: handed out by `slab`, freed once.
+            // SAFETY: handed out by `slab`, freed once (P2).
             unsafe { slab.free(b) };
         }
     }
@@ -44,7 +47,7 @@ fn freed_blocks_are_reused_and_empty_pages_recycled() {
     };
     let blocks = fill(&slab, 64, n);
     for &b in &blocks {
-        // SAFETY: handed out by `slab`, freed once.
+        // SAFETY: handed out by `slab`, freed once (P2).
         unsafe { slab.free(b) };
     }
     // All but the current page went back to the spare list.
@@ -60,14 +63,14 @@ fn freed_blocks_are_reused_and_empty_pages_recycled() {
     );
     // A spare page serves another size class.
     for &b in &again {
-        // SAFETY: handed out by `slab`, freed once.
+        // SAFETY: handed out by `slab`, freed once (P2).
         unsafe { slab.free(b) };
     }
     let spares = slab.spares.get();
     let other = fill(&slab, 200, 10);
     assert_eq!(slab.spares.get(), spares - 1);
     for b in other {
-        // SAFETY: as above.
+        // SAFETY: handed out by `slab`, freed once (P2).
         unsafe { slab.free(b) };
     }
     slab.close();
@@ -80,17 +83,18 @@ fn a_full_page_becomes_partial_when_a_block_is_freed() {
     let per_page = (PAGE_SIZE - HEADER) / 512;
     let blocks = fill(&slab, 512, per_page + 1);
     let first = page_of(blocks[0]);
-    // SAFETY: the page is live.
+    // SAFETY: the page of a live block is live (P1).
     assert_eq!(unsafe { &*first }.state.get(), State::Full);
-    // SAFETY: handed out by `slab`, freed once.
+    // SAFETY: handed out by `slab`, freed once (P2).
     unsafe { slab.free(blocks[0]) };
-    // SAFETY: as above.
+    // SAFETY: the page still holds the other live blocks, so it is live
+    // (P1).
     assert_eq!(unsafe { &*first }.state.get(), State::Partial);
     // The next allocation after the current page fills comes from it.
     let more = fill(&slab, 512, per_page);
     assert!(more.contains(&blocks[0]));
     for b in blocks.into_iter().skip(1).chain(more) {
-        // SAFETY: handed out by `slab`, freed once.
+        // SAFETY: handed out by `slab`, freed once (P2).
         unsafe { slab.free(b) };
     }
     slab.close();

@@ -483,7 +483,9 @@ impl<'a> Tracer<'a> {
             let value: &T = &guard;
             let value = core::ptr::from_ref(value);
             // SAFETY: `guard` lives until the end of this function, after
-            // the trace returns; nothing keeps the reference beyond it.
+            // the trace returns. Past the untrusted traces no user code runs
+            // in this phase (S2), so nothing can use the reference, or move
+            // what it reports, once the guard is gone.
             let value: &'a T = unsafe { &*value };
             value.trace(self);
             drop(guard);
@@ -614,8 +616,14 @@ impl<'a> Tracer<'a> {
 
     /// Reports a strong edge to the head-ful object `obj`, through the
     /// handle `handle`.
+    ///
+    /// # Safety
+    ///
+    /// - `handle` is a `Gc` (its bytes are the ones a move would change) and
+    ///   `obj` the head of the object it points to (I3, I9): the analysis
+    ///   counts the edge as a handle to `obj` (S3, S5).
     #[inline]
-    pub(crate) fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
+    pub(crate) unsafe fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
         let f = obj.flags();
         if f.loc() != self.set_loc {
             self.visit_outside(obj, f);
