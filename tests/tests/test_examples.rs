@@ -291,6 +291,30 @@ fn leak_hunt() {
     }
 }
 
+#[test]
+#[cfg_attr(miri, ignore)]
+fn observer() {
+    let out = run("observer", &[]);
+    assert_in_order(
+        &out,
+        &[
+            "built \"settings\": 3 widgets, 6 listeners, tracked_count() = 3",
+            "clicked ok twice, cancel once: ok.clicks = 2, cancel.clicks = 1",
+            "on_close listener:           clicks per button: ok 2, cancel 1",
+            "window log:                  ok clicked at (10, 20)",
+            "window log:                  ok clicked at (12, 20)",
+            "window log:                  cancel clicked at (40, 20)",
+            "window log:                  settings closing",
+            "strong counts:               window = 4, ok = 4, cancel = 4",
+            "dropped the window:          collect() reclaimed 0 ",
+            "clicked ok once more:        window log ends with Some(\"ok clicked at (1, 1)\")",
+            "dropped ok and cancel too:   0 widgets dropped, 3 still tracked",
+            "collect():                   reclaimed 3; 3 widgets dropped, 0 still tracked",
+            "weak handle to the window:   upgrade() is None: gone",
+        ],
+    );
+}
+
 // --- The README ----------------------------------------------------------------
 
 #[test]
