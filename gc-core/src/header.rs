@@ -85,34 +85,41 @@ impl Counts {
         self.strong.get() & COUNT_MASK
     }
 
-    /// The value was dropped by the collector, or is being examined.
+    /// Whether one flag of `strong` is set.
+    #[inline]
+    fn strong_flag(&self, flag: u32) -> bool {
+        self.strong.get() & flag != 0
+    }
+
+    /// Sets or clears one flag of `strong`.
+    #[inline]
+    fn set_strong_flag(&self, flag: u32, on: bool) {
+        let s = self.strong.get();
+        self.strong.set(if on { s | flag } else { s & !flag });
+    }
+
+    /// The value was dropped by the collector, or is being examined
+    /// (`DEAD`); [`Counts::set_dead`] marks it, or makes it live again.
     #[inline]
     pub(crate) fn is_dead(&self) -> bool {
-        self.strong.get() & DEAD != 0
+        self.strong_flag(DEAD)
     }
 
-    /// Marks the value dead, or live again.
     #[inline]
     pub(crate) fn set_dead(&self, dead: bool) {
-        let s = self.strong.get();
-        self.strong.set(if dead { s | DEAD } else { s & !DEAD });
+        self.set_strong_flag(DEAD, dead);
     }
 
-    /// `get_mut` may have handed out a `&mut` (invariant I5).
+    /// `get_mut` may have handed out a `&mut` (`DETACHED`, invariant I5);
+    /// [`Counts::set_detached`] marks it, or attaches it again.
     #[inline]
     pub(crate) fn is_detached(&self) -> bool {
-        self.strong.get() & DETACHED != 0
+        self.strong_flag(DETACHED)
     }
 
-    /// Marks the object detached, or attached again.
     #[inline]
     pub(crate) fn set_detached(&self, detached: bool) {
-        let s = self.strong.get();
-        self.strong.set(if detached {
-            s | DETACHED
-        } else {
-            s & !DETACHED
-        });
+        self.set_strong_flag(DETACHED, detached);
     }
 
     /// Exactly one strong count, and the value not dead: the caller's handle

@@ -313,7 +313,17 @@ impl<'a> Tracer<'a> {
     /// assert_eq!(gc_core::collect(), 1);
     /// ```
     pub fn lock<T: ?Sized>(&mut self, mutex: &'a Mutex<T>) -> Option<&'a T> {
-        let guard = match mutex.try_lock() {
+        self.hold_lock(mutex.try_lock())
+    }
+
+    /// Keeps the guard a `try_lock`/`try_read` gave (a poisoned lock is
+    /// read) until the tracing phase ends, and returns the contents; `None`
+    /// (after [`Tracer::mark_unreadable`]) when the lock is taken elsewhere.
+    fn hold_lock<G>(&mut self, locked: Result<G, TryLockError<G>>) -> Option<&'a G::Target>
+    where
+        G: core::ops::Deref + 'a,
+    {
+        let guard = match locked {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => {
@@ -321,10 +331,11 @@ impl<'a> Tracer<'a> {
                 return None;
             }
         };
-        let value = core::ptr::from_ref::<T>(&guard);
+        let value = core::ptr::from_ref::<G::Target>(&guard);
         self.locks.push(Box::new(guard));
         // SAFETY: as in `borrow`: the lock is held in `self.locks` until the
-        // tracing phase ends (step S2).
+        // tracing phase ends (step S2), no shorter than any use of the
+        // reference.
         Some(unsafe { &*value })
     }
 
@@ -355,18 +366,7 @@ impl<'a> Tracer<'a> {
     /// assert_eq!(gc_core::collect(), 1);
     /// ```
     pub fn read<T: ?Sized>(&mut self, lock: &'a RwLock<T>) -> Option<&'a T> {
-        let guard = match lock.try_read() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                self.mark_unreadable();
-                return None;
-            }
-        };
-        let value = core::ptr::from_ref::<T>(&guard);
-        self.locks.push(Box::new(guard));
-        // SAFETY: as in `lock` (step S2).
-        Some(unsafe { &*value })
+        self.hold_lock(lock.try_read())
     }
 
     /// Traces `part` as memory that the value being traced owns: the `Gc`s
