@@ -142,7 +142,8 @@ pub(crate) use tracer::{DONE, KEEP, Mode};
     message = "`{Self}` does not implement `Trace`",
     label = "`{Self}` cannot be traced",
     note = "derive it with `#[derive(Trace)]` or implement it by hand",
-    note = "in a derived type, a field that holds no `Gc` can be skipped with `#[gc(skip)]`, and a foreign type traced with `#[gc(with = \"path\")]`"
+    note = "in a derived type, a field that holds no `Gc` can be skipped with `#[gc(skip)]`, and a foreign type traced with `#[gc(with = \"path\")]`",
+    note = "closures cannot be traced: store a `gc_core::Closure` (state that holds the `Gc`s, code that captures none), or a `Box<dyn gc_core::Callback<E>>`"
 )]
 pub trait Trace {
     /// Reports every [`Gc`](crate::Gc) directly owned by `self`, by calling

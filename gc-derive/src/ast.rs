@@ -137,7 +137,7 @@ fn fields_from_ast<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> Vec<Field<'a>> {
         .enumerate()
         .map(|(i, field)| {
             let attrs = attr::Field::from_ast(cx, field);
-            check::field(cx, &attrs);
+            check::field(cx, &field.ty, &attrs);
             Field {
                 member: match &field.ident {
                     Some(ident) => Member::Named(ident.clone()),

@@ -6,6 +6,7 @@
 //! | `crate = "path"` | container | path to `gc_core` |
 //! | `finalize` | container | none |
 //! | `skip` | field | none |
+//! | `leak` | field, with `skip` | none |
 //! | `with = "path"` | field | path to a `fn f<'a>(&'a Field, &mut Tracer<'a>)` |
 //!
 //! Problems are recorded in the [`Ctxt`] and parsing goes on, so one compile
@@ -28,7 +29,7 @@ const GC: &str = "gc";
 const CONTAINER_OPTIONS: &[&str] = &["bound", "crate", "finalize"];
 
 /// The options allowed on a field.
-const FIELD_OPTIONS: &[&str] = &["skip", "with"];
+const FIELD_OPTIONS: &[&str] = &["skip", "leak", "with"];
 
 /// The options of the type (`#[gc(...)]` on the struct or enum).
 pub(crate) struct Container {
@@ -48,6 +49,13 @@ pub(crate) struct Container {
 pub(crate) struct Field {
     /// `skip`: the field is not traced.
     pub(crate) skip: bool,
+    /// The key of the first `skip`, where a skipped field that holds a `Gc`
+    /// is reported.
+    pub(crate) skip_key: Option<syn::Path>,
+    /// The key of the first `leak`: the field is skipped although its type
+    /// holds a `Gc` (its cycles leak, as the user says they mean). Only
+    /// valid with `skip`.
+    pub(crate) leak_key: Option<syn::Path>,
     /// `with = "path"`: the field is traced by `path(&field, tracer)`.
     pub(crate) with: Option<syn::ExprPath>,
     /// The key of the first `with`, where a conflict with `skip` is
@@ -82,7 +90,8 @@ impl<'c, T> Opt<'c, T> {
         }
     }
 
-    /// Reads a flag (`skip`, `finalize`) given at `meta`, taking `value`.
+    /// Reads a flag (`skip`, `leak`, `finalize`) given at `meta`, taking
+    /// `value`.
     fn set_flag(&mut self, meta: &ParseNestedMeta<'_>, value: T) -> syn::Result<()> {
         if self.first(&meta.path) {
             self.value = Some(value);
@@ -180,10 +189,13 @@ impl Field {
     /// Reads the `#[gc(...)]` attributes of a field.
     pub(crate) fn from_ast(cx: &Ctxt, field: &syn::Field) -> Self {
         let mut skip = Opt::new(cx, "skip");
+        let mut leak = Opt::new(cx, "leak");
         let mut with = Opt::new(cx, "with");
         each_option(cx, &field.attrs, |meta| {
             if meta.path.is_ident("skip") {
                 skip.set_flag(&meta, ())?;
+            } else if meta.path.is_ident("leak") {
+                leak.set_flag(&meta, ())?;
             } else if meta.path.is_ident("with") {
                 let parser = syn::ExprPath::parse;
                 with.set_string(&meta, "path::to::trace_fn", "a path", parser)?;
@@ -194,6 +206,8 @@ impl Field {
         });
         Field {
             skip: skip.value.is_some(),
+            skip_key: skip.key,
+            leak_key: leak.key,
             with: with.value,
             with_key: with.key,
         }

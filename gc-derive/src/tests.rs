@@ -7,6 +7,7 @@ use quote::quote;
 use syn::{DeriveInput, Type, parse_quote};
 
 use crate::ast::Container;
+use crate::check::holds_gc;
 use crate::ctxt::Ctxt;
 use crate::expand;
 use crate::tracked::{Answer, Tracking};
@@ -227,12 +228,12 @@ fn asked_types_are_rendered_as_budgeted_calls() {
 fn constant_answers_need_no_budget() {
     assert_eq!(
         tracked(quote! {
-            enum E { A(Box<E>, Rc<Self>, Weak<E>), B(#[gc(skip)] Gc<u8>), C }
+            enum E { A(Box<E>, Rc<Self>, Weak<E>), B(#[gc(skip, leak)] Gc<u8>), C }
         }),
         Tracked::No
     );
     let body = tracked_body(quote! {
-        enum E { A(Box<E>, Rc<Self>, Weak<E>), B(#[gc(skip)] Gc<u8>), C }
+        enum E { A(Box<E>, Rc<Self>, Weak<E>), B(#[gc(skip, leak)] Gc<u8>), C }
     });
     assert!(
         body.starts_with("fn__gc_tracked(_:&mut::core::primitive::u32)"),
@@ -350,6 +351,163 @@ fn a_duplicate_is_reported_before_its_value_and_its_value_is_not_parsed() {
             "duplicate gc attribute `with`",
         ]
     );
+}
+
+/// The error for `#[gc(skip)]` on a field that holds a `name`.
+fn skip_error(name: &str) -> String {
+    format!(
+        "`#[gc(skip)]` on a field that holds a `{name}`: cycles through it would leak; \
+         trace it (remove `skip`, or use `with` for a foreign type), or write \
+         `#[gc(skip, leak)]` if that is what you mean"
+    )
+}
+
+#[test]
+fn a_skipped_field_that_visibly_holds_a_gc_is_an_error() {
+    let holds: [(Type, &str); 12] = [
+        (parse_quote!(Gc<T>), "Gc"),
+        (parse_quote!(gc_core::Gc<T>), "Gc"),
+        (parse_quote!(::gc_core::Gc<dyn Any>), "Gc"),
+        (parse_quote!(Option<Vec<Gc<T>>>), "Gc"),
+        (parse_quote!(RefCell<HashMap<String, Gc<S>>>), "Gc"),
+        (parse_quote!((u8, Gc<T>)), "Gc"),
+        (parse_quote!([Option<Gc<T>>; 4]), "Gc"),
+        (parse_quote!(Foreign<Gc<T>>), "Gc"),
+        (parse_quote!(Box<dyn Iterator<Item = Gc<T>>>), "Gc"),
+        (parse_quote!(Closure<Gc<W>, fn(&Gc<W>, &Click)>), "Closure"),
+        (parse_quote!(Vec<Box<dyn Callback<Click>>>), "Callback"),
+        (
+            parse_quote!(Box<dyn gc_core::Callback<E, R> + 'static>),
+            "Callback",
+        ),
+    ];
+    for (ty, name) in holds {
+        assert_eq!(
+            holds_gc(&ty).map(ToString::to_string).as_deref(),
+            Some(name),
+            "{}",
+            quote!(#ty)
+        );
+        assert_eq!(
+            errors(quote! { struct S { #[gc(skip)] a: #ty } }),
+            [skip_error(name)],
+            "{}",
+            quote!(#ty)
+        );
+        // The explicit opt-out, in one attribute or two.
+        for input in [
+            quote! { struct S { #[gc(skip, leak)] a: #ty } },
+            quote! { struct S { #[gc(leak, skip)] a: #ty } },
+            quote! { struct S(#[gc(skip)] #[gc(leak)] #ty); },
+        ] {
+            assert_eq!(errors(input.clone()), Vec::<String>::new(), "{input}");
+        }
+    }
+    // Each skipped field is reported, in an enum too.
+    assert_eq!(
+        errors(quote! {
+            enum E { A(#[gc(skip)] Gc<u8>, #[gc(skip)] u8), B { #[gc(skip)] c: Closure<S, F> } }
+        }),
+        [skip_error("Gc"), skip_error("Closure")]
+    );
+}
+
+#[test]
+fn a_skipped_field_whose_gcs_a_trace_would_not_report_is_not_an_error() {
+    let types: [Type; 16] = [
+        // What the derive cannot see into: only leaks follow (documented).
+        parse_quote!(Alias),
+        parse_quote!(T),
+        parse_quote!(UserType<u8>),
+        parse_quote!(m!(Gc<T>)),
+        parse_quote!(Box<dyn Fn(&E)>),
+        // Names that merely contain `Gc`.
+        parse_quote!(GcBox<T>),
+        parse_quote!(Vec<Gcx>),
+        // A weak edge, shared or phantom contents: nothing to report.
+        parse_quote!(Weak<T>),
+        parse_quote!(Option<gc_core::Weak<Node>>),
+        parse_quote!(Rc<RefCell<Gc<T>>>),
+        parse_quote!(PhantomData<Gc<T>>),
+        // Not owned.
+        parse_quote!(&'a Gc<T>),
+        parse_quote!(*const Gc<T>),
+        // Signatures and array lengths hold no value.
+        parse_quote!(fn(&Gc<T>) -> Gc<T>),
+        parse_quote!(Vec<Box<dyn Fn(&Gc<T>) -> Callback>>),
+        parse_quote!([u8; Gc::<T>::N]),
+    ];
+    for ty in types {
+        assert_eq!(holds_gc(&ty), None, "{}", quote!(#ty));
+        assert_eq!(
+            errors(quote! { struct S { #[gc(skip)] a: #ty } }),
+            Vec::<String>::new(),
+            "{}",
+            quote!(#ty)
+        );
+    }
+    // Not skipped: nothing to say.
+    assert_eq!(
+        errors(quote! { struct S { a: Gc<T>, #[gc(with = "f")] b: Foreign<Gc<T>> } }),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn leak_goes_with_skip_only() {
+    let needs_skip = "gc attribute `leak` goes with `skip`: write `#[gc(skip, leak)]` to skip a \
+                      field that holds a `Gc`";
+    assert_eq!(
+        errors(quote! { struct S { #[gc(leak)] a: Gc<T> } }),
+        [needs_skip]
+    );
+    assert_eq!(
+        errors(quote! { struct S { #[gc(with = "f", leak)] a: Foreign<Gc<T>> } }),
+        [needs_skip]
+    );
+    // Duplicates and values, as for the other flags.
+    assert_eq!(
+        errors(quote! { struct S { #[gc(skip, leak, leak)] a: Gc<T> } }),
+        ["duplicate gc attribute `leak`"]
+    );
+    assert_eq!(
+        errors(quote! { struct S { #[gc(skip, leak = true)] a: Gc<T> } }),
+        ["gc attribute `leak` takes no value"]
+    );
+    assert_eq!(
+        errors(quote! {
+            #[gc(leak)]
+            struct S(u8);
+        }),
+        ["gc attribute `leak` goes on a field, not on the type"]
+    );
+    assert_eq!(
+        errors(quote! { struct S { #[gc(lek)] a: u8 } }),
+        ["unknown gc field attribute `lek`, expected `skip`, `leak` or `with`"]
+    );
+    // With `with` as well, the conflict is the one error.
+    assert_eq!(
+        errors(quote! { struct S { #[gc(skip, with = "f")] a: Gc<T> } }),
+        ["gc attributes `skip` and `with` cannot be used together"]
+    );
+    // `leak` on a field that visibly holds no `Gc` is allowed: the derive
+    // cannot see into an alias.
+    assert_eq!(
+        errors(quote! { struct S { #[gc(skip, leak)] a: Alias } }),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_leaked_field_is_not_traced_and_makes_the_type_untracked() {
+    let input = quote! {
+        struct S { #[gc(skip, leak)] a: RefCell<Option<Gc<S>>>, b: u8 }
+    };
+    assert_eq!(tracked(input.clone()), Tracked::Ask(vec![parse_quote!(u8)]));
+    let out = expand(input);
+    assert!(!out.contains("compile_error!"), "{out}");
+    assert!(!out.contains("self.a"), "{out}");
+    assert!(out.contains("&self.b"), "{out}");
 }
 
 #[test]

@@ -1,7 +1,22 @@
 //! Integration tests of gc-core (see `tests/`), and the helpers they share.
+//!
+//! - [`kit`]: the drop-and-finalize recording kit (a shared [`kit::Log`] and
+//!   the node types that write to it), used by most behaviour tests.
+//! - [`cpython`]: the small Python object model of the `test_cpython_*`
+//!   files.
+//! - [`soundness`]: the helpers of the adversarial `test_soundness*` files.
+//! - [`model`]: the model, programs and interpreter of the model-based
+//!   property test (`test_model`).
+//! - [`by_id!`]: `PartialEq`, `Eq`, `Hash`, `PartialOrd` and `Ord` by an
+//!   `id` field.
 
 use std::any::Any;
-use std::panic;
+use std::panic::{self, AssertUnwindSafe};
+
+pub mod cpython;
+pub mod kit;
+pub mod model;
+pub mod soundness;
 
 /// Runs `f` on a new thread (a new, empty heap) and re-raises its panic.
 ///
@@ -29,4 +44,58 @@ pub fn message(p: &(dyn Any + Send)) -> String {
     } else {
         String::from("<non-string panic>")
     }
+}
+
+/// Runs `f`, expecting a panic; returns its message.
+///
+/// ```
+/// let msg = gc_tests::expect_panic(|| -> u8 { panic!("boom") });
+/// assert_eq!(msg, "boom");
+/// ```
+///
+/// # Panics
+///
+/// If `f` returns instead of panicking.
+pub fn expect_panic<R>(f: impl FnOnce() -> R) -> String {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(p) => message(&*p),
+    }
+}
+
+/// `PartialEq`, `Eq`, `Hash`, `PartialOrd` and `Ord` by the `id` field, for
+/// nodes that are keys of maps or elements of sets.
+///
+/// ```
+/// struct Key {
+///     id: u32,
+/// }
+/// gc_tests::by_id!(Key);
+/// assert!(Key { id: 1 } < Key { id: 2 });
+/// ```
+#[macro_export]
+macro_rules! by_id {
+    ($($t:ty),* $(,)?) => {$(
+        impl ::std::cmp::PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.id == other.id
+            }
+        }
+        impl ::std::cmp::Eq for $t {}
+        impl ::std::hash::Hash for $t {
+            fn hash<H: ::std::hash::Hasher>(&self, state: &mut H) {
+                ::std::hash::Hash::hash(&self.id, state);
+            }
+        }
+        impl ::std::cmp::PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> ::std::option::Option<::std::cmp::Ordering> {
+                ::std::option::Option::Some(::std::cmp::Ord::cmp(self, other))
+            }
+        }
+        impl ::std::cmp::Ord for $t {
+            fn cmp(&self, other: &Self) -> ::std::cmp::Ordering {
+                self.id.cmp(&other.id)
+            }
+        }
+    )*};
 }

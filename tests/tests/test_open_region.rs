@@ -103,10 +103,20 @@ fn a_region_left_open_never_vouches_for_moved_memory() {
     let name: &str = &a_static.name;
     let n = gc_core::collect();
     assert_eq!(name, "A is alive");
-    assert!(MOVE_REFUSED.get(), "the cell's guard is kept: the move is refused");
+    assert!(
+        MOVE_REFUSED.get(),
+        "the cell's guard is kept: the move is refused"
+    );
     assert_eq!(n, 0, "the analysis keeps everything");
-    assert!(!Gc::is_dead(&a_static.cell.borrow().iter().find_map(|i| match i {
-        Item::H(g) => Some(g.clone()),
-        Item::Bomb => None,
-    }).unwrap()));
+    assert!(!Gc::is_dead(
+        &a_static
+            .cell
+            .borrow()
+            .iter()
+            .find_map(|i| match i {
+                Item::H(g) => Some(g.clone()),
+                Item::Bomb => None,
+            })
+            .unwrap()
+    ));
 }

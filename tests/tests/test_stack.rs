@@ -10,7 +10,8 @@ use std::panic;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gc_core::{Finalize, Gc, Trace, Tracer, collect, collect_generation, tracked_count};
+use gc_core::{Gc, Trace, collect, collect_generation, tracked_count};
+use gc_tests::kit::{Log, Probe, new_log, plink, probe};
 
 const N: usize = 1_000_000;
 const STACK: usize = 256 * 1024;
@@ -29,15 +30,10 @@ fn small_stack(f: impl FnOnce() + Send + 'static) {
 
 thread_local! {
     static DROPS: Cell<usize> = const { Cell::new(0) };
-    static FINALIZED: Cell<usize> = const { Cell::new(0) };
 }
 
 fn drops() -> usize {
     DROPS.with(Cell::get)
-}
-
-fn finalized() -> usize {
-    FINALIZED.with(Cell::get)
 }
 
 /// A node with two edges (next or child) and a parent link.
@@ -193,41 +189,15 @@ fn old_chain_of_1m_hanging_off_a_young_cycle() {
     });
 }
 
-/// A node with a finalizer.
-struct FinNode {
-    next: RefCell<Option<Gc<FinNode>>>,
-}
-
-impl Trace for FinNode {
-    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-        self.next.trace(tracer);
-    }
-    fn finalizer(&self) -> Option<&dyn Finalize> {
-        Some(self)
-    }
-}
-
-impl Finalize for FinNode {
-    fn finalize(&self) {
-        FINALIZED.with(|f| f.set(f.get() + 1));
-    }
-}
-
-impl Drop for FinNode {
-    fn drop(&mut self) {
-        let _ = DROPS.try_with(|d| d.set(d.get() + 1));
-    }
-}
-
-fn fin_chain(n: usize) -> (Gc<FinNode>, Gc<FinNode>) {
-    let tail = Gc::new(FinNode {
-        next: RefCell::new(None),
-    });
+/// A chain of `n` finalizable probes (each holds the next); returns its
+/// head and its tail.
+fn fin_chain(log: &Log, n: usize) -> (Gc<Probe>, Gc<Probe>) {
+    let tail = probe(log, 0).finalizable().build();
     let mut head = tail.clone();
     for _ in 1..n {
-        head = Gc::new(FinNode {
-            next: RefCell::new(Some(head)),
-        });
+        let p = probe(log, 0).finalizable().build();
+        p.edges.borrow_mut().push(head);
+        head = p;
     }
     (head, tail)
 }
@@ -235,11 +205,12 @@ fn fin_chain(n: usize) -> (Gc<FinNode>, Gc<FinNode>) {
 #[test]
 fn chain_of_1m_with_finalizers_is_dropped() {
     small_stack(|| {
-        let (head, tail) = fin_chain(N);
+        let log = new_log();
+        let (head, tail) = fin_chain(&log, N);
         drop(tail);
         drop(head);
-        assert_eq!(finalized(), N);
-        assert_eq!(drops(), N);
+        assert_eq!(log.finalizations(), N);
+        assert_eq!(log.drops(), N);
         assert_eq!(tracked_count(), 0);
     });
 }
@@ -247,12 +218,13 @@ fn chain_of_1m_with_finalizers_is_dropped() {
 #[test]
 fn ring_of_1m_with_finalizers_is_collected() {
     small_stack(|| {
-        let (head, tail) = fin_chain(N);
-        *tail.next.borrow_mut() = Some(head.clone());
+        let log = new_log();
+        let (head, tail) = fin_chain(&log, N);
+        plink(&tail, &head);
         drop((head, tail));
         assert_eq!(collect(), N);
-        assert_eq!(finalized(), N);
-        assert_eq!(drops(), N);
+        assert_eq!(log.finalizations(), N);
+        assert_eq!(log.drops(), N);
         assert_eq!(tracked_count(), 0);
     });
 }

@@ -2,82 +2,29 @@
 //! (destructors run) in a bounded number of passes, and a `Gc` dropped during
 //! or after thread-local teardown is handled without panic.
 //!
-//! Counters are shared with the joining thread through `Arc`s.
+//! Drops and finalizations are recorded in a `gc_tests::kit::Log`, which the
+//! joining thread reads.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
-use gc_core::{Finalize, Gc, Trace, Tracer, collect, tracked_count};
+use gc_core::{Gc, collect, tracked_count};
+use gc_tests::kit::{Log, Probe, new_log, plink, probe};
 
-#[derive(Default)]
-struct Counters {
-    drops: AtomicUsize,
-    finalized: AtomicUsize,
-}
-
-impl Counters {
-    fn drops(&self) -> usize {
-        self.drops.load(Ordering::SeqCst)
-    }
-    fn finalized(&self) -> usize {
-        self.finalized.load(Ordering::SeqCst)
-    }
-}
-
-type Hook = Box<dyn Fn(&TNode)>;
-
-/// A node that may have a finalizer; counts its drops and finalizations.
-struct TNode {
-    counters: Arc<Counters>,
-    edges: RefCell<Vec<Gc<TNode>>>,
-    finalizable: bool,
-    on_finalize: Option<Hook>,
-}
-
-impl Trace for TNode {
-    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
-        self.edges.trace(tracer);
-    }
-    fn finalizer(&self) -> Option<&dyn Finalize> {
-        if self.finalizable { Some(self) } else { None }
-    }
-}
-
-impl Finalize for TNode {
-    fn finalize(&self) {
-        self.counters.finalized.fetch_add(1, Ordering::SeqCst);
-        if let Some(h) = &self.on_finalize {
-            h(self);
-        }
-    }
-}
-
-impl Drop for TNode {
-    fn drop(&mut self) {
-        self.counters.drops.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn tnode(c: &Arc<Counters>, finalizable: bool) -> Gc<TNode> {
-    Gc::new(TNode {
-        counters: c.clone(),
-        edges: RefCell::new(Vec::new()),
-        finalizable,
-        on_finalize: None,
-    })
-}
-
-fn link(a: &Gc<TNode>, b: &Gc<TNode>) {
-    a.edges.borrow_mut().push(b.clone());
+/// A probe (id 0: these tests count drops and finalizations, see
+/// `Log::drops` and `Log::finalizations`), with a finalizer if `finalizable`.
+fn tnode(c: &Log, finalizable: bool) -> Gc<Probe> {
+    let p = probe(c, 0);
+    if finalizable { p.finalizable() } else { p }.build()
 }
 
 /// A garbage 2-cycle.
-fn garbage_pair(c: &Arc<Counters>, finalizable: bool) {
+fn garbage_pair(c: &Log, finalizable: bool) {
     let a = tnode(c, finalizable);
     let b = tnode(c, finalizable);
-    link(&a, &b);
-    link(&b, &a);
+    plink(&a, &b);
+    plink(&b, &a);
 }
 
 /// Runs `f` on a new thread; returns whether it panicked.
@@ -87,14 +34,14 @@ fn run_thread(f: impl FnOnce() + Send + 'static) -> bool {
 
 #[test]
 fn thread_exit_collects_remaining_cyclic_garbage() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let c2 = c.clone();
     let panicked = run_thread(move || {
         gc_core::disable();
         // Old garbage (promoted before it became garbage)...
-        let keep: Vec<Gc<TNode>> = (0..100).map(|_| tnode(&c2, false)).collect();
+        let keep: Vec<Gc<Probe>> = (0..100).map(|_| tnode(&c2, false)).collect();
         for k in &keep {
-            link(k, k);
+            plink(k, k);
         }
         assert_eq!(collect(), 0);
         drop(keep);
@@ -114,28 +61,28 @@ fn thread_exit_collects_remaining_cyclic_garbage() {
     });
     assert!(!panicked);
     assert_eq!(c.drops(), 100 + 2_000 + 100, "every destructor ran");
-    assert_eq!(c.finalized(), 1_000 + 100, "every finalizer ran once");
+    assert_eq!(c.finalizations(), 1_000 + 100, "every finalizer ran once");
 }
 
 #[test]
 fn panicking_thread_collects_its_garbage() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let c2 = c.clone();
     let panicked = run_thread(move || {
         let a = tnode(&c2, true);
         let b = tnode(&c2, false);
-        link(&a, &b);
-        link(&b, &a);
+        plink(&a, &b);
+        plink(&b, &a);
         panic!("the thread dies holding a cycle");
     });
     assert!(panicked);
     assert_eq!(c.drops(), 2);
-    assert_eq!(c.finalized(), 1);
+    assert_eq!(c.finalizations(), 1);
 }
 
 #[test]
 fn heaps_are_per_thread() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let barrier = Arc::new(Barrier::new(2));
     let (c1, b1) = (c.clone(), barrier.clone());
     let owner = std::thread::spawn(move || {
@@ -170,7 +117,7 @@ fn heaps_are_per_thread() {
 
 #[test]
 fn many_threads_exit_with_garbage() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let c = c.clone();
@@ -190,28 +137,25 @@ fn many_threads_exit_with_garbage() {
 #[test]
 fn finalizers_that_keep_creating_garbage_at_exit_are_bounded() {
     const CAP: usize = 10_000;
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let made = Arc::new(AtomicUsize::new(0));
     let (c2, made2) = (c.clone(), made.clone());
     let panicked = run_thread(move || {
         /// A finalizable self-cycle whose finalizer makes two more like it
         /// (up to `CAP`, so that a collector that loops forever shows up as
         /// a failure, not a hang).
-        fn breeder(c: &Arc<Counters>, made: &Arc<AtomicUsize>) {
+        fn breeder(c: &Log, made: &Arc<AtomicUsize>) {
             if made.fetch_add(1, Ordering::SeqCst) >= CAP {
                 return;
             }
             let (c2, made2) = (c.clone(), made.clone());
-            let n = Gc::new(TNode {
-                counters: c.clone(),
-                edges: RefCell::new(Vec::new()),
-                finalizable: true,
-                on_finalize: Some(Box::new(move |_| {
+            let n = probe(c, 0)
+                .on_finalize(move |_| {
                     breeder(&c2, &made2);
                     breeder(&c2, &made2);
-                })),
-            });
-            link(&n, &n);
+                })
+                .build();
+            plink(&n, &n);
         }
         breeder(&c2, &made2);
         // The thread ends: the exit collection must stop by itself.
@@ -224,31 +168,31 @@ fn finalizers_that_keep_creating_garbage_at_exit_are_bounded() {
         "the exit collection kept running while finalizers made garbage"
     );
     // Whatever was finalized was also dropped, once.
-    assert!(c.finalized() >= 1);
-    assert!(c.drops() <= c.finalized());
+    assert!(c.finalizations() >= 1);
+    assert!(c.drops() <= c.finalizations());
 }
 
 // --- Gc in other thread-locals ---------------------------------------------------------
 
 thread_local! {
-    static EARLY: RefCell<Vec<Gc<TNode>>> = const { RefCell::new(Vec::new()) };
-    static LATE: RefCell<Vec<Gc<TNode>>> = const { RefCell::new(Vec::new()) };
+    static EARLY: RefCell<Vec<Gc<Probe>>> = const { RefCell::new(Vec::new()) };
+    static LATE: RefCell<Vec<Gc<Probe>>> = const { RefCell::new(Vec::new()) };
     static LATE_GUARD: LateDtor = const { LateDtor(RefCell::new(None)) };
 }
 
 #[test]
 fn gc_in_thread_local_dropped_after_teardown() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let c2 = c.clone();
     let panicked = run_thread(move || {
         // Registered before the heap's own exit hook: destroyed after it.
         EARLY.with(|_| ());
         let acyclic = tnode(&c2, true);
-        link(&acyclic, &tnode(&c2, false));
+        plink(&acyclic, &tnode(&c2, false));
         let a = tnode(&c2, true);
         let b = tnode(&c2, false);
-        link(&a, &b);
-        link(&b, &a);
+        plink(&a, &b);
+        plink(&b, &a);
         EARLY.with(|e| e.borrow_mut().extend([acyclic, a]));
         drop(b);
     });
@@ -256,12 +200,12 @@ fn gc_in_thread_local_dropped_after_teardown() {
     // Counting still works after teardown: the acyclic pair is freed and
     // finalized; the cycle, dropped after the exit collection, may leak.
     assert!(c.drops() >= 2 && c.drops() <= 4, "{}", c.drops());
-    assert!(c.finalized() >= 1 && c.finalized() <= 2);
+    assert!(c.finalizations() >= 1 && c.finalizations() <= 2);
 }
 
 #[test]
 fn gc_in_thread_local_dropped_during_teardown() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let c2 = c.clone();
     let panicked = run_thread(move || {
         // The heap's exit hook is registered by the first tracked object;
@@ -271,18 +215,18 @@ fn gc_in_thread_local_dropped_during_teardown() {
         let first = tnode(&c2, false);
         let a = tnode(&c2, true);
         let b = tnode(&c2, true);
-        link(&a, &b);
-        link(&b, &a);
+        plink(&a, &b);
+        plink(&b, &a);
         LATE.with(|l| l.borrow_mut().extend([a, first]));
         drop(b);
     });
     assert!(!panicked);
     assert_eq!(c.drops(), 3, "the cycle was collected at exit");
-    assert_eq!(c.finalized(), 2);
+    assert_eq!(c.finalizations(), 2);
 }
 
 /// A thread-local whose destructor uses the heap while the thread exits.
-struct LateDtor(RefCell<Option<(Arc<Counters>, Arc<AtomicUsize>)>>);
+struct LateDtor(RefCell<Option<(Log, Arc<AtomicUsize>)>>);
 
 impl Drop for LateDtor {
     fn drop(&mut self) {
@@ -294,7 +238,7 @@ impl Drop for LateDtor {
         collected.store(collect(), Ordering::SeqCst);
         // Everything else keeps working.
         let n = tnode(&c, true);
-        link(&n, &tnode(&c, false));
+        plink(&n, &tnode(&c, false));
         drop(n);
         let _ = (gc_core::count(), gc_core::stats(), tracked_count());
         gc_core::freeze();
@@ -306,7 +250,7 @@ impl Drop for LateDtor {
 
 #[test]
 fn thread_local_destructor_may_use_the_heap_during_teardown() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let collected = Arc::new(AtomicUsize::new(usize::MAX));
     let (c2, col2) = (c.clone(), collected.clone());
     let panicked = run_thread(move || {
@@ -319,7 +263,7 @@ fn thread_local_destructor_may_use_the_heap_during_teardown() {
     // ordinary one.
     assert_eq!(collected.load(Ordering::SeqCst), 2);
     assert_eq!(c.drops(), 1 + 2 + 2);
-    assert_eq!(c.finalized(), 2 + 1);
+    assert_eq!(c.finalizations(), 2 + 1);
 }
 
 #[test]
@@ -327,7 +271,7 @@ fn thread_local_destructor_may_use_the_heap_after_teardown() {
     thread_local! {
         static EARLY_GUARD: LateDtor = const { LateDtor(RefCell::new(None)) };
     }
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let collected = Arc::new(AtomicUsize::new(usize::MAX));
     let (c2, col2) = (c.clone(), collected.clone());
     let panicked = run_thread(move || {
@@ -339,18 +283,18 @@ fn thread_local_destructor_may_use_the_heap_after_teardown() {
     assert!(collected.load(Ordering::SeqCst) <= 2);
     // The acyclic pair made after teardown is freed by counting.
     assert!(c.drops() >= 3, "{}", c.drops());
-    assert!(c.finalized() >= 1);
+    assert!(c.finalizations() >= 1);
 }
 
 #[test]
 fn callbacks_holding_gcs_are_released_at_exit() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let c2 = c.clone();
     let panicked = run_thread(move || {
         let a = tnode(&c2, true);
         let b = tnode(&c2, false);
-        link(&a, &b);
-        link(&b, &a);
+        plink(&a, &b);
+        plink(&b, &a);
         let w = Gc::downgrade(&a);
         let held = a.clone();
         gc_core::add_callback(move |_, _| {
@@ -361,28 +305,25 @@ fn callbacks_holding_gcs_are_released_at_exit() {
     });
     assert!(!panicked);
     assert!(c.drops() <= 2);
-    assert!(c.finalized() <= 1);
+    assert!(c.finalizations() <= 1);
 }
 
 #[test]
 fn panicking_destructor_during_the_exit_collection() {
-    let c = Arc::new(Counters::default());
+    let c = new_log();
     let c2 = c.clone();
     // A panic escaping a thread-local destructor would abort the process:
     // the exit collection must contain it.
     let _ = run_thread(move || {
         for _ in 0..10 {
-            let a = Gc::new(TNode {
-                counters: c2.clone(),
-                edges: RefCell::new(Vec::new()),
-                finalizable: true,
-                on_finalize: Some(Box::new(|_| panic!("boom in finalize at exit"))),
-            });
+            let a = probe(&c2, 0)
+                .on_finalize(|_| panic!("boom in finalize at exit"))
+                .build();
             let b = tnode(&c2, false);
-            link(&a, &b);
-            link(&b, &a);
+            plink(&a, &b);
+            plink(&b, &a);
         }
     });
-    assert_eq!(c.finalized(), 10);
+    assert_eq!(c.finalizations(), 10);
     assert_eq!(c.drops(), 20, "the other garbage was still freed");
 }
