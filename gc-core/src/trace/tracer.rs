@@ -457,19 +457,9 @@ impl<'a> Tracer<'a> {
     /// alone: vouched for when `container` lies in an owned region.
     #[inline]
     pub(crate) fn trace_buffer<C: ?Sized, T: Trace>(&mut self, container: &C, items: &'a [T]) {
+        // `[T]`'s trace traces each element; its bytes are the buffer.
         let owned = self.owns(container);
-        if owned {
-            let depth = self.regions.len();
-            self.regions.push(range_of(items));
-            for x in items {
-                x.trace(self);
-            }
-            self.close_region(depth);
-        } else {
-            for x in items {
-                x.trace(self);
-            }
-        }
+        self.trace_vouched(owned, items);
     }
 
     /// Traces the contents of a cell whose guard is `guard`, keeping the
