@@ -4,17 +4,22 @@
 //! touches a mask; this is the bottom layer of the crate.
 //!
 //! ```text
-//! strong: u32  [31 DETACHED][30 DEAD][29..0 count]
+//! strong: u32  [31 DETACHED][30 DEAD][29 WATCHED][28..0 count]
 //! weak:   u32  [31 HAS_HEAD][30..0 weak count, +1 for all strong handles together]
-//! flags:  u32  [31..15 free][14 PINNED][13..12 EPOCH][11 INLINE][10 DISCOVERED]
+//! flags:  u32  [31..17 free][16 QUEUED][15 LOST][14 PINNED][13..12 EPOCH][11 INLINE][10 DISCOVERED]
 //!              [9 TRACKABLE][8 WEAK_DEAD][7 PENDING][6 CLEARED][5 HAS_FINALIZER]
 //!              [4 FINALIZED][3 TRUSTED][2..0 LOC]
 //! LOC:         0 GEN0 · 1 GEN1 · 2 GEN2 · 3 PERM · 4 WORK · 5 GARBAGE · 6 NONE · 7 FREE (slab)
 //! ```
 //!
 //! - The flags of `strong` sit above the count, so the single compare
-//!   `strong < MAX_HANDLES` of the clone fast path sends every overflow,
-//!   dead and detached object to the slow path ([`Counts::try_inc_fast`]).
+//!   `strong & !WATCHED < MAX_HANDLES` of the clone fast path sends every
+//!   overflow, dead and detached object to the slow path
+//!   ([`Counts::try_inc_fast`]), and the single compare of the drop fast
+//!   path sends a count reaching zero and every flagged object there
+//!   ([`Counts::dec_fast`]): a `WATCHED` object's first decrement is how
+//!   the collector learns that it lost a reference (a *candidate*, see
+//!   `collector::candidates`).
 //! - `HAS_HEAD` never changes after allocation (invariant I3); neither do
 //!   `INLINE`, `TRACKABLE`, `TRUSTED` and `HAS_FINALIZER` once the object is published,
 //!   and `PINNED` once `Gc::pin` set it (invariant I6).
@@ -39,7 +44,7 @@
 use core::cell::Cell;
 
 /// Bits of `strong` that hold the count.
-const COUNT_MASK: u32 = (1 << 30) - 1;
+const COUNT_MASK: u32 = (1 << 29) - 1;
 /// The most strong handles one object can have; one more is kept for the
 /// collector's own reference while it examines the object.
 pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
@@ -48,13 +53,18 @@ pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
 const DEAD: u32 = 1 << 30;
 /// `strong` flag: `get_mut` took the object out of the collector's lists.
 const DETACHED: u32 = 1 << 31;
+/// `strong` flag: the object is tracked and was not decremented since the
+/// collector last examined it (or since it was made): its next decrement
+/// that leaves a count takes the slow path, which makes it a candidate.
+const WATCHED: u32 = 1 << 29;
 
 /// Bits of `weak` that hold the count.
 const WEAK_MASK: u32 = (1 << 31) - 1;
 /// `weak` flag: a head precedes the box (invariant I3).
 const HAS_HEAD: u32 = 1 << 31;
 
-const _: () = assert!(COUNT_MASK & (DEAD | DETACHED) == 0 && DEAD & DETACHED == 0);
+const _: () = assert!(COUNT_MASK & (DEAD | DETACHED | WATCHED) == 0);
+const _: () = assert!(DEAD & DETACHED == 0 && (DEAD | DETACHED) & WATCHED == 0);
 const _: () = assert!(WEAK_MASK & HAS_HEAD == 0);
 const _: () = assert!(MAX_HANDLES < COUNT_MASK && COUNT_MASK < DEAD);
 
@@ -122,6 +132,18 @@ impl Counts {
         self.set_strong_flag(DETACHED, detached);
     }
 
+    /// The next decrement that leaves a count makes the object a candidate
+    /// (`WATCHED`); [`Counts::set_watched`] sets or clears it.
+    #[inline]
+    pub(crate) fn is_watched(&self) -> bool {
+        self.strong_flag(WATCHED)
+    }
+
+    #[inline]
+    pub(crate) fn set_watched(&self, watched: bool) {
+        self.set_strong_flag(WATCHED, watched);
+    }
+
     /// Exactly one strong count, and the value not dead: the caller's handle
     /// is the only one.
     #[inline]
@@ -130,17 +152,30 @@ impl Counts {
     }
 
     /// The clone fast path: adds one strong count and returns `true` when no
-    /// flag is set and the count is below the limit (one compare); returns
-    /// `false`, changing nothing, otherwise.
+    /// flag but `WATCHED` is set and the count is below the limit (one
+    /// compare); returns `false`, changing nothing, otherwise.
     #[inline]
     pub(crate) fn try_inc_fast(&self) -> bool {
         let s = self.strong.get();
-        if s < MAX_HANDLES {
+        if s & !WATCHED < MAX_HANDLES {
             self.strong.set(s + 1);
             true
         } else {
             false
         }
+    }
+
+    /// The drop fast path: takes one strong count away and returns `true`
+    /// when a count is left and no flag is set (one compare). Returns
+    /// `false` when the caller must take the slow path: the count reached
+    /// zero, or a flag is set (`WATCHED`: a candidate now; `DEAD` or
+    /// `DETACHED`).
+    #[inline]
+    pub(crate) fn dec_fast(&self) -> bool {
+        let s = self.strong.get() - 1;
+        debug_assert!(s & COUNT_MASK != COUNT_MASK, "strong count underflow");
+        self.strong.set(s);
+        s.wrapping_sub(1) < MAX_HANDLES
     }
 
     /// Adds one strong count for a new handle, or for a count held on a
@@ -288,6 +323,12 @@ pub(crate) enum Flag {
     /// Made by `Gc::pin`: no API moves the value out or hands out `&mut`
     /// (set once, right after creation; I6).
     Pinned = 1 << 14,
+    /// A young object that lost a reference (a decrement left a count) since
+    /// it was made: a candidate for the next automatic collection.
+    Lost = 1 << 15,
+    /// The object is in the heap's candidate queue, which keeps its block
+    /// allocated (not its value) until the entry is taken out.
+    Queued = 1 << 16,
 }
 
 /// Two bits: how many times the collector cleared this object's weak
@@ -297,7 +338,7 @@ pub(crate) enum Flag {
 const EPOCH_SHIFT: u32 = 12;
 const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
 
-const ALL_FLAGS: [Flag; 10] = [
+const ALL_FLAGS: [Flag; 12] = [
     Flag::Trusted,
     Flag::Finalized,
     Flag::HasFinalizer,
@@ -308,6 +349,8 @@ const ALL_FLAGS: [Flag; 10] = [
     Flag::Discovered,
     Flag::Inline,
     Flag::Pinned,
+    Flag::Lost,
+    Flag::Queued,
 ];
 
 const _: () = {
@@ -453,5 +496,27 @@ mod tests {
         assert!(!c.try_inc_fast());
         assert_eq!(c.dec_strong(), COUNT_MASK - 1);
         assert!(c.is_dead());
+    }
+
+    #[test]
+    fn the_drop_fast_path_stops_at_zero_and_at_every_flag() {
+        let c = Counts::new(3, 1, true);
+        assert!(c.dec_fast(), "3 -> 2: fast");
+        c.set_watched(true);
+        assert!(c.try_inc_fast(), "a watched object clones on the fast path");
+        assert_eq!(c.strong_count(), 3);
+        assert!(!c.dec_fast(), "a watched object's decrement is slow");
+        assert_eq!(c.strong_count(), 2);
+        c.set_watched(false);
+        assert!(c.dec_fast(), "2 -> 1: fast");
+        assert!(!c.dec_fast(), "1 -> 0: slow");
+        assert_eq!(c.strong_count(), 0);
+        let d = Counts::new(2, 1, true);
+        d.set_dead(true);
+        assert!(!d.dec_fast(), "dead: slow");
+        let e = Counts::new(MAX_HANDLES, 1, true);
+        e.inc_strong_collector();
+        assert!(e.dec_fast(), "from the collector's spare count: fast");
+        assert_eq!(e.strong_count(), MAX_HANDLES);
     }
 }

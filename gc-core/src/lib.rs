@@ -296,9 +296,9 @@ mod weak;
 
 pub use closure::{Callback, Closure};
 pub use collector::{
-    CallbackId, CollectInfo, GenerationStats, Phase, add_callback, collect, collect_generation,
-    count, disable, enable, freeze, freeze_count, is_enabled, remove_callback, set_threshold,
-    stats, threshold, tracked_count, unfreeze,
+    CallbackId, CollectInfo, GenerationStats, Phase, add_callback, budget, collect,
+    collect_generation, count, disable, enable, freeze, freeze_count, is_enabled, remove_callback,
+    set_budget, set_threshold, stats, threshold, tracked_count, unfreeze,
 };
 pub use gc::Gc;
 #[doc(hidden)]

@@ -14,6 +14,8 @@ use super::heap::Heap;
 
 /// CPython 3.13's default thresholds.
 pub(crate) const DEFAULT_THRESHOLDS: (usize, usize, usize) = (2000, 10, 10);
+/// The default [`budget`](crate::budget).
+pub(crate) const DEFAULT_BUDGET: usize = 20_000;
 
 /// Statistics of one generation since the thread started, as returned by
 /// [`stats`](crate::stats) (Python's `gc.get_stats()`).
@@ -127,10 +129,17 @@ pub(crate) struct State {
     pub(super) thresholds: (usize, usize, usize),
     /// Gen-0 runs since the last gen-1 run, gen-1 runs since the last gen-2.
     pub(super) counts: (usize, usize),
-    /// Survivors of the last full collection.
-    pub(super) long_lived_total: usize,
-    /// Objects promoted into generation 2 since the last full collection.
-    pub(super) long_lived_pending: usize,
+    /// The most objects an automatic step examines (see
+    /// [`set_budget`](crate::set_budget)).
+    pub(super) budget: usize,
+    /// Work of past automatic steps beyond the budget (a cyclic component
+    /// larger than it), paid back before the next old step runs.
+    pub(super) debt: usize,
+    /// Tracked objects when the last debt was made.
+    pub(super) after_debt: usize,
+    /// Objects the last old step examined per candidate it started from (at
+    /// least 1): how many candidates the next one takes.
+    pub(super) per_seed: usize,
     /// What [`stats`](crate::stats) returns.
     pub(super) stats: [GenerationStats; 3],
     /// The registered callbacks, in registration order.
@@ -155,8 +164,10 @@ impl State {
             enabled: true,
             thresholds: DEFAULT_THRESHOLDS,
             counts: (0, 0),
-            long_lived_total: 0,
-            long_lived_pending: 0,
+            budget: DEFAULT_BUDGET,
+            debt: 0,
+            after_debt: 0,
+            per_seed: 1,
             stats: [ZERO; 3],
             callbacks: Vec::new(),
             next_callback: 0,
@@ -199,19 +210,6 @@ impl State {
             0 => self.counts.0 += 1,
             1 => self.counts = (0, self.counts.1 + 1),
             _ => self.counts = (0, 0),
-        }
-    }
-
-    /// The long-lived bookkeeping of CPython's full-collection rule, after
-    /// `survivors` objects of a collection of `generation` were promoted.
-    pub(super) fn note_promoted(&mut self, generation: usize, survivors: usize) {
-        match generation {
-            1 => self.long_lived_pending += survivors,
-            2 => {
-                self.long_lived_pending = 0;
-                self.long_lived_total = survivors;
-            }
-            _ => {}
         }
     }
 }

@@ -51,6 +51,7 @@ pub(crate) fn teardown(h: &Heap) {
     }
     h.torn_down.set(true);
     h.trigger.set(usize::MAX);
+    release::drop_candidates(h);
     for g in 0..=LOC_PERM {
         for obj in h.gather(g) {
             obj.set_loc(LOC_NONE);

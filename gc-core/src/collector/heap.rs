@@ -47,6 +47,11 @@ pub(crate) struct Heap {
     pub(super) trashcan: List,
     /// Objects whose count reached zero while a collection examined them.
     pub(crate) pending: List,
+    /// Old objects that lost a reference since they were last examined (the
+    /// automatic old step's candidates, invariant I10), each once
+    /// (`Flag::Queued`); an object freed while queued leaves its block
+    /// allocated until its entry is taken out.
+    pub(crate) candidates: List,
     /// A collection is running.
     pub(crate) collecting: Cell<bool>,
     /// The thread is exiting: the lists were released; new objects are not
@@ -109,6 +114,7 @@ impl Heap {
             depth: Cell::new(0),
             trashcan: List::new(),
             pending: List::new(),
+            candidates: List::new(),
             collecting: Cell::new(false),
             torn_down: Cell::new(false),
             debug: Cell::new(0),
@@ -137,6 +143,47 @@ impl Heap {
                     .set(self.young_count.get().saturating_sub(1));
             }
             obj.set_loc(LOC_NONE);
+        }
+    }
+
+    /// Removes `obj` from the generation it is in, if any, without counting
+    /// a deallocation: it joins a set a collection examines.
+    pub(crate) fn unlist_quiet(&self, obj: HeadPtr) {
+        let loc = obj.loc();
+        if loc <= LOC_PERM {
+            if loc >= LOC_GEN2 && !obj.has(Flag::Inline) {
+                let n = &self.in_pages[loc as usize];
+                n.set(n.get() - 1);
+            } else {
+                self.unlist_vec(obj, loc);
+            }
+            obj.set_loc(LOC_NONE);
+        }
+    }
+
+    /// Takes generation 0's candidates (`LOST` objects) out of it; the rest
+    /// stay, in order.
+    pub(crate) fn take_young_candidates(&self) -> Vec<HeadPtr> {
+        let lost = self.lists[0].extract_flagged(Flag::Lost);
+        for &obj in &lost {
+            obj.set_loc(LOC_NONE);
+        }
+        lost
+    }
+
+    /// Moves generation 0's objects to generation 2, except the candidates
+    /// (`LOST`), which stay.
+    pub(crate) fn promote_young(&self) {
+        let lost = self.lists[0].extract_flagged(Flag::Lost);
+        let rest = self.lists[0].take();
+        // SAFETY: generation 0's objects: allocated, initialised and not
+        // detached (I4, I5), kept allocated by their handles (I9).
+        unsafe { self.place(&rest, LOC_GEN2) };
+        self.recycle_young(rest);
+        // Invariant I4: the candidates get their indices anew.
+        self.lists[0].append_located(&lost, LOC_GEN0, false);
+        for &obj in &lost {
+            obj.counts().set_watched(false);
         }
     }
 
@@ -303,6 +350,8 @@ impl Heap {
     #[must_use]
     pub(crate) unsafe fn track(&self, obj: HeadPtr) -> bool {
         debug_assert!(obj.has(Flag::Trackable) && obj.loc() == LOC_GEN0);
+        // Invariant I10: a decrement of a tracked object is seen.
+        obj.counts().set_watched(true);
         if self.lists[0].try_push_indexed(obj) {
             self.after_track()
         } else {
@@ -325,6 +374,7 @@ impl Heap {
             obj.set_loc(LOC_NONE);
             return;
         }
+        obj.counts().set_watched(true);
         self.lists[0].push_indexed(obj);
         self.young_count.set(self.young_count.get() + 1);
     }
@@ -378,4 +428,10 @@ pub(crate) unsafe fn reattach(obj: HeadPtr) {
         // (`LOC_NONE`, now `LOC_GEN0`, I4); its handles keep it allocated.
         with_heap(|h| unsafe { h.track_quietly(obj) });
     }
+}
+
+/// [`Heap::unlist_quiet`] on this thread's heap: how an object reached by
+/// an edge leaves its list to join the set being examined.
+pub(crate) fn unlist_joined(obj: HeadPtr) {
+    heap().unlist_quiet(obj);
 }

@@ -109,14 +109,16 @@ impl List {
 
     /// Appends `objs` (only the `INLINE` ones when `inline_only`: typed slab
     /// objects of generation 2 and the permanent one are in no vector, I4),
-    /// setting the location of every one of them to `loc` and the index of
-    /// each appended one; returns how many were not appended.
+    /// setting the location of every one of them to `loc`, marking each
+    /// `WATCHED` (its next decrement makes it a candidate, I10) and setting
+    /// the index of each appended one; returns how many were not appended.
     pub(crate) fn append_located(&self, objs: &[HeadPtr], loc: Loc, inline_only: bool) -> usize {
         self.with(|v| {
             let mut skipped = 0;
             v.reserve(objs.len());
             for &obj in objs {
                 obj.set_loc(loc);
+                obj.counts().set_watched(true);
                 if !inline_only || obj.has(Flag::Inline) {
                     obj.set_index(v.len());
                     v.push(obj);
@@ -125,6 +127,30 @@ impl List {
                 }
             }
             skipped
+        })
+    }
+
+    /// Removes the objects with `flag` set, keeping the order of the rest
+    /// and fixing the index of each one that moved (invariant I4); returns
+    /// the removed ones, their locations left for the caller to set.
+    pub(crate) fn extract_flagged(&self, flag: Flag) -> Vec<HeadPtr> {
+        self.with(|v| {
+            let mut out = Vec::new();
+            let mut keep = 0;
+            for i in 0..v.len() {
+                let obj = v[i];
+                if obj.has(flag) {
+                    out.push(obj);
+                } else {
+                    if keep != i {
+                        v[keep] = obj;
+                        obj.set_index(keep);
+                    }
+                    keep += 1;
+                }
+            }
+            v.truncate(keep);
+            out
         })
     }
 

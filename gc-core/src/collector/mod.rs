@@ -15,6 +15,7 @@
 //! | [`tracked_count`] | `len(gc.get_objects())` |
 //! | [`add_callback`], [`remove_callback`] | `gc.callbacks` |
 
+mod auto;
 mod config;
 mod exit;
 pub(crate) use exit::register_exit;
@@ -33,6 +34,8 @@ use std::time::{Duration, Instant};
 use crate::gc_box::HeadPtr;
 use crate::header::{Flag, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK};
 use crate::trace::{Mode, Tracer};
+pub(crate) use auto::auto_collect;
+pub use auto::{budget, set_budget};
 pub(crate) use config::rejected_by;
 pub use config::{CallbackId, CollectInfo, DebugFlags, GenerationStats, Phase};
 use config::{call_callbacks, note_rejected, note_stats};
@@ -294,10 +297,21 @@ pub fn freeze() {
 pub fn unfreeze() {
     with_heap(|h| {
         let objs = h.gather(LOC_PERM);
+        // Those that lost a reference while frozen are candidates (I10).
+        let (lost, kept): (Vec<_>, Vec<_>) = objs.into_iter().partition(|o| o.has(Flag::Lost));
+        for &obj in &lost {
+            obj.set_flag(Flag::Lost, false);
+        }
         // SAFETY: objects just taken out of the permanent generation:
         // allocated, initialised and not detached (I4), and kept allocated
         // by their handles (I9).
-        unsafe { h.place(&objs, LOC_GEN2) };
+        unsafe {
+            h.place(&kept, LOC_GEN2);
+            h.place(&lost, LOC_GEN2);
+        }
+        for &obj in &lost {
+            release::enqueue(h, obj);
+        }
     });
 }
 
@@ -390,37 +404,6 @@ pub fn remove_callback(id: CallbackId) -> bool {
     removed.is_some()
 }
 
-/// Runs an automatic collection if one is due.
-#[cold]
-#[inline(never)]
-pub(crate) fn auto_collect(h: &Heap) {
-    if h.collecting.get() {
-        return;
-    }
-    let generation = {
-        let s = h.state.borrow();
-        if !s.enabled || s.thresholds.0 == 0 {
-            return;
-        }
-        let counts = [h.young_count.get(), s.counts.0, s.counts.1];
-        let th = [s.thresholds.0, s.thresholds.1, s.thresholds.2];
-        let mut g = 0;
-        for i in (0..3).rev() {
-            if counts[i] > th[i] {
-                // CPython's rule: a full collection waits until the old
-                // generation has grown by a quarter since the last one.
-                if i == 2 && s.long_lived_pending < s.long_lived_total / 4 {
-                    continue;
-                }
-                g = i;
-                break;
-            }
-        }
-        g
-    };
-    run(h, generation);
-}
-
 /// Clears `collecting` when a collection ends, even by a panic.
 struct Collecting<'a>(&'a Heap);
 
@@ -432,18 +415,31 @@ impl Drop for Collecting<'_> {
 
 /// Collects generations `0..=generation`.
 fn run(h: &Heap, generation: usize) -> usize {
-    let Some(mut w) = begin(h, generation) else {
+    let Some(mut w) = begin(h, generation, Plan::Generations) else {
         return 0;
     };
     let analysis = analyse(&mut w);
     finish(w, analysis)
 }
 
+/// What a collection examines.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Plan {
+    /// Generations `0..=generation`, whole (Python's `gc.collect(g)`).
+    Generations,
+    /// An automatic step: the objects the step's function gathers and
+    /// passes in, grown to their closure within the locations `grow`
+    /// (bits `1 << loc`); survivors join `target`.
+    Step { grow: u32, target: usize },
+}
+
 /// A collection under way, from [`begin`] to [`finish`].
 struct Working<'h> {
     h: &'h Heap,
-    /// The oldest generation collected.
+    /// The oldest generation collected (the statistics it counts towards).
     generation: usize,
+    /// The generation survivors join (candidates join generation 1).
+    target: usize,
     start: Instant,
     /// `DebugFlags::STATS` was on when the collection started.
     print_stats: bool,
@@ -475,7 +471,18 @@ struct Analysis {
 /// Starts a collection of generations `0..=generation`: calls the start
 /// callbacks, prints the `STATS` header, counts the run and gathers the
 /// working set. `None` if a collection is running or the thread is exiting.
-fn begin(h: &Heap, generation: usize) -> Option<Working<'_>> {
+fn begin(h: &Heap, generation: usize, plan: Plan) -> Option<Working<'_>> {
+    begin_with(h, generation, plan, Vec::new)
+}
+
+/// [`begin`], with the set of a [`Plan::Step`] gathered by `gather` once
+/// the collection has started (after the start callbacks).
+fn begin_with(
+    h: &Heap,
+    generation: usize,
+    plan: Plan,
+    gather: impl FnOnce() -> Vec<HeadPtr>,
+) -> Option<Working<'_>> {
     if h.collecting.get() || h.torn_down.get() {
         return None;
     }
@@ -495,18 +502,39 @@ fn begin(h: &Heap, generation: usize) -> Option<Working<'_>> {
     h.state.borrow_mut().count_run(generation);
     h.young_count.set(0);
 
-    // Gather generations 0..=generation into the working set.
     let mut tracer = Tracer::new(Mode::Record, LOC_WORK);
-    tracer.work = h.gather(0);
-    for g in 1..=generation {
-        #[expect(clippy::cast_possible_truncation, reason = "generations are 0..3")]
-        let more = h.gather(g as u32);
-        tracer.work.extend(more);
-    }
+    let target = match plan {
+        Plan::Generations => {
+            // Gather generations 0..=generation into the working set.
+            tracer.work = h.gather(0);
+            for g in 1..=generation {
+                #[expect(clippy::cast_possible_truncation, reason = "generations are 0..3")]
+                let more = h.gather(g as u32);
+                tracer.work.extend(more);
+            }
+            if generation < 2 {
+                // Older objects are outside the set: note the escapes
+                // (invariant I10).
+                tracer.escapes.push(false);
+            } else {
+                // Every queued candidate is examined now.
+                release::drop_candidates(h);
+            }
+            (generation + 1).min(2)
+        }
+        Plan::Step { grow, target } => {
+            tracer.work = gather();
+            tracer.grow = grow;
+            tracer.unlist = heap::unlist_joined;
+            tracer.escapes.push(false);
+            target
+        }
+    };
     tracer.refs = h.take_scratch();
     Some(Working {
         h,
         generation,
+        target,
         start,
         print_stats,
         panics,
@@ -528,12 +556,11 @@ fn analyse(w: &mut Working<'_>) -> Analysis {
     }
     let reached = found.reached;
 
-    let target = (w.generation + 1).min(2);
+    let target = w.target;
     // SAFETY: `work[..reached]` are the working set's survivors: allocated,
     // initialised, each holding the collector's count since `partition`
     // (I7, I2).
-    let survivors = unsafe { promote(h, &w.tracer.work[..reached], target) };
-    h.state.borrow_mut().note_promoted(w.generation, survivors);
+    unsafe { promote(h, &w.tracer.work[..reached], target) };
     let discovered = core::mem::take(&mut w.tracer.discovered);
     h.put_scratch(core::mem::take(&mut w.tracer.refs));
     note_rejected(h, &w.tracer.rejected_by);
@@ -558,6 +585,7 @@ fn finish(w: Working<'_>, a: Analysis) -> usize {
     let Working {
         h,
         generation,
+        target: _,
         start,
         print_stats,
         mut panics,
@@ -577,9 +605,6 @@ fn finish(w: Working<'_>, a: Analysis) -> usize {
         rejected: rechecked,
     } = unsafe { sweep::dispose(&tracer.work[a.reached..], a.finalizers, &to, &mut panics) };
     let rejected = a.rejected + rechecked;
-    if generation == 2 {
-        h.state.borrow_mut().long_lived_total += resurrected;
-    }
     // SAFETY: the tracer took a count on each detached object it found
     // (I7), given back once here.
     unsafe { retrack(a.discovered) };
@@ -629,22 +654,28 @@ fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: D
     );
 }
 
-/// Moves reachable objects from the working set into list `target`, except
-/// detached ones, which stay out of every list, and gives back the
-/// collector's count on each. Returns how many joined the list.
+/// Moves reachable objects from the working set into list `target` (the
+/// candidates, `LOST`: see `scan::partition`, also into the candidate
+/// queue), except detached ones, which stay out of every list; gives back
+/// the collector's count on each.
 ///
 /// # Safety
 ///
 /// - Each object of `objs` is a survivor of this collection's working set:
 ///   its value is initialised (I2) and it holds the collector's count (I7),
 ///   given back here once.
-unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
+unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) {
     let mut joined = Vec::with_capacity(objs.len());
+    let mut candidates = Vec::new();
     for &obj in objs {
         // Live again (`partition` marked the whole set dead).
         obj.set_dead(false);
+        let f = obj.flags();
         if obj.counts().is_detached() {
             obj.set_loc(LOC_NONE);
+        } else if f.has(Flag::Lost) {
+            obj.set_flags(f.without(Flag::Lost));
+            candidates.push(obj);
         } else {
             joined.push(obj);
         }
@@ -654,13 +685,18 @@ unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) -> usize {
     // SAFETY: initialised (this fn's Safety, I2), not detached (just
     // checked, I5), in no list (the working set, I4); the collector's count
     // keeps each allocated until it is given back below (I7).
-    unsafe { h.place(&joined, target) };
+    unsafe {
+        h.place(&joined, target);
+        h.place(&candidates, target);
+    }
+    for &obj in &candidates {
+        release::enqueue(h, obj);
+    }
     for &obj in objs {
         // SAFETY: `partition` took this count (this fn's Safety, I7); the
         // object is now listed (or detached), no longer in the working set.
         unsafe { release::release_collector_ref(obj) };
     }
-    joined.len()
 }
 
 /// Puts detached objects found through an edge back in generation 0, and

@@ -7,9 +7,11 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use std::panic::{self, AssertUnwindSafe};
 
-use super::heap::{self, Heap, TRASHCAN_DEPTH, heap};
+use super::heap::{self, Heap, TRASHCAN_DEPTH, heap, with_heap};
 use crate::gc_box::{GcBox, HeadPtr, counts, free_block, head_of};
-use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_NONE, LOC_WORK};
+use crate::header::{
+    Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_GEN1, LOC_GEN2, LOC_NONE, LOC_PERM, LOC_WORK,
+};
 
 /// The last strong handle of a head-ful object is gone: finalize, drop and
 /// free it, or queue that if the collector is examining the object or drops
@@ -106,17 +108,35 @@ unsafe fn release_zero_slow(h: &Heap, obj: HeadPtr, depth: u32) {
 unsafe fn release_weak(h: &Heap, obj: HeadPtr) {
     if obj.counts().dec_weak() == 0 {
         debug_assert_eq!(obj.counts().strong_count(), 0, "invariant I1");
-        if obj.has(Flag::Inline) {
-            // SAFETY: both counts are zero: no handle remains, the value was
-            // dropped (this fn's Safety, I1, I2); freed once, to this
-            // thread's slab.
-            unsafe { obj.dealloc(&h.slab) };
-        } else {
-            // SAFETY: both counts are zero, so no handle of either kind
-            // exists (I1); a non-`INLINE` object is a typed slab block
-            // starting at its head (I3, I6), freed once (P2).
-            unsafe { h.slab.free(obj.block()) };
+        if obj.has(Flag::Queued) {
+            // The candidate queue still points to the block: it frees it
+            // when it takes the entry out (`next_candidate`).
+            return;
         }
+        // SAFETY: this fn's Safety: both counts are zero, so no handle of
+        // either kind exists (I1), and the queue does not point to it.
+        unsafe { free_object(h, obj) };
+    }
+}
+
+/// Frees a head-ful object's block.
+///
+/// # Safety
+///
+/// - Both counts of `obj` are zero (no handle of either kind exists, I1),
+///   its value was dropped or moved out (I2), nothing points to the block
+///   any more (the candidate queue neither), and it is freed once.
+unsafe fn free_object(h: &Heap, obj: HeadPtr) {
+    if obj.has(Flag::Inline) {
+        // SAFETY: both counts are zero: no handle remains, the value was
+        // dropped (this fn's Safety, I1, I2); freed once, to this thread's
+        // slab.
+        unsafe { obj.dealloc(&h.slab) };
+    } else {
+        // SAFETY: both counts are zero, so no handle of either kind exists
+        // (I1); a non-`INLINE` object is a typed slab block starting at its
+        // head (I3, I6), freed once (P2).
+        unsafe { h.slab.free(obj.block()) };
     }
 }
 
@@ -304,6 +324,8 @@ pub(crate) unsafe fn release_collector_ref(obj: HeadPtr) {
 /// - `obj` is allocated (I9), and the caller holds one strong count on it
 ///   (I7) that it gives back here, once.
 pub(crate) unsafe fn release_held(obj: HeadPtr) {
+    // Not a lost reference (invariant I10): the count was taken by the
+    // crate and goes back, so the object's references are as before.
     if obj.counts().dec_strong() == 0 {
         // SAFETY: the count given back was the last one, and the caller
         // held it (this fn's Safety, I7), so this is the object's one
@@ -328,4 +350,80 @@ pub(crate) fn drain_pending(h: &Heap) {
     if h.torn_down.get() {
         drop(h.pending.take());
     }
+}
+
+/// A decrement left `obj` (a `WATCHED`, head-ful object) with a count: it
+/// may have become part of cyclic garbage, so it becomes a candidate
+/// (invariant I10): young and frozen objects, and those being examined, get
+/// `LOST`; older ones join the heap's candidate queue. Runs no user code.
+#[cold]
+#[inline(never)]
+pub(crate) fn lost_ref(obj: HeadPtr) {
+    let f = obj.flags();
+    match f.loc() {
+        LOC_GEN1 | LOC_GEN2 => with_heap(|h| enqueue(h, obj)),
+        LOC_GEN0 | LOC_PERM | LOC_WORK | LOC_GARBAGE => {
+            obj.counts().set_watched(false);
+            obj.set_flags(f.with(Flag::Lost));
+        }
+        _ => obj.counts().set_watched(false),
+    }
+}
+
+/// Puts the old object `obj` in the candidate queue, unless it is there,
+/// and clears `WATCHED` (it is queued once until it is examined again).
+/// The queue's entry keeps the block allocated, not the value: an object
+/// freed while queued leaves its block to the queue (`Flag::Queued`).
+pub(crate) fn enqueue(h: &Heap, obj: HeadPtr) {
+    obj.counts().set_watched(false);
+    let f = obj.flags();
+    if h.torn_down.get() || f.has(Flag::Queued) {
+        return;
+    }
+    obj.set_flags(f.with(Flag::Queued));
+    h.candidates.push(obj);
+}
+
+/// Whether a queued object is still a candidate: alive, in a generation
+/// list, and not examined since it was queued (not `WATCHED`).
+fn still_candidate(obj: HeadPtr) -> bool {
+    let c = obj.counts();
+    c.strong_count() != 0 && !c.is_dead() && !c.is_watched() && obj.loc() <= LOC_GEN2
+}
+
+/// Takes the next entry out of the candidate queue: the object if it is
+/// still a candidate. An entry whose object was freed meanwhile frees the
+/// block it kept.
+fn next_candidate(h: &Heap) -> Option<Option<HeadPtr>> {
+    let obj = h.candidates.pop()?;
+    obj.set_flag(Flag::Queued, false);
+    let c = obj.counts();
+    if c.strong_count() == 0 && c.weak_count() == 0 {
+        // SAFETY: no handle of either kind is left (I1) and the value is
+        // gone (I2); the entry just taken was the last pointer to it.
+        unsafe { free_object(h, obj) };
+        return Some(None);
+    }
+    Some(still_candidate(obj).then_some(obj))
+}
+
+/// Takes candidates out of the queue until `n` were found, each taken out
+/// of its generation list and marked `LOST` (a candidate in the set).
+pub(crate) fn take_candidates(h: &Heap, n: usize) -> Vec<HeadPtr> {
+    let mut out = Vec::with_capacity(n.min(h.candidates.len()));
+    while out.len() < n {
+        let Some(next) = next_candidate(h) else { break };
+        if let Some(obj) = next {
+            h.unlist_quiet(obj);
+            obj.set_flags(obj.flags().with(Flag::Lost));
+            out.push(obj);
+        }
+    }
+    out
+}
+
+/// Empties the candidate queue (a full collection examines them all, and
+/// thread exit), freeing the blocks it kept.
+pub(crate) fn drop_candidates(h: &Heap) {
+    while next_candidate(h).is_some() {}
 }

@@ -74,6 +74,16 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     tracer.starts.clear();
     tracer.starts.reserve(n + 1);
     tracer.unreadable = false;
+    tracer.joined_finalizers = false;
+    // Escapes are noted when the set grows or the collector asked for them
+    // (a non-empty `escapes`).
+    let noting = tracer.grow != 0 || !tracer.escapes.is_empty();
+    tracer.escapes.clear();
+    if noting {
+        tracer.escapes.resize(n, false);
+    }
+    tracer.lost_before.clear();
+    tracer.lost_before.reserve(n);
     // Step S1 of the soundness argument: every count is copied, and the set
     // marked dead, before any user code runs. Objects whose trace may run
     // user code go to the front: they are traced first (step S2).
@@ -83,7 +93,8 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
         obj.set_index(i);
         let f = obj.flags();
         finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
-        obj.set_flags(f.with_loc(loc));
+        tracer.lost_before.push(f.has(Flag::Lost));
+        obj.set_flags(f.with_loc(loc).without(Flag::Lost));
         let c = obj.counts();
         let count = c.strong_count();
         let others = match start {
@@ -101,6 +112,7 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
             if i != untrusted {
                 tracer.work.swap(i, untrusted);
                 tracer.refs.swap(i, untrusted);
+                tracer.lost_before.swap(i, untrusted);
                 tracer.work[i].set_index(i);
                 obj.set_index(untrusted);
             }
@@ -114,9 +126,14 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     // The end of the tracing phase: every guard goes, before any finalizer
     // or drop runs (step S2).
     tracer.end_phase();
+    finalizers |= tracer.joined_finalizers;
+    let n = tracer.work.len();
     let sound = !tracer.unreadable && heap.made_while_examined.get() == made;
     match result {
         Ok(()) if sound => {
+            if noting {
+                keep_candidates(tracer);
+            }
             let reached = mark(tracer);
             Partition {
                 reached,
@@ -125,19 +142,80 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
                 finalizers,
             }
         }
-        Ok(()) => Partition {
-            reached: n,
-            panic: None,
-            inconsistent: true,
-            finalizers,
-        },
+        Ok(()) => {
+            keep_all_candidates(tracer);
+            Partition {
+                reached: n,
+                panic: None,
+                inconsistent: true,
+                finalizers,
+            }
+        }
         // The analysis is incomplete: keep everything.
-        Err(payload) => Partition {
-            reached: n,
-            panic: Some(payload),
-            inconsistent: false,
-            finalizers,
-        },
+        Err(payload) => {
+            keep_all_candidates(tracer);
+            Partition {
+                reached: n,
+                panic: Some(payload),
+                inconsistent: false,
+                finalizers,
+            }
+        }
+    }
+}
+
+/// After a sound analysis of a set that may not be closed under references
+/// (its escapes were noted): an object that was a candidate stays one if it
+/// reaches, inside the set, an object with an edge out of it (invariant
+/// I10: a cycle through older objects may pass there). The rest were
+/// examined with every reference they can reach: no longer candidates.
+fn keep_candidates(tracer: &mut Tracer<'static>) {
+    let n = tracer.work.len();
+    if !tracer.escapes.iter().any(|&e| e) {
+        return;
+    }
+    // Reverse edges, then everything that reaches an escape.
+    let (targets, starts) = (&tracer.targets, &tracer.starts);
+    let mut indeg = vec![0u32; n + 1];
+    for &t in targets {
+        indeg[t as usize + 1] += 1;
+    }
+    for i in 0..n {
+        indeg[i + 1] += indeg[i];
+    }
+    let mut fill = indeg.clone();
+    let mut sources = vec![0u32; targets.len()];
+    for src in 0..n {
+        for &t in &targets[starts[src] as usize..starts[src + 1] as usize] {
+            let slot = &mut fill[t as usize];
+            sources[*slot as usize] = u32::try_from(src).unwrap_or(u32::MAX);
+            *slot += 1;
+        }
+    }
+    let mut reaches = tracer.escapes.clone();
+    let mut stack: Vec<usize> = (0..n).filter(|&i| reaches[i]).collect();
+    while let Some(j) = stack.pop() {
+        for &s in &sources[indeg[j] as usize..indeg[j + 1] as usize] {
+            let s = s as usize;
+            if !reaches[s] {
+                reaches[s] = true;
+                stack.push(s);
+            }
+        }
+    }
+    for i in 0..n {
+        if reaches[i] && tracer.lost_before[i] {
+            tracer.work[i].set_flag(Flag::Lost, true);
+        }
+    }
+}
+
+/// After an analysis that kept everything: every candidate stays one.
+fn keep_all_candidates(tracer: &mut Tracer<'static>) {
+    for (i, &was) in tracer.lost_before.iter().enumerate() {
+        if was {
+            tracer.work[i].set_flag(Flag::Lost, true);
+        }
     }
 }
 
@@ -146,24 +224,66 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
 /// code: the guards they take are held until the last of them returned.
 /// The rest are trusted (`Flag::Trusted`): no user code runs while they are
 /// traced, so nothing can move what they report and their guards go at once.
+///
+/// A set that grows (`Tracer::grow`) appends the objects its edges reach.
+/// If one of them is untrusted once trusted objects were traced without
+/// their guards, the recording starts over with every guard held to the
+/// end of the phase (user code will run after those traces; step S2).
 fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
-    tracer.hold_guards(true);
-    // `trace` may not add to `work`.
-    for i in 0..tracer.work.len() {
-        if i == untrusted {
-            // No user code runs from here to the end of the phase (S2).
-            tracer.hold_guards(false);
+    let rejected = (tracer.rejected, tracer.rejected_by.len());
+    if !trace_all(tracer, untrusted) {
+        tracer.end_phase();
+        tracer.rejected = rejected.0;
+        tracer.rejected_by.truncate(rejected.1);
+        for i in 0..tracer.work.len() {
+            // Less the collector's own count (I7); a handle made or dropped
+            // since the first attempt started is seen as in `partition`.
+            tracer.refs[i] = tracer.work[i].counts().strong_count() - 1;
         }
+        tracer.targets.clear();
+        tracer.starts.clear();
+        let all_held = trace_all(tracer, usize::MAX);
+        debug_assert!(all_held);
+    }
+    assert!(
+        u32::try_from(tracer.targets.len()).is_ok(),
+        "Gc: more than u32::MAX edges in one collection"
+    );
+    #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
+    tracer.starts.push(tracer.targets.len() as u32);
+}
+
+/// Traces `work[starts.len()..]` and what joins it, holding guards for the
+/// first `untrusted`. `false` if an untrusted object came after a trace
+/// whose guards were released (nothing of it traced).
+fn trace_all(tracer: &mut Tracer<'static>, untrusted: usize) -> bool {
+    tracer.hold_guards(true);
+    let mut held = true;
+    let mut i = 0;
+    // `work` grows while it is traced when the set grows.
+    while i < tracer.work.len() {
         let obj = tracer.work[i];
+        let trusted = obj.has(Flag::Trusted);
+        if trusted && held && untrusted != usize::MAX {
+            debug_assert!(i >= untrusted);
+            // No user code runs from here to the end of the phase (S2),
+            // unless an untrusted object joins: then this returns.
+            tracer.hold_guards(false);
+            held = false;
+        }
+        if !trusted && !held {
+            return false;
+        }
         #[expect(
             clippy::cast_possible_truncation,
             reason = "edges of one set stay below u32::MAX (checked below)"
         )]
         tracer.starts.push(tracer.targets.len() as u32);
+        i += 1;
         if obj.counts().is_detached() {
             // `get_mut` may have handed out a `&mut` to the value
             // (invariant I5): not read, kept alive.
-            tracer.refs[i] = KEEP;
+            tracer.refs[i - 1] = KEEP;
             continue;
         }
         tracer.current = Some(obj);
@@ -175,13 +295,12 @@ fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
         if !tracer.end_object() {
             tracer.unreadable = true;
         }
+        assert!(
+            u32::try_from(tracer.targets.len()).is_ok(),
+            "Gc: more than u32::MAX edges in one collection"
+        );
     }
-    assert!(
-        u32::try_from(tracer.targets.len()).is_ok(),
-        "Gc: more than u32::MAX edges in one collection"
-    );
-    #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
-    tracer.starts.push(tracer.targets.len() as u32);
+    true
 }
 
 /// Step 3: marks, over the recorded edges, everything reachable from the

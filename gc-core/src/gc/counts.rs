@@ -103,7 +103,7 @@ impl<T: ?Sized> Clone for Gc<T> {
     ///
     /// # Panics
     ///
-    /// Panics if the value already has `2^30 - 2` strong handles.
+    /// Panics if the value already has `2^29 - 2` strong handles.
     ///
     /// # Examples
     ///
@@ -146,25 +146,35 @@ impl<T: ?Sized> Drop for Gc<T> {
     /// ```
     #[inline]
     fn drop(&mut self) {
-        let c = self.counts();
-        if c.dec_strong() == 0 {
-            // SAFETY: that was the last strong count; the block is still
-            // allocated (the strong handles' weak count, I1).
+        // One compare: a count left and no flag set is the whole drop.
+        if !self.counts().dec_fast() {
+            // SAFETY: the box is allocated: its count was just taken away
+            // from this handle's, and if that was the last one, the strong
+            // handles' weak count still holds it (I1).
             unsafe { drop_slow(self.ptr) };
         }
     }
 }
 
-/// The last strong handle of the box at `ptr` is gone.
+/// A strong count of the box at `ptr` was just taken away, and the drop fast
+/// path could not finish: the count reached zero, or a flag is set.
 ///
 /// # Safety
 ///
-/// - The strong count of the allocated box at `ptr` just reached zero.
+/// - The box at `ptr` is allocated, and a strong count of it was just taken
+///   away by a handle's drop.
 #[inline(never)]
 unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: the block is allocated until this release gives back the
     // strong handles' weak count (I1).
     let c = unsafe { counts(ptr) };
+    if c.strong_count() != 0 {
+        if c.is_watched() && c.has_head() {
+            // SAFETY: allocated (a count is left, I1) and head-ful (I3).
+            release::lost_ref(unsafe { head_of(ptr) });
+        }
+        return;
+    }
     if c.has_head() {
         // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
         // only by the release below (I9).

@@ -24,7 +24,7 @@ use std::sync::{Mutex, RwLock, TryLockError};
 
 use super::Trace;
 use crate::gc_box::{Counts, HeadPtr};
-use crate::header::{Flag, Flags, LOC_NONE};
+use crate::header::{Flag, Flags, LOC_NONE, LOC_PERM};
 
 /// The scratch count of an object that must be kept for this analysis
 /// (part of it could not be read, or an edge to it was reported more often
@@ -110,6 +110,24 @@ pub struct Tracer<'a> {
     pub(crate) starts: Vec<u32>,
     /// Detached objects found through an edge (see `Gc::get_mut`).
     pub(crate) discovered: Vec<HeadPtr>,
+    /// `Record`: the locations (bit `1 << loc`) whose objects join the set
+    /// when a counted edge reaches them, so that the set grows to its
+    /// closure under references (0: the set is fixed).
+    pub(crate) grow: u32,
+    /// Takes an object that joins the set out of its generation list.
+    pub(crate) unlist: fn(HeadPtr),
+    /// An object that joined the set has a finalizer that has not run.
+    pub(crate) joined_finalizers: bool,
+    /// Counted edges that reached a tracked object outside the set in a
+    /// location that does not grow it: `escapes[i]` is whether `work[i]`
+    /// has one. Empty when neither growth nor escapes are wanted (the
+    /// collector puts one entry in it to ask for escapes; `partition` sizes
+    /// it to `work`).
+    pub(crate) escapes: Vec<bool>,
+    /// `lost_before[i]`: `work[i]` was a candidate when it joined the set
+    /// (`Flag::Lost`); the flag itself is cleared then, so
+    /// that a decrement during the analysis sets it anew.
+    pub(crate) lost_before: Vec<bool>,
     /// `Collect`: every strong edge reported, head-ful or head-less target,
     /// in the order reported.
     pub(crate) edges: Vec<Edge>,
@@ -174,6 +192,11 @@ impl<'a> Tracer<'a> {
             targets: Vec::new(),
             starts: Vec::new(),
             discovered: Vec::new(),
+            grow: 0,
+            unlist: |_| {},
+            joined_finalizers: false,
+            escapes: Vec::new(),
+            lost_before: Vec::new(),
             edges: Vec::new(),
             unreadable: false,
             rejected: 0,
@@ -616,8 +639,10 @@ impl<'a> Tracer<'a> {
     pub(crate) unsafe fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
         let f = obj.flags();
         if f.loc() != self.set_loc {
-            self.visit_outside(obj, f);
-            return;
+            if self.escapes.is_empty() || !self.beyond(obj, f, handle) {
+                self.visit_outside(obj, f);
+                return;
+            }
         }
         match self.mode {
             Mode::Record => {
@@ -647,6 +672,62 @@ impl<'a> Tracer<'a> {
                 self.counted += 1;
             }
             Mode::Inspect => self.edges.push(Edge::of_headful(obj)),
+        }
+    }
+
+    /// A handle to `obj`, outside the set, when the set grows or its escapes
+    /// are noted (`escapes` not empty, `Record` only): `true` if `obj` just
+    /// joined the set (the edge is then counted as one inside it).
+    #[cold]
+    fn beyond<H>(&mut self, obj: HeadPtr, f: Flags, handle: &H) -> bool {
+        let grows = self.grow & (1 << f.loc()) != 0;
+        let (start, end) = range_of(handle);
+        if !self.owns_range(start, end) {
+            if grows {
+                // An edge the set would have grown by: rejected, as one
+                // into the set.
+                self.reject();
+            }
+            return false;
+        }
+        if !grows {
+            self.note_escape(f);
+            return false;
+        }
+        self.join(obj, f);
+        true
+    }
+
+    /// `obj`, reached by a counted edge from the set, joins it: out of its
+    /// list, into `work` with the collector's count, its scratch count and
+    /// the dead mark, as `scan::partition` does for the first members. Its
+    /// count is read now, in the tracing phase; why that is as good as a
+    /// count read before it began is step S1 of the crate docs' *Soundness*.
+    #[cold]
+    fn join(&mut self, obj: HeadPtr, f: Flags) {
+        (self.unlist)(obj);
+        let i = self.work.len();
+        obj.set_index(i);
+        obj.set_flags(f.with_loc(self.set_loc).without(Flag::Lost));
+        self.joined_finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
+        let c = obj.counts();
+        self.refs.push(c.strong_count());
+        // The collector's count (I7): the spare above `MAX_HANDLES`.
+        c.inc_strong_collector();
+        c.set_dead(true);
+        self.work.push(obj);
+        self.escapes.push(false);
+        self.lost_before.push(f.has(Flag::Lost));
+    }
+
+    /// A counted edge of the current object leaves the set for a tracked
+    /// object the set does not grow into.
+    #[inline]
+    fn note_escape(&mut self, f: Flags) {
+        if f.loc() < LOC_PERM {
+            if let Some(cur) = self.current {
+                self.escapes[cur.index()] = true;
+            }
         }
     }
 
