@@ -137,6 +137,8 @@ pub(crate) struct State {
     pub(super) debt: usize,
     /// Tracked objects when the last debt was made.
     pub(super) after_debt: usize,
+    /// Candidates left waiting after the last old step.
+    pub(super) left_waiting: usize,
     /// Objects the last old step examined per candidate it started from (at
     /// least 1): how many candidates the next one takes.
     pub(super) per_seed: usize,
@@ -167,6 +169,7 @@ impl State {
             budget: DEFAULT_BUDGET,
             debt: 0,
             after_debt: 0,
+            left_waiting: 0,
             per_seed: 1,
             stats: [ZERO; 3],
             callbacks: Vec::new(),

@@ -52,6 +52,15 @@ impl List {
         self.with(Vec::pop)
     }
 
+    /// Puts `rest` in front of what the list holds now (entries pushed
+    /// since it was taken stay after them).
+    pub(crate) fn put_back(&self, mut rest: Vec<HeadPtr>) {
+        self.with(|v| {
+            rest.extend_from_slice(v);
+            core::mem::swap(v, &mut rest);
+        });
+    }
+
     pub(crate) fn to_vec(&self) -> Vec<HeadPtr> {
         self.with(|v| v.clone())
     }

@@ -391,34 +391,50 @@ fn still_candidate(obj: HeadPtr) -> bool {
     c.strong_count() != 0 && !c.is_dead() && !c.is_watched() && obj.loc() <= LOC_GEN2
 }
 
-/// Takes the next entry out of the candidate queue: the object if it is
-/// still a candidate. An entry whose object was freed meanwhile frees the
-/// block it kept.
+/// Takes the last entry out of the candidate queue (see
+/// [`candidate_entry`]).
 fn next_candidate(h: &Heap) -> Option<Option<HeadPtr>> {
     let obj = h.candidates.pop()?;
+    Some(candidate_entry(h, obj))
+}
+
+/// An entry just taken out of the candidate queue: the object if it is
+/// still a candidate; an entry whose object was freed meanwhile frees the
+/// block it kept.
+fn candidate_entry(h: &Heap, obj: HeadPtr) -> Option<HeadPtr> {
     obj.set_flag(Flag::Queued, false);
     let c = obj.counts();
     if c.strong_count() == 0 && c.weak_count() == 0 {
         // SAFETY: no handle of either kind is left (I1) and the value is
         // gone (I2); the entry just taken was the last pointer to it.
         unsafe { free_object(h, obj) };
-        return Some(None);
+        return None;
     }
-    Some(still_candidate(obj).then_some(obj))
+    still_candidate(obj).then_some(obj)
 }
 
 /// Takes candidates out of the queue until `n` were found, each taken out
 /// of its generation list and marked `LOST` (a candidate in the set).
+///
+/// The oldest entries go first, so no candidate waits behind a stream of
+/// newer ones.
 pub(crate) fn take_candidates(h: &Heap, n: usize) -> Vec<HeadPtr> {
-    let mut out = Vec::with_capacity(n.min(h.candidates.len()));
-    while out.len() < n {
-        let Some(next) = next_candidate(h) else { break };
-        if let Some(obj) = next {
+    let mut queue = h.candidates.take();
+    let mut out = Vec::with_capacity(n.min(queue.len()));
+    let mut used = 0;
+    for &obj in &queue {
+        if out.len() == n {
+            break;
+        }
+        used += 1;
+        if let Some(obj) = candidate_entry(h, obj) {
             h.unlist_quiet(obj);
             obj.set_flags(obj.flags().with(Flag::Lost));
             out.push(obj);
         }
     }
+    queue.drain(..used);
+    h.candidates.put_back(queue);
     out
 }
 
