@@ -145,7 +145,14 @@
 //!    works), copies `c(Y)`, and marks all of `S` *dead*. While dead, an
 //!    object cannot be dereferenced (`Deref` panics) and [`Weak::upgrade`]
 //!    fails on it; the set is taken out of the generation lists, so the
-//!    [`debug`] functions, which walk the lists, do not see it.
+//!    [`debug`] functions, which walk the lists, do not see it. An
+//!    automatic step's set *grows* to its closure: an object `Y` outside it
+//!    joins when the first edge to it is counted (S3), and the same three
+//!    things happen to it then, in the tracing phase. That is as good as at
+//!    the start: no edge to `Y` was counted before, the edge that makes it
+//!    join is a live handle included in the `c(Y)` just copied, and from
+//!    then on S4 sees every new handle to `Y`. (A handle to `Y` made earlier
+//!    in the phase, before it was dead, is in `c(Y)` too.)
 //! 2. **S2 (reported handles stay put).** [`Trace::trace`] receives
 //!    `&'a self` and a `Tracer<'a>` that accepts only `&'a Gc` handles. So
 //!    each reported handle is reached from the traced value through `'a`
@@ -162,7 +169,10 @@
 //!    trusted trace runs nothing but other trusted traces and this crate's
 //!    code, which move nothing, so once the untrusted traces have returned
 //!    no code can move a reported handle, and the guards go (those of the
-//!    untrusted traces then, the trusted ones' at once). Only this crate's
+//!    untrusted traces then, the trusted ones' at once). If an untrusted
+//!    object joins a growing set (S1) after trusted objects were traced
+//!    without their guards, nothing of it is traced: the recording starts
+//!    over with every guard held to the end of the phase. Only this crate's
 //!    impls and the derive vouch for trust, with an `unsafe` token whose
 //!    contract the derive keeps by emitting nothing but field traces; a
 //!    hand-written impl is untrusted unless its author writes `unsafe`.
@@ -227,6 +237,16 @@
 //!    `Deref`, `Weak::upgrade` fails). Objects detached by [`Gc::get_mut`]
 //!    are never traced and always kept (I5); a nested collection does
 //!    nothing.
+//!
+//! **Between automatic steps** the program runs, but no analysis is under
+//! way: each step is one whole analysis of its own set, S1 to S6, begun and
+//! finished while the program waits (a set closed under references when it
+//! is an old step). What a step leaves for later (the `LOST` marks, the
+//! candidate queue, the debt) only chooses which objects the next step
+//! examines, never what is garbage, so a candidate missed or stale can
+//! delay a collection but not free a live value. The queue holds raw
+//! pointers; a queued object's block is not freed, even when both counts
+//! reach zero, until the queue takes the entry out (I11).
 //!
 //! No decision to drop rests on a check a trace can aim at: the collector
 //! compares addresses the trace cannot move (S2) with regions that it and

@@ -174,12 +174,14 @@ pub fn is_enabled() -> bool {
 /// The collection thresholds `(t0, t1, t2)`; the default is
 /// `(2000, 10, 10)`, as in CPython 3.13.
 ///
-/// An automatic collection is considered when tracked allocations minus
-/// deallocations since the last generation-0 collection exceed `t0`. It
-/// collects the oldest generation `g` whose count (see [`count`]) exceeds
-/// `t{g}`; generation 2 is collected only once the objects promoted into it
-/// since the last full collection number at least a quarter of those that
-/// survived it, so a growing heap is not rescanned quadratically.
+/// An automatic collection step runs when tracked allocations minus
+/// deallocations since the last generation-0 collection exceed `t0`. Unlike
+/// CPython 3.13, which then collects whole generations, a step examines
+/// only the objects that lost a reference and what they reach (see
+/// [`set_budget`] for its bound), so a growing heap is never rescanned;
+/// `t1` and `t2` keep their place in [`count`] and no other role (CPython
+/// 3.14's incremental collector also dropped `t2`).
+/// [`collect_generation`] and [`collect`] are not affected.
 ///
 /// # Examples
 ///
@@ -305,10 +307,9 @@ pub fn unfreeze() {
         // SAFETY: objects just taken out of the permanent generation:
         // allocated, initialised and not detached (I4), and kept allocated
         // by their handles (I9).
-        unsafe {
-            h.place(&kept, LOC_GEN2);
-            h.place(&lost, LOC_GEN2);
-        }
+        unsafe { h.place(&kept, LOC_GEN2) };
+        // SAFETY: as for `kept`.
+        unsafe { h.place(&lost, LOC_GEN2) };
         for &obj in &lost {
             release::enqueue(h, obj);
         }
@@ -685,10 +686,9 @@ unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) {
     // SAFETY: initialised (this fn's Safety, I2), not detached (just
     // checked, I5), in no list (the working set, I4); the collector's count
     // keeps each allocated until it is given back below (I7).
-    unsafe {
-        h.place(&joined, target);
-        h.place(&candidates, target);
-    }
+    unsafe { h.place(&joined, target) };
+    // SAFETY: as for `joined`.
+    unsafe { h.place(&candidates, target) };
     for &obj in &candidates {
         release::enqueue(h, obj);
     }

@@ -391,13 +391,6 @@ fn still_candidate(obj: HeadPtr) -> bool {
     c.strong_count() != 0 && !c.is_dead() && !c.is_watched() && obj.loc() <= LOC_GEN2
 }
 
-/// Takes the last entry out of the candidate queue (see
-/// [`candidate_entry`]).
-fn next_candidate(h: &Heap) -> Option<Option<HeadPtr>> {
-    let obj = h.candidates.pop()?;
-    Some(candidate_entry(h, obj))
-}
-
 /// An entry just taken out of the candidate queue: the object if it is
 /// still a candidate; an entry whose object was freed meanwhile frees the
 /// block it kept.
@@ -441,5 +434,7 @@ pub(crate) fn take_candidates(h: &Heap, n: usize) -> Vec<HeadPtr> {
 /// Empties the candidate queue (a full collection examines them all, and
 /// thread exit), freeing the blocks it kept.
 pub(crate) fn drop_candidates(h: &Heap) {
-    while next_candidate(h).is_some() {}
+    while let Some(obj) = h.candidates.pop() {
+        candidate_entry(h, obj);
+    }
 }

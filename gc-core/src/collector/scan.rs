@@ -203,9 +203,9 @@ fn keep_candidates(tracer: &mut Tracer<'static>) {
             }
         }
     }
-    for i in 0..n {
-        if reaches[i] && tracer.lost_before[i] {
-            tracer.work[i].set_flag(Flag::Lost, true);
+    for ((&r, &was), &obj) in reaches.iter().zip(&tracer.lost_before).zip(&tracer.work) {
+        if r && was {
+            obj.set_flag(Flag::Lost, true);
         }
     }
 }

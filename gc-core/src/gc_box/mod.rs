@@ -87,8 +87,20 @@
 //!   uses it only while the block is allocated (I1): it holds a handle, a
 //!   `Weak` or a strong count on the object (I7), or it took the object from
 //!   a list or queue (I4, I8), whose members are not yet released (the weak
-//!   count of their strong handles is still held). The safe accessors of
-//!   `HeadPtr` rely on this.
+//!   count of their strong handles is still held, or the candidate queue
+//!   keeps the block, I11). The safe accessors of `HeadPtr` rely on this.
+//! - **I10 (candidates)**: a tracked object in a generation list whose
+//!   strong count a decrement left above zero since the collector last
+//!   examined it (or since it was made) is `LOST` (generation 0, the
+//!   permanent one, or an examined set) or in the heap's candidate queue
+//!   (generations 1 and 2); every other one is `WATCHED`, so its next such
+//!   decrement takes the drop slow path and makes it a candidate
+//!   (`release::lost_ref`). Not a safety invariant: it is why automatic
+//!   collection finds every garbage cycle (`collector::auto`).
+//! - **I11 (queued blocks)**: an object in the candidate queue is `QUEUED`,
+//!   once; its block stays allocated while it is, even after both counts
+//!   reached zero (`release_weak` leaves such a block to the queue), and
+//!   the queue frees it when it takes the entry out.
 
 mod alloc;
 mod vtable;

@@ -638,11 +638,9 @@ impl<'a> Tracer<'a> {
     #[inline]
     pub(crate) unsafe fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
         let f = obj.flags();
-        if f.loc() != self.set_loc {
-            if self.escapes.is_empty() || !self.beyond(obj, f, handle) {
-                self.visit_outside(obj, f);
-                return;
-            }
+        if f.loc() != self.set_loc && (self.escapes.is_empty() || !self.beyond(obj, f, handle)) {
+            self.visit_outside(obj, f);
+            return;
         }
         match self.mode {
             Mode::Record => {
@@ -724,10 +722,10 @@ impl<'a> Tracer<'a> {
     /// object the set does not grow into.
     #[inline]
     fn note_escape(&mut self, f: Flags) {
-        if f.loc() < LOC_PERM {
-            if let Some(cur) = self.current {
-                self.escapes[cur.index()] = true;
-            }
+        if f.loc() < LOC_PERM
+            && let Some(cur) = self.current
+        {
+            self.escapes[cur.index()] = true;
         }
     }
 
