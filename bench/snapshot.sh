@@ -10,7 +10,7 @@ snap=$(mktemp -d)
 trap 'rm -rf "$snap"' EXIT
 git -C "$repo" archive "$rev" | tar -x -C "$snap"
 rm -rf "$snap/bench" && mkdir "$snap/bench"
-cp -r "$repo/bench/Cargo.toml" "$repo/bench/Cargo.lock" "$repo/bench/src" "$snap/bench/"
+cp -r "$repo/bench/Cargo.toml" "$repo/bench/Cargo.lock" "$repo/bench/src" "$repo/bench/cpython_anchor.py" "$snap/bench/"
 CARGO_TARGET_DIR="$repo/bench/target/snapshot" BENCH_OUT_DIR="$repo" \
   BENCH_GC_CORE_REV="$(git -C "$repo" rev-parse --short "$rev")" \
   cargo run --release --manifest-path "$snap/bench/Cargo.toml" -- "$@"

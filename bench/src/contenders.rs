@@ -4,8 +4,14 @@
 //! - `Node`: `i64` + a cell of `Option<ptr>` (singly linked; 24-byte payload).
 //! - `Node2`: `i64` + two such cells (doubly linked ring).
 //! - `Leaf`: a pointer-free `i64`.
+//!
+//! [`Live`] adds the shapes of the live-heap workloads (`grow`,
+//! `grow_cyclic`, `churn`), for Rc and gc-core only.
 
-#![allow(dead_code, reason = "the `v` payload fields are written, never read")]
+#![allow(
+    dead_code,
+    reason = "the `v` and `value` payload fields are written, never read"
+)]
 
 /// What every workload needs from a contender.
 pub trait Contender {
@@ -39,6 +45,47 @@ pub trait Contender {
     fn reclaim_after_drop() {}
 }
 
+/// The shapes of the live-heap workloads (`grow`, `grow_cyclic`, `churn`),
+/// for Rc and gc-core (the peers are not run on them). Every constructor
+/// takes the handles it links to by value: they are moved into the new
+/// node, never cloned and dropped.
+pub trait Live: Contender {
+    /// Handle to a `grow` node: `{ value: i64, next: Option<ptr> }`.
+    type List;
+    /// Handle to a `grow_cyclic` node:
+    /// `{ value: i64, prev: RefCell<Option<ptr>>, next: RefCell<Option<ptr>> }`.
+    type Dlist: Clone;
+    /// Handle to a `churn` ring node: `{ next: RefCell<Option<ptr>> }`.
+    type Ring: Clone;
+    /// `Ptr::new(Node { value, next })`.
+    fn list(value: i64, next: Option<Self::List>) -> Self::List;
+    /// The first node of a doubly linked list (no `prev`, no `next`).
+    fn dlist_first(value: i64) -> Self::Dlist;
+    /// One `grow_cyclic` step: `let node = Ptr::new(Node { value, prev:
+    /// RefCell::new(Some(tail)), next: RefCell::new(None) })`, then the
+    /// previous node's `next` is set to `Some(node.clone())` through
+    /// `node.prev.borrow()`; returns `node`, the new tail.
+    fn dlist_push(value: i64, tail: Self::Dlist) -> Self::Dlist;
+    /// `Ptr::new(Node { next: RefCell::new(next) })`.
+    fn ring(next: Option<Self::Ring>) -> Self::Ring;
+    /// `*first.next.borrow_mut() = Some(last)`: closes a ring.
+    fn ring_close(first: &Self::Ring, last: Self::Ring);
+    /// Frees a `grow` list (untimed). Rc unlinks it node by node: its
+    /// recursive drop would overflow the stack.
+    fn list_free(head: Option<Self::List>);
+    /// Frees a `grow_cyclic` list (untimed). Rc breaks its cycles node by
+    /// node; gc-core drops the handles and collects.
+    fn dlist_free(head: Self::Dlist, tail: Self::Dlist);
+    /// Tracked objects (gc-core's `tracked_count()`); `None` for Rc.
+    fn tracked() -> Option<usize> {
+        None
+    }
+    /// The longest collection the crate reports, in ms; `None` for Rc.
+    fn max_pause_ms() -> Option<f64> {
+        None
+    }
+}
+
 pub mod rc {
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -61,7 +108,10 @@ pub mod rc {
         const COLLECTS: bool = false;
         #[inline]
         fn node(v: i64, next: Option<Rc<Node>>) -> Rc<Node> {
-            Rc::new(Node { v, next: RefCell::new(next) })
+            Rc::new(Node {
+                v,
+                next: RefCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Rc<Node>, next: Option<Rc<Node>>) {
@@ -69,7 +119,11 @@ pub mod rc {
         }
         #[inline]
         fn node2(v: i64) -> Rc<Node2> {
-            Rc::new(Node2 { v, next: RefCell::new(None), prev: RefCell::new(None) })
+            Rc::new(Node2 {
+                v,
+                next: RefCell::new(None),
+                prev: RefCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Rc<Node2>, b: &Rc<Node2>) {
@@ -79,6 +133,76 @@ pub mod rc {
         #[inline]
         fn leaf(v: i64) -> Rc<i64> {
             Rc::new(v)
+        }
+    }
+    /// `grow`: `{ value, next: Option<Rc> }`.
+    pub struct List {
+        pub value: i64,
+        pub next: Option<Rc<List>>,
+    }
+    /// `grow_cyclic`: doubly linked.
+    pub struct Dlist {
+        pub value: i64,
+        pub prev: RefCell<Option<Rc<Dlist>>>,
+        pub next: RefCell<Option<Rc<Dlist>>>,
+    }
+    /// `churn`: a ring node.
+    pub struct Ring {
+        pub next: RefCell<Option<Rc<Ring>>>,
+    }
+
+    impl super::Live for C {
+        type List = Rc<List>;
+        type Dlist = Rc<Dlist>;
+        type Ring = Rc<Ring>;
+        #[inline]
+        fn list(value: i64, next: Option<Rc<List>>) -> Rc<List> {
+            Rc::new(List { value, next })
+        }
+        #[inline]
+        fn dlist_first(value: i64) -> Rc<Dlist> {
+            Rc::new(Dlist {
+                value,
+                prev: RefCell::new(None),
+                next: RefCell::new(None),
+            })
+        }
+        #[inline]
+        fn dlist_push(value: i64, tail: Rc<Dlist>) -> Rc<Dlist> {
+            let node = Rc::new(Dlist {
+                value,
+                prev: RefCell::new(Some(tail)),
+                next: RefCell::new(None),
+            });
+            if let Some(prev) = node.prev.borrow().as_ref() {
+                *prev.next.borrow_mut() = Some(node.clone());
+            }
+            node
+        }
+        #[inline]
+        fn ring(next: Option<Rc<Ring>>) -> Rc<Ring> {
+            Rc::new(Ring {
+                next: RefCell::new(next),
+            })
+        }
+        #[inline]
+        fn ring_close(first: &Rc<Ring>, last: Rc<Ring>) {
+            *first.next.borrow_mut() = Some(last);
+        }
+        fn list_free(mut head: Option<Rc<List>>) {
+            while let Some(node) = head {
+                head = Rc::try_unwrap(node).ok().and_then(|n| n.next);
+            }
+        }
+        fn dlist_free(head: Rc<Dlist>, tail: Rc<Dlist>) {
+            drop(tail);
+            let mut cur = Some(head);
+            // Each turn frees the node before `node`: its `next` was taken
+            // in the turn before, and taking `node.prev` drops its last handle.
+            while let Some(node) = cur {
+                cur = node.next.borrow_mut().take();
+                node.prev.borrow_mut().take();
+            }
         }
     }
 }
@@ -106,7 +230,10 @@ pub mod gc_core_ {
         type Leaf = Gc<i64>;
         #[inline]
         fn node(v: i64, next: Option<Gc<Node>>) -> Gc<Node> {
-            Gc::new(Node { v, next: RefCell::new(next) })
+            Gc::new(Node {
+                v,
+                next: RefCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Gc<Node>, next: Option<Gc<Node>>) {
@@ -114,7 +241,11 @@ pub mod gc_core_ {
         }
         #[inline]
         fn node2(v: i64) -> Gc<Node2> {
-            Gc::new(Node2 { v, next: RefCell::new(None), prev: RefCell::new(None) })
+            Gc::new(Node2 {
+                v,
+                next: RefCell::new(None),
+                prev: RefCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Gc<Node2>, b: &Gc<Node2>) {
@@ -132,7 +263,85 @@ pub mod gc_core_ {
             Some(gc_core::collect_generation(0))
         }
         fn set_auto(on: bool) {
-            if on { gc_core::enable() } else { gc_core::disable() }
+            if on {
+                gc_core::enable()
+            } else {
+                gc_core::disable()
+            }
+        }
+    }
+    /// `grow`: `{ value, next: Option<Gc> }`.
+    #[derive(Trace)]
+    pub struct List {
+        pub value: i64,
+        pub next: Option<Gc<List>>,
+    }
+    /// `grow_cyclic`: doubly linked.
+    #[derive(Trace)]
+    pub struct Dlist {
+        pub value: i64,
+        pub prev: RefCell<Option<Gc<Dlist>>>,
+        pub next: RefCell<Option<Gc<Dlist>>>,
+    }
+    /// `churn`: a ring node.
+    #[derive(Trace)]
+    pub struct Ring {
+        pub next: RefCell<Option<Gc<Ring>>>,
+    }
+
+    impl super::Live for C {
+        type List = Gc<List>;
+        type Dlist = Gc<Dlist>;
+        type Ring = Gc<Ring>;
+        #[inline]
+        fn list(value: i64, next: Option<Gc<List>>) -> Gc<List> {
+            Gc::new(List { value, next })
+        }
+        #[inline]
+        fn dlist_first(value: i64) -> Gc<Dlist> {
+            Gc::new(Dlist {
+                value,
+                prev: RefCell::new(None),
+                next: RefCell::new(None),
+            })
+        }
+        #[inline]
+        fn dlist_push(value: i64, tail: Gc<Dlist>) -> Gc<Dlist> {
+            let node = Gc::new(Dlist {
+                value,
+                prev: RefCell::new(Some(tail)),
+                next: RefCell::new(None),
+            });
+            if let Some(prev) = node.prev.borrow().as_ref() {
+                *prev.next.borrow_mut() = Some(node.clone());
+            }
+            node
+        }
+        #[inline]
+        fn ring(next: Option<Gc<Ring>>) -> Gc<Ring> {
+            Gc::new(Ring {
+                next: RefCell::new(next),
+            })
+        }
+        #[inline]
+        fn ring_close(first: &Gc<Ring>, last: Gc<Ring>) {
+            *first.next.borrow_mut() = Some(last);
+        }
+        fn list_free(head: Option<Gc<List>>) {
+            drop(head);
+            gc_core::collect();
+        }
+        fn dlist_free(head: Gc<Dlist>, tail: Gc<Dlist>) {
+            drop((head, tail));
+            gc_core::collect();
+        }
+        fn tracked() -> Option<usize> {
+            Some(gc_core::tracked_count())
+        }
+        fn max_pause_ms() -> Option<f64> {
+            let stats = gc_core::stats();
+            let longest = stats.iter().map(|g| g.max_pause).max().unwrap_or_default();
+            Some(longest.as_secs_f64() * 1e3)
         }
     }
 }
@@ -140,7 +349,10 @@ pub mod gc_core_ {
 /// rust-gc: mark-and-sweep with root counts; `GcCell` replaces `RefCell`
 /// (std's `RefCell` is not `Trace` there). Nothing is freed on drop: memory
 /// comes back at the next (automatic or forced) collection.
-#[allow(non_local_definitions, reason = "gc_derive 0.5 (synstructure 0.12) emits its impls inside a const")]
+#[allow(
+    non_local_definitions,
+    reason = "gc_derive 0.5 (synstructure 0.12) emits its impls inside a const"
+)]
 pub mod rust_gc {
     use gc::{Finalize, Gc, GcCell, Trace};
 
@@ -163,7 +375,10 @@ pub mod rust_gc {
         type Leaf = Gc<i64>;
         #[inline]
         fn node(v: i64, next: Option<Gc<Node>>) -> Gc<Node> {
-            Gc::new(Node { v, next: GcCell::new(next) })
+            Gc::new(Node {
+                v,
+                next: GcCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Gc<Node>, next: Option<Gc<Node>>) {
@@ -171,7 +386,11 @@ pub mod rust_gc {
         }
         #[inline]
         fn node2(v: i64) -> Gc<Node2> {
-            Gc::new(Node2 { v, next: GcCell::new(None), prev: GcCell::new(None) })
+            Gc::new(Node2 {
+                v,
+                next: GcCell::new(None),
+                prev: GcCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Gc<Node2>, b: &Gc<Node2>) {
@@ -231,7 +450,10 @@ pub mod bacon {
         type Leaf = Cc<i64>;
         #[inline]
         fn node(v: i64, next: Option<Cc<Node>>) -> Cc<Node> {
-            Cc::new(Node { v, next: RefCell::new(next) })
+            Cc::new(Node {
+                v,
+                next: RefCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Cc<Node>, next: Option<Cc<Node>>) {
@@ -239,7 +461,11 @@ pub mod bacon {
         }
         #[inline]
         fn node2(v: i64) -> Cc<Node2> {
-            Cc::new(Node2 { v, next: RefCell::new(None), prev: RefCell::new(None) })
+            Cc::new(Node2 {
+                v,
+                next: RefCell::new(None),
+                prev: RefCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Cc<Node2>, b: &Cc<Node2>) {
@@ -282,7 +508,10 @@ pub mod rust_cc_ {
         type Leaf = Cc<i64>;
         #[inline]
         fn node(v: i64, next: Option<Cc<Node>>) -> Cc<Node> {
-            Cc::new(Node { v, next: RefCell::new(next) })
+            Cc::new(Node {
+                v,
+                next: RefCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Cc<Node>, next: Option<Cc<Node>>) {
@@ -290,7 +519,11 @@ pub mod rust_cc_ {
         }
         #[inline]
         fn node2(v: i64) -> Cc<Node2> {
-            Cc::new(Node2 { v, next: RefCell::new(None), prev: RefCell::new(None) })
+            Cc::new(Node2 {
+                v,
+                next: RefCell::new(None),
+                prev: RefCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Cc<Node2>, b: &Cc<Node2>) {
@@ -315,7 +548,7 @@ pub mod rust_cc_ {
 /// checked on every drop.
 pub mod dumpster_ {
     use dumpster::Trace;
-    use dumpster::unsync::{Gc, CollectInfo};
+    use dumpster::unsync::{CollectInfo, Gc};
     use std::cell::RefCell;
 
     #[derive(Trace)]
@@ -341,7 +574,10 @@ pub mod dumpster_ {
         type Leaf = Gc<i64>;
         #[inline]
         fn node(v: i64, next: Option<Gc<Node>>) -> Gc<Node> {
-            Gc::new(Node { v, next: RefCell::new(next) })
+            Gc::new(Node {
+                v,
+                next: RefCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Gc<Node>, next: Option<Gc<Node>>) {
@@ -349,7 +585,11 @@ pub mod dumpster_ {
         }
         #[inline]
         fn node2(v: i64) -> Gc<Node2> {
-            Gc::new(Node2 { v, next: RefCell::new(None), prev: RefCell::new(None) })
+            Gc::new(Node2 {
+                v,
+                next: RefCell::new(None),
+                prev: RefCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Gc<Node2>, b: &Gc<Node2>) {
@@ -415,7 +655,10 @@ pub mod gcmodule_ {
         type Leaf = Cc<i64>;
         #[inline]
         fn node(v: i64, next: Option<Cc<Node>>) -> Cc<Node> {
-            Cc::new(Node { v, next: RefCell::new(next) })
+            Cc::new(Node {
+                v,
+                next: RefCell::new(next),
+            })
         }
         #[inline]
         fn set_next(n: &Cc<Node>, next: Option<Cc<Node>>) {
@@ -423,7 +666,11 @@ pub mod gcmodule_ {
         }
         #[inline]
         fn node2(v: i64) -> Cc<Node2> {
-            Cc::new(Node2 { v, next: RefCell::new(None), prev: RefCell::new(None) })
+            Cc::new(Node2 {
+                v,
+                next: RefCell::new(None),
+                prev: RefCell::new(None),
+            })
         }
         #[inline]
         fn link2(a: &Cc<Node2>, b: &Cc<Node2>) {

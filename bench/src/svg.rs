@@ -32,12 +32,17 @@ fn color(name: &str) -> &'static str {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub fn chart(groups: &[Group]) -> String {
     let top = 56.0;
-    let body: f64 = groups.iter().map(|g| TITLE + g.bars.len() as f64 * (BAR + GAP) + GROUP_GAP).sum();
+    let body: f64 = groups
+        .iter()
+        .map(|g| TITLE + g.bars.len() as f64 * (BAR + GAP) + GROUP_GAP)
+        .sum();
     let h = top + body + 40.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -51,34 +56,71 @@ pub fn chart(groups: &[Group]) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<text x="{X0}" y="38" fill="#555">dashed line = gc-core's SPEC target; ratios are medians of paired (× Rc) or same-round (× fastest peer) ratios</text>"##
+        r##"<text x="{X0}" y="38" fill="#555">dashed line = gc-core's SPEC target; ratios are medians of paired (× Rc) or same-round (× fastest peer) ratios; (ms) groups: durations</text>"##
     );
     // Grid.
     let grid_bottom = top + body;
-    for t in [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0] {
+    for t in [
+        0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0,
+    ] {
         let gx = x(t);
-        let (stroke, wdt) = if t == 1.0 { ("#000000", 1.2) } else { ("#dddddd", 1.0) };
-        let _ = writeln!(s, r#"<line x1="{gx:.1}" y1="{top}" x2="{gx:.1}" y2="{grid_bottom}" stroke="{stroke}" stroke-width="{wdt}"/>"#);
-        let _ = writeln!(s, r#"<text x="{gx:.1}" y="{:.1}" text-anchor="middle">{t}×</text>"#, grid_bottom + 16.0);
+        let (stroke, wdt) = if t == 1.0 {
+            ("#000000", 1.2)
+        } else {
+            ("#dddddd", 1.0)
+        };
+        let _ = writeln!(
+            s,
+            r#"<line x1="{gx:.1}" y1="{top}" x2="{gx:.1}" y2="{grid_bottom}" stroke="{stroke}" stroke-width="{wdt}"/>"#
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{gx:.1}" y="{:.1}" text-anchor="middle">{t}×</text>"#,
+            grid_bottom + 16.0
+        );
     }
     let mut y = top;
     for g in groups {
-        let _ = writeln!(s, r#"<text x="8" y="{:.1}" font-weight="bold">{}</text>"#, y + 15.0, esc(&g.title));
+        let _ = writeln!(
+            s,
+            r#"<text x="8" y="{:.1}" font-weight="bold">{}</text>"#,
+            y + 15.0,
+            esc(&g.title)
+        );
         y += TITLE;
         let y_start = y;
         for (name, v) in &g.bars {
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, X0 - 6.0, y + BAR - 3.0, esc(name));
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                X0 - 6.0,
+                y + BAR - 3.0,
+                esc(name)
+            );
             match v {
                 Ok(r) => {
-                    let (a, b) = if *r >= 1.0 { (x(1.0), x(*r)) } else { (x(*r), x(1.0)) };
+                    let (a, b) = if *r >= 1.0 {
+                        (x(1.0), x(*r))
+                    } else {
+                        (x(*r), x(1.0))
+                    };
                     let _ = writeln!(
                         s,
                         r#"<rect x="{a:.1}" y="{y:.1}" width="{:.1}" height="{BAR}" fill="{}"/>"#,
                         (b - a).max(1.0),
                         color(name)
                     );
-                    let (lx, anchor) = if *r >= 1.0 { (b + 4.0, "start") } else { (a - 4.0, "end") };
-                    let _ = writeln!(s, r#"<text x="{lx:.1}" y="{:.1}" text-anchor="{anchor}">{r:.2}×</text>"#, y + BAR - 3.0);
+                    let (lx, anchor) = if *r >= 1.0 {
+                        (b + 4.0, "start")
+                    } else {
+                        (a - 4.0, "end")
+                    };
+                    let _ = writeln!(
+                        s,
+                        r#"<text x="{lx:.1}" y="{:.1}" text-anchor="{anchor}">{r:.2}{}</text>"#,
+                        y + BAR - 3.0,
+                        esc(g.unit)
+                    );
                 }
                 Err(e) => {
                     let _ = writeln!(
@@ -100,7 +142,13 @@ pub fn chart(groups: &[Group]) -> String {
                 y_start - 3.0,
                 y
             );
-            let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" fill="#d62728" font-size="10">target {t:.2}×</text>"##, tx + 3.0, y_start - 4.0);
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" fill="#d62728" font-size="10">target {t:.2}{}</text>"##,
+                tx + 3.0,
+                y_start - 4.0,
+                esc(g.unit)
+            );
         }
         y += GROUP_GAP;
     }

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::contenders::Contender;
+use crate::contenders::{Contender, Live};
 
 /// Objects per workload.
 pub const N: usize = 1_000_000;
@@ -16,6 +16,17 @@ pub const RING: usize = 10;
 /// `young_with_old_heap`: garbage rings × ring length per young collection.
 pub const YOUNG_RINGS: usize = 10_000;
 pub const YOUNG_RING: usize = 4;
+/// `grow` and `grow_cyclic`: list lengths, and the suffix of their metrics.
+pub const GROW_SIZES: [(usize, &str); 2] = [(1_000_000, "1m"), (4_000_000, "4m")];
+/// `churn`: live rings × ring length (1,000,000 live objects).
+pub const CHURN_RINGS: usize = 250_000;
+pub const CHURN_RING: usize = 4;
+/// `churn`: steps, each replacing one ring.
+pub const CHURN_STEPS: usize = 1_000_000;
+/// `churn`: steps per timed batch.
+pub const BATCH: usize = 256;
+/// `churn`: the xorshift seed, the same for every contender.
+const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn emit(metric: &str, value: f64) {
     let mut out = std::io::stdout().lock();
@@ -201,7 +212,13 @@ fn proc_status(field: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     for line in s.lines() {
         if let Some(rest) = line.strip_prefix(field) {
-            let kb: u64 = rest.trim_start_matches(':').trim().trim_end_matches("kB").trim().parse().expect("kB");
+            let kb: u64 = rest
+                .trim_start_matches(':')
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .expect("kB");
             return kb * 1024;
         }
     }
@@ -232,5 +249,131 @@ pub fn memory<C: Contender>(leaf: bool) {
         run(C::leaf);
     } else {
         run(|i| C::node(i, None));
+    }
+}
+
+/// `grow`: builds a live singly linked list of 1,000,000, then of 4,000,000
+/// nodes, automatic collection on; ns per node (`ns_1m`, `ns_4m`). Each step
+/// is `head = Some(Ptr::new(Node { value: i, next: head.take() }))`: the old
+/// head is moved into the new node, never cloned. The list stays alive
+/// until the timer stops; it is freed untimed.
+pub fn grow<C: Live>(iters: usize) {
+    C::set_auto(true);
+    for _ in 0..iters {
+        for (n, tag) in GROW_SIZES {
+            let t = Instant::now();
+            let mut head: Option<C::List> = None;
+            for i in 0..n as i64 {
+                head = Some(C::list(i, head.take()));
+            }
+            black_box(&head);
+            emit(&format!("ns_{tag}"), ns_per(t.elapsed(), n));
+            C::list_free(head);
+        }
+    }
+}
+
+/// `grow_cyclic`: the same as a doubly linked list, every node in a cycle
+/// with its neighbours; ns per node (`ns_1m`, `ns_4m`). Each step moves the
+/// tail handle into the new node's `prev` and sets the previous node's
+/// `next` to a clone of the new one (see [`Live::dlist_push`]); a `head`
+/// handle keeps the first node. Freed untimed: Rc breaks the cycles by
+/// hand, gc-core drops the handles and collects.
+pub fn grow_cyclic<C: Live>(iters: usize) {
+    C::set_auto(true);
+    for _ in 0..iters {
+        for (n, tag) in GROW_SIZES {
+            let t = Instant::now();
+            let head = C::dlist_first(0);
+            let mut tail = head.clone();
+            for i in 1..n as i64 {
+                tail = C::dlist_push(i, tail);
+            }
+            black_box((&head, &tail));
+            emit(&format!("ns_{tag}"), ns_per(t.elapsed(), n));
+            C::dlist_free(head, tail);
+        }
+    }
+}
+
+/// One step of the xorshift64 generator.
+fn xorshift(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+/// A `churn` ring of [`CHURN_RING`] nodes, each pointing to the next and
+/// the last to the first; returns the first. The first node's handle is
+/// cloned once, into the last node (which needs it); nothing is dropped.
+fn churn_ring<C: Live>() -> C::Ring {
+    let first = C::ring(None);
+    let mut last = first.clone();
+    for _ in 1..CHURN_RING {
+        last = C::ring(Some(last));
+    }
+    C::ring_close(&first, last);
+    first
+}
+
+/// The nearest-rank percentile `p` (0–1) of `v`, which it sorts.
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort_unstable();
+    let rank = (p * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+/// The steps of one `churn` pass: each batch's duration, and the most
+/// tracked objects seen after a batch (if the crate counts them).
+fn churn_steps<C: Live>(rings: &mut [C::Ring]) -> (Vec<Duration>, Option<usize>) {
+    let mut rng = SEED;
+    let mut batches = Vec::with_capacity(CHURN_STEPS.div_ceil(BATCH));
+    let mut most = C::tracked();
+    let mut done = 0;
+    while done < CHURN_STEPS {
+        let k = BATCH.min(CHURN_STEPS - done);
+        let t = Instant::now();
+        for _ in 0..k {
+            let i = (xorshift(&mut rng) % rings.len() as u64) as usize;
+            rings[i] = churn_ring::<C>();
+        }
+        batches.push(t.elapsed());
+        done += k;
+        most = most.max(C::tracked());
+    }
+    (batches, most)
+}
+
+/// `churn`: 250,000 rings of 4 in a `Vec` (1,000,000 live objects), then
+/// 1,000,000 steps, each replacing `vec[rng() % 250,000]` with a new ring
+/// (xorshift, one seed for all), automatic collection on. Emits ns per step
+/// (`ns`, the sum of the batches), the longest and the 99.9th-percentile
+/// batch of 256 steps (`max_batch_ms`, `p999_batch_ms`), and, where the
+/// crate counts them, the most tracked objects seen after any batch ÷ live
+/// objects (`tracked_over_live`) and its longest reported collection
+/// (`gc_max_pause_ms`). Rc leaks every replaced ring.
+pub fn churn<C: Live>(iters: usize) {
+    C::set_auto(true);
+    for _ in 0..iters {
+        let mut rings: Vec<C::Ring> = (0..CHURN_RINGS).map(|_| churn_ring::<C>()).collect();
+        let (mut batches, most) = churn_steps::<C>(&mut rings);
+        let total: Duration = batches.iter().sum();
+        emit("ns", ns_per(total, CHURN_STEPS));
+        emit("max_batch_ms", ms(percentile(&mut batches, 1.0)));
+        emit("p999_batch_ms", ms(percentile(&mut batches, 0.999)));
+        if let Some(most) = most {
+            emit(
+                "tracked_over_live",
+                most as f64 / (CHURN_RINGS * CHURN_RING) as f64,
+            );
+        }
+        if let Some(p) = C::max_pause_ms() {
+            emit("gc_max_pause_ms", p);
+        }
+        drop(rings);
+        C::collect();
     }
 }
