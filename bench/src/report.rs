@@ -573,7 +573,12 @@ impl<'a> Report<'a> {
         let mut gs = Vec::new();
         let not_rc = || CONTENDERS.iter().filter(|c| c.0 != "rc");
         for (job, metric, title, target) in [
-            ("alloc_drop", "ns", "alloc_drop (× Rc)", Some(self.alloc_target())),
+            (
+                "alloc_drop",
+                "ns",
+                "alloc_drop (× Rc)",
+                Some(self.alloc_target()),
+            ),
             (
                 "alloc_drop_leaf",
                 "ns",
@@ -629,7 +634,11 @@ impl<'a> Report<'a> {
         });
         let rc_mem = self.value("memory", "rc", "bytes").ok();
         for (job, title, target) in [
-            ("memory", "memory per node (× Rc)", rc_mem.map(|b| spec::MEMORY / b)),
+            (
+                "memory",
+                "memory per node (× Rc)",
+                rc_mem.map(|b| spec::MEMORY / b),
+            ),
             (
                 "memory_leaf",
                 "memory per leaf value (× Rc)",
