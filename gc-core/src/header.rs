@@ -167,9 +167,9 @@ impl Counts {
 
     /// The drop fast path: takes one strong count away and returns `true`
     /// when a count is left and no flag is set (one compare). Returns
-    /// `false` when the caller must take the slow path: the count reached
-    /// zero, or a flag is set (`WATCHED`: a candidate now; `DEAD` or
-    /// `DETACHED`).
+    /// `false` when the caller must look further: the count reached zero,
+    /// or a flag is set (`WATCHED`: a candidate now; `DEAD` or `DETACHED`,
+    /// which need nothing more while a count is left).
     #[inline]
     pub(crate) fn dec_fast(&self) -> bool {
         let s = self.strong.get() - 1;
@@ -208,6 +208,18 @@ impl Counts {
             collector_overflow();
         }
         self.strong.set(s + 1);
+    }
+
+    /// [`Counts::inc_strong_collector`] and [`Counts::set_dead`] in one
+    /// store, as an object enters an examined set; returns the count before.
+    #[inline]
+    pub(crate) fn enter_set(&self) -> u32 {
+        let s = self.strong.get();
+        if s & COUNT_MASK > MAX_HANDLES {
+            collector_overflow();
+        }
+        self.strong.set((s + 1) | DEAD);
+        s & COUNT_MASK
     }
 
     /// Takes one strong count away and returns how many are left.

@@ -434,7 +434,8 @@ pub(crate) fn take_candidates(h: &Heap, n: usize) -> Vec<HeadPtr> {
 /// Empties the candidate queue (a full collection examines them all, and
 /// thread exit), freeing the blocks it kept.
 pub(crate) fn drop_candidates(h: &Heap) {
-    while let Some(obj) = h.candidates.pop() {
+    // The buffer goes too (the heap has no drop glue to free it at exit).
+    for obj in h.candidates.take() {
         candidate_entry(h, obj);
     }
 }

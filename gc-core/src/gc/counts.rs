@@ -146,35 +146,53 @@ impl<T: ?Sized> Drop for Gc<T> {
     /// ```
     #[inline]
     fn drop(&mut self) {
+        let c = self.counts();
         // One compare: a count left and no flag set is the whole drop.
-        if !self.counts().dec_fast() {
-            // SAFETY: the box is allocated: its count was just taken away
-            // from this handle's, and if that was the last one, the strong
-            // handles' weak count still holds it (I1).
-            unsafe { drop_slow(self.ptr) };
+        if c.dec_fast() {
+            return;
         }
+        if c.strong_count() != 0 {
+            // A flag is set. Only `WATCHED` asks for more (a dead or
+            // detached object's handle just goes).
+            if c.is_watched() {
+                // SAFETY: a count is left, so the box is allocated (I1).
+                unsafe { lost(self.ptr) };
+            }
+            return;
+        }
+        // SAFETY: that was the last strong count; the block is still
+        // allocated (the strong handles' weak count, I1).
+        unsafe { drop_slow(self.ptr) };
     }
 }
 
-/// A strong count of the box at `ptr` was just taken away, and the drop fast
-/// path could not finish: the count reached zero, or a flag is set.
+/// A decrement left a count in the `WATCHED` box at `ptr`: it becomes a
+/// candidate (invariant I10).
 ///
 /// # Safety
 ///
-/// - The box at `ptr` is allocated, and a strong count of it was just taken
-///   away by a handle's drop.
+/// - The box at `ptr` is allocated.
+#[cold]
+#[inline(never)]
+unsafe fn lost<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: allocated (this fn's Safety, I1).
+    if unsafe { counts(ptr) }.has_head() {
+        // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` lives only
+        // in this call (I9).
+        release::lost_ref(unsafe { head_of(ptr) });
+    }
+}
+
+/// The last strong handle of the box at `ptr` is gone.
+///
+/// # Safety
+///
+/// - The strong count of the allocated box at `ptr` just reached zero.
 #[inline(never)]
 unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: the block is allocated until this release gives back the
     // strong handles' weak count (I1).
     let c = unsafe { counts(ptr) };
-    if c.strong_count() != 0 {
-        if c.is_watched() && c.has_head() {
-            // SAFETY: allocated (a count is left, I1) and head-ful (I3).
-            release::lost_ref(unsafe { head_of(ptr) });
-        }
-        return;
-    }
     if c.has_head() {
         // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
         // only by the release below (I9).

@@ -708,11 +708,9 @@ impl<'a> Tracer<'a> {
         obj.set_index(i);
         obj.set_flags(f.with_loc(self.set_loc).without(Flag::Lost));
         self.joined_finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
-        let c = obj.counts();
-        self.refs.push(c.strong_count());
-        // The collector's count (I7): the spare above `MAX_HANDLES`.
-        c.inc_strong_collector();
-        c.set_dead(true);
+        // The collector's count (I7): the spare above `MAX_HANDLES`; dead
+        // from now on.
+        self.refs.push(obj.counts().enter_set());
         self.work.push(obj);
         self.escapes.push(false);
         self.lost_before.push(f.has(Flag::Lost));
