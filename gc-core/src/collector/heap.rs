@@ -38,6 +38,10 @@ pub(crate) struct Heap {
     in_pages: [Cell<usize>; LISTS],
     /// Tracked allocations minus deallocations since the last gen-0 run.
     pub(crate) young_count: Cell<usize>,
+    /// Generation-0 objects made `LOST` since the last young step took its
+    /// candidates (an upper bound: some may be gone); 0 lets the step skip
+    /// looking for them.
+    pub(crate) young_lost: Cell<usize>,
     /// Automatic collection is considered when `young_count` exceeds this;
     /// `usize::MAX` when it is off.
     pub(crate) trigger: Cell<usize>,
@@ -110,6 +114,7 @@ impl Heap {
             lists: [List::new(), List::new(), List::new(), List::new()],
             in_pages: [const { Cell::new(0) }; LISTS],
             young_count: Cell::new(0),
+            young_lost: Cell::new(0),
             trigger: Cell::new(DEFAULT_THRESHOLDS.0),
             depth: Cell::new(0),
             trashcan: List::new(),
@@ -164,6 +169,9 @@ impl Heap {
     /// Takes generation 0's candidates (`LOST` objects) out of it; the rest
     /// stay, in order.
     pub(crate) fn take_young_candidates(&self) -> Vec<HeadPtr> {
+        if self.young_lost.replace(0) == 0 {
+            return Vec::new();
+        }
         let lost = self.lists[0].extract_flagged(Flag::Lost);
         for &obj in &lost {
             obj.set_loc(LOC_NONE);
@@ -174,7 +182,12 @@ impl Heap {
     /// Moves generation 0's objects to generation 2, except the candidates
     /// (`LOST`), which stay.
     pub(crate) fn promote_young(&self) {
-        let lost = self.lists[0].extract_flagged(Flag::Lost);
+        let lost = if self.young_lost.get() == 0 {
+            Vec::new()
+        } else {
+            self.lists[0].extract_flagged(Flag::Lost)
+        };
+        self.young_lost.set(lost.len());
         let rest = self.lists[0].take();
         // SAFETY: generation 0's objects: allocated, initialised and not
         // detached (I4, I5), kept allocated by their handles (I9).
@@ -375,6 +388,9 @@ impl Heap {
             return;
         }
         obj.counts().set_watched(true);
+        if obj.has(Flag::Lost) {
+            self.young_lost.set(self.young_lost.get() + 1);
+        }
         self.lists[0].push_indexed(obj);
         self.young_count.set(self.young_count.get() + 1);
     }

@@ -362,7 +362,12 @@ pub(crate) fn lost_ref(obj: HeadPtr) {
     let f = obj.flags();
     match f.loc() {
         LOC_GEN1 | LOC_GEN2 => with_heap(|h| enqueue(h, obj)),
-        LOC_GEN0 | LOC_PERM | LOC_WORK | LOC_GARBAGE => {
+        LOC_GEN0 => {
+            obj.counts().set_watched(false);
+            obj.set_flags(f.with(Flag::Lost));
+            with_heap(|h| h.young_lost.set(h.young_lost.get() + 1));
+        }
+        LOC_PERM | LOC_WORK | LOC_GARBAGE => {
             obj.counts().set_watched(false);
             obj.set_flags(f.with(Flag::Lost));
         }
