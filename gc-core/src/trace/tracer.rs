@@ -490,29 +490,30 @@ impl<'a> Tracer<'a> {
     /// inside (step S2); otherwise it is released at once.
     #[inline]
     pub(crate) fn trace_borrowed<T: Trace + ?Sized>(&mut self, guard: Ref<'a, T>) {
-        if !self.hold {
+        let value = core::ptr::from_ref::<T>(&guard);
+        // One call of `trace` below, for both cases (so that it inlines).
+        let (mark, local) = if self.hold {
+            let mark = self.guard_mark();
+            // Pushed before anything is reported through it.
+            self.cells.push(Ref::map(guard, |_| &()));
+            (Some(mark), None)
+        } else {
             // No user code can run any more in this phase (S2): the guard
             // only needs to outlive this trace.
-            let value: &T = &guard;
-            let value = core::ptr::from_ref(value);
-            // SAFETY: `guard` lives until the end of this function, after
-            // the trace returns. Past the untrusted traces no user code runs
-            // in this phase (S2), so nothing can use the reference, or move
-            // what it reports, once the guard is gone.
-            let value: &'a T = unsafe { &*value };
-            value.trace(self);
-            drop(guard);
-            return;
-        }
-        let value = core::ptr::from_ref::<T>(&guard);
-        let mark = self.guard_mark();
-        // Pushed before anything is reported through it.
-        self.cells.push(Ref::map(guard, |_| &()));
-        // SAFETY: the shared borrow just pushed is held at least until
-        // `release_unused` below, after this trace call returns (step S2).
+            (None, Some(guard))
+        };
+        // SAFETY: the shared borrow is held until after this trace call
+        // returns: pushed into `cells` (released by `release_unused` below
+        // at the earliest, step S2), or kept in `local` until the end of
+        // this function. In the second case no user code runs any more in
+        // this phase (S2), so nothing can use the reference, or move what it
+        // reports, once the guard is gone.
         let value: &'a T = unsafe { &*value };
         value.trace(self);
-        self.release_unused(mark);
+        if let Some(mark) = mark {
+            self.release_unused(mark);
+        }
+        drop(local);
     }
 
     /// Pops the region pushed at `depth`. Any region pushed above it and
