@@ -24,6 +24,27 @@ use crate::header::{
 ///   this call (I1, I2).
 #[inline]
 pub(crate) unsafe fn release_zero(obj: HeadPtr) {
+    let drop_value = || {
+        // SAFETY: the vtable's drop is the object's own (I3); called once,
+        // on an initialised value nothing reads again
+        // (`release_zero_with`'s Safety).
+        unsafe { obj.drop_value() }
+    };
+    // SAFETY: this fn's Safety, which is `release_zero_with`'s.
+    unsafe { release_zero_with(obj, drop_value) };
+}
+
+/// [`release_zero`], with `drop_value` dropping the value on the usual path
+/// (the last handle's drop knows the value's type, so it need not go
+/// through the vtable).
+///
+/// # Safety
+///
+/// - As for [`release_zero`];
+/// - `drop_value` drops `obj`'s value in place (it is called at most once,
+///   when the value is initialised and nothing reads it again, I2).
+#[inline]
+pub(crate) unsafe fn release_zero_with(obj: HeadPtr, drop_value: impl FnOnce()) {
     debug_assert_eq!(obj.counts().strong_count(), 0);
     let f = obj.flags();
     let loc = f.loc();
@@ -49,11 +70,11 @@ pub(crate) unsafe fn release_zero(obj: HeadPtr) {
         // fn's Safety, I1) and hands it to the guard.
         let _weak = unsafe { ReleaseWeak::new(obj) };
         h.depth.set(depth + 1);
-        // SAFETY: the value is initialised (not dead, checked above) and
-        // dropped this once: the count is zero, this is its one release and
-        // the object is in no working set (I2, I7); no handle remains to
-        // reach it.
-        unsafe { obj.drop_value() };
+        // The value is initialised (not dead, checked above) and dropped
+        // this once: the count is zero, this is its one release and the
+        // object is in no working set (I2, I7); no handle remains to reach
+        // it (this fn's Safety on `drop_value`).
+        drop_value();
     });
 }
 

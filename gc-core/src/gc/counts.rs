@@ -197,9 +197,18 @@ unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
         // only by the release below (I9).
         let obj = unsafe { head_of(ptr) };
+        let drop_value = || {
+            // SAFETY: the box is allocated (its weak count is held until the
+            // release ends, I1) and its value is a `T`; called once, on an
+            // initialised value nothing reads again (`release_zero_with`'s
+            // Safety).
+            let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
+            // SAFETY: as just said.
+            unsafe { ptr::drop_in_place(v) };
+        };
         // SAFETY: the count just reached zero (this fn's Safety), and this
-        // is its one release (I2).
-        unsafe { release::release_zero(obj) };
+        // is its one release (I2); `drop_value` drops this box's value.
+        unsafe { release::release_zero_with(obj, drop_value) };
         return;
     }
     // The weak count all strong handles held together, now owned by this
