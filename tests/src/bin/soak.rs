@@ -156,6 +156,14 @@ fn collections() -> (usize, usize) {
     )
 }
 
+/// The longest pause of any collection so far, in milliseconds.
+fn longest_pause_ms() -> f64 {
+    gc_core::stats()
+        .iter()
+        .map(|s| s.max_pause.as_secs_f64() * 1e3)
+        .fold(0.0, f64::max)
+}
+
 #[expect(clippy::cast_precision_loss, reason = "display only")]
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -188,8 +196,8 @@ fn main() {
         if gc_core::is_enabled() { "on" } else { "off" },
     );
     println!(
-        "{:>4}  {:>10}  {:>11}  {:>12}  {:>12}  {:>9}",
-        "t(s)", "live", "collections", "collected", "allocated", "RSS(MiB)"
+        "{:>4}  {:>10}  {:>11}  {:>12}  {:>12}  {:>9}  {:>13}",
+        "t(s)", "live", "collections", "collected", "allocated", "RSS(MiB)", "max pause(ms)"
     );
 
     let start = Instant::now();
@@ -204,10 +212,11 @@ fn main() {
             let r = rss_kib();
             rss.push(r);
             println!(
-                "{tick:>4}  {:>10}  {runs:>11}  {collected:>12}  {:>12}  {:>9.1}",
+                "{tick:>4}  {:>10}  {runs:>11}  {collected:>12}  {:>12}  {:>9.1}  {:>13.2}",
                 gc_core::tracked_count(),
                 soak.allocated,
-                mib(r)
+                mib(r),
+                longest_pause_ms()
             );
             tick += 1;
         }
@@ -218,10 +227,12 @@ fn main() {
     let first = rss[..half].iter().copied().max().unwrap_or(0);
     let last = rss[half..].iter().copied().max().unwrap_or(0);
     println!(
-        "RSS peak: first half {:.1} MiB, second half {:.1} MiB; finalizers run: {}",
+        "RSS peak: first half {:.1} MiB, second half {:.1} MiB; finalizers run: {}; \
+         longest pause {:.2} ms",
         mib(first),
         mib(last),
-        FINALIZED.with(Cell::get)
+        FINALIZED.with(Cell::get),
+        longest_pause_ms()
     );
     drop(soak);
     let freed = gc_core::collect();
