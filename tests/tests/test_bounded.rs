@@ -63,6 +63,8 @@ fn check(live: usize, step: usize, worst: &mut f64) {
 }
 
 const STEPS: usize = if cfg!(miri) { 300 } else { 30_000 };
+/// Steps a ring of `garbage_rings_that_point_into_a_large_live_cycle` lives.
+const AGE: usize = if cfg!(miri) { 20 } else { 3_000 };
 
 #[test]
 fn a_small_heap_of_rings_replaced_one_per_step() {
@@ -129,7 +131,6 @@ fn garbage_rings_that_point_into_a_large_live_cycle() {
         }
         // Rings are dropped once old (after `AGE` steps), so that old steps,
         // not young ones, find them.
-        const AGE: usize = if cfg!(miri) { 20 } else { 3_000 };
         let mut aging = std::collections::VecDeque::new();
         let mut worst = 0.0;
         for step in 0..STEPS {

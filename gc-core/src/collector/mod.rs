@@ -276,6 +276,13 @@ pub fn freeze() {
     with_heap(|h| {
         for g in 0..LOC_PERM {
             let objs = h.gather(g);
+            // A candidate (queued, so not watched) stays one while frozen:
+            // `LOST` (I10), so that `unfreeze` queues it again.
+            for &obj in &objs {
+                if !obj.counts().is_watched() {
+                    obj.set_flag(Flag::Lost, true);
+                }
+            }
             // SAFETY: objects just taken out of a generation list: allocated,
             // initialised and not detached (I4), and kept allocated by their
             // handles (I9).
@@ -518,8 +525,10 @@ fn begin_with(
                 // (invariant I10).
                 tracer.escapes.push(false);
             } else {
-                // Every queued candidate is examined now.
+                // Every queued candidate is examined now. Escapes are still
+                // noted: an object kept unread hides what it reaches.
                 release::drop_candidates(h);
+                tracer.escapes.push(false);
             }
             (generation + 1).min(2)
         }

@@ -93,7 +93,10 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
         obj.set_index(i);
         let f = obj.flags();
         finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
-        tracer.lost_before.push(f.has(Flag::Lost));
+        // A candidate: `LOST`, or queued (so not watched, I10).
+        tracer
+            .lost_before
+            .push(f.has(Flag::Lost) || !obj.counts().is_watched());
         obj.set_flags(f.with_loc(loc).without(Flag::Lost));
         let c = obj.counts();
         let others = match start {
@@ -130,6 +133,11 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     match result {
         Ok(()) if sound => {
             if noting {
+                // An object kept without being read (unreadable, detached,
+                // over-reported) hides what it reaches: like an escape.
+                for (e, &r) in tracer.escapes.iter_mut().zip(&tracer.refs) {
+                    *e |= r == KEEP;
+                }
                 keep_candidates(tracer);
             }
             let reached = mark(tracer);
@@ -162,11 +170,11 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     }
 }
 
-/// After a sound analysis of a set that may not be closed under references
-/// (its escapes were noted): an object that was a candidate stays one if it
-/// reaches, inside the set, an object with an edge out of it (invariant
-/// I10: a cycle through older objects may pass there). The rest were
-/// examined with every reference they can reach: no longer candidates.
+/// After a sound analysis whose escapes were noted: an object that was a
+/// candidate stays one if it reaches, inside the set, an object with an
+/// edge out of it (invariant I10: a cycle through older objects may pass
+/// there) or one kept unread. The rest were examined with every reference
+/// they can reach: no longer candidates.
 fn keep_candidates(tracer: &mut Tracer<'static>) {
     let n = tracer.work.len();
     if !tracer.escapes.iter().any(|&e| e) {
