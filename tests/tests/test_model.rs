@@ -1,9 +1,15 @@
 //! Model-based property test of the heap, with fault injection (issue 5).
 //!
-//! Random programs drive one thread's heap and a plain model predicts what
-//! the heap must do; the two are compared after every step. The model, the
-//! programs and their interpreter are in the gc-tests library
-//! (`gc_tests::model`, whose docs say what is checked and how).
+//! Random programs drive one thread's heap and a plain model says what the
+//! heap may do; the two are compared after every step. Automatic collection
+//! runs in small steps with small budgets between the program's mutations:
+//! each step's examined set (from its traces) must be one the policy allows
+//! (a young step's within generation 0, an old step's closed under
+//! references) and its garbage exactly what trial deletion over that set
+//! finds; after the program, automatic collection alone must find all the
+//! cyclic garbage left (invariant I10). The model, the programs and their
+//! interpreter are in the gc-tests library (`gc_tests::model`, whose docs
+//! say what is checked and how).
 //!
 //! `GC_MODEL_CASES` overrides the number of cases. Under Miri the cases are
 //! fewer and shorter:

@@ -1,9 +1,17 @@
 //! Comparing the heap with the model, between steps.
+//!
+//! The comparison changes no strong count: a decrement is what makes an
+//! object a candidate of automatic collection (invariant I10), so a check
+//! that cloned and dropped handles would make every live node one after
+//! every step, and could hide a candidate the collector forgot. It walks
+//! the heap by reference, and calls `Weak::upgrade` only where the model
+//! says it must fail (where it must succeed, the program's own `Upgrade`
+//! steps check it, and the strong count is compared here).
 
-use gc_core::Gc;
+use gc_core::{Gc, Weak};
 
 use super::heap::{Node, checksum};
-use super::oracle::{Model, PERM, State, err};
+use super::oracle::{Model, State, err};
 use super::world::World;
 
 impl World {
@@ -35,30 +43,25 @@ impl World {
                 ));
             }
             // This `Weak` was made when the node was created, in epoch 0.
-            let up = w.upgrade();
-            if up.is_some() != m.upgradable(id, 0) {
+            if let Some(e) = upgrade_fails(w, m.upgradable(id, 0)) {
                 return err(format!(
-                    "Weak::upgrade of node {id} (made at its creation) gives {}, the model \
-                     says otherwise ({n:?})",
-                    if up.is_some() { "Some" } else { "None" }
+                    "Weak::upgrade of node {id} (made at its creation) {e} ({n:?})"
                 ));
             }
         }
         drop((drops, fins, weak));
-        let todo = self.check_handles(m)?;
-        Self::check_reachable(m, todo)?;
+        self.check_handles(m)?;
+        self.check_reachable(m)?;
         Self::check_numbers(m)
     }
 
     /// Every handle outside the heap: roots, stash (possibly dead handles),
-    /// weak handles. Returns the live ones, to walk from.
-    pub(super) fn check_handles(&self, m: &Model) -> Result<Vec<(usize, Gc<Node>)>, String> {
+    /// weak handles.
+    pub(super) fn check_handles(&self, m: &Model) -> Result<(), String> {
         let ids: Vec<usize> = self.roots.iter().map(|h| h.id).collect();
         if ids != m.roots {
             return err(format!("roots {ids:?}, the model has {:?}", m.roots));
         }
-        let mut todo: Vec<(usize, Gc<Node>)> =
-            self.roots.iter().map(|h| (h.id, h.g.clone())).collect();
         {
             let stash = self.ctx.stash.borrow();
             let ids: Vec<usize> = stash.iter().map(|h| h.id).collect();
@@ -74,9 +77,6 @@ impl World {
                         Gc::is_dead(&h.g)
                     ));
                 }
-                if !dead {
-                    todo.push((h.id, h.g.clone()));
-                }
             }
         }
         let ids: Vec<usize> = self.weaks.iter().map(|w| w.0).collect();
@@ -85,71 +85,27 @@ impl World {
             return err(format!("weaks {ids:?}, the model has {want:?}"));
         }
         for ((id, w), &(_, epoch)) in self.weaks.iter().zip(&m.weaks) {
-            if w.upgrade().is_some() != m.upgradable(*id, epoch) {
+            if let Some(e) = upgrade_fails(w, m.upgradable(*id, epoch)) {
                 return err(format!(
-                    "Weak::upgrade of node {id} (made in epoch {epoch}) disagrees with the model \
-                     ({:?})",
+                    "Weak::upgrade of node {id} (made in epoch {epoch}) {e} ({:?})",
                     m.nodes[*id]
                 ));
             }
         }
-
-        Ok(todo)
+        Ok(())
     }
 
-    /// Everything reachable from `todo` is alive and intact, with the
-    /// model's edges.
-    pub(super) fn check_reachable(
-        m: &Model,
-        mut todo: Vec<(usize, Gc<Node>)>,
-    ) -> Result<(), String> {
+    /// Everything reachable from the roots and the live stash entries is
+    /// alive and intact, with the model's edges.
+    pub(super) fn check_reachable(&self, m: &Model) -> Result<(), String> {
         let mut seen = vec![false; m.nodes.len()];
-        while let Some((id, g)) = todo.pop() {
-            if std::mem::replace(&mut seen[id], true) {
-                continue;
-            }
-            let n = &m.nodes[id];
-            if n.state != State::Live || n.dead {
-                return err(format!("node {id} is reachable, but the model says {n:?}"));
-            }
-            let Some(v) = Gc::try_deref(&g) else {
-                return err(format!("reachable node {id} is a dead handle"));
-            };
-            if v.id != id || v.check != checksum(id) {
-                return err(format!("reachable node {id}: payload corrupted"));
-            }
-            if !Gc::is_tracked(&g) {
-                return err(format!("reachable node {id} is not tracked"));
-            }
-            match v.edges.try_borrow() {
-                Ok(edges) => {
-                    let real: Vec<usize> = edges.iter().map(|e| e.to_id).collect();
-                    if real != n.edges {
-                        return err(format!(
-                            "node {id} has edges {real:?}, the model has {:?}",
-                            n.edges
-                        ));
-                    }
-                    for e in edges.iter() {
-                        if e.from != id {
-                            return err(format!("node {id} holds an edge of node {}", e.from));
-                        }
-                        match Gc::try_deref(&e.to) {
-                            Some(t) if t.id == e.to_id => todo.push((e.to_id, e.to.clone())),
-                            _ => {
-                                return err(format!(
-                                    "edge {id} -> {} does not lead to a live node {}",
-                                    e.to_id, e.to_id
-                                ));
-                            }
-                        }
-                    }
-                }
-                Err(_) if m.borrows.iter().any(|&(b, mu)| b == id && mu) => {}
-                Err(_) => return err(format!("node {id}'s cell is borrowed, unexpectedly")),
-            }
+        for h in &self.roots {
+            walk(m, &mut seen, h.id, &h.g)?;
         }
-
+        let stash = self.ctx.stash.borrow();
+        for h in stash.iter().filter(|h| !m.nodes[h.id].dead) {
+            walk(m, &mut seen, h.id, &h.g)?;
+        }
         Ok(())
     }
 
@@ -158,7 +114,7 @@ impl World {
         let live = |frozen: bool| {
             m.nodes
                 .iter()
-                .filter(|n| n.state == State::Live && (n.generation == PERM) == frozen)
+                .filter(|n| n.state == State::Live && n.frozen() == frozen)
                 .count()
         };
         let got = (gc_core::tracked_count(), gc_core::freeze_count());
@@ -178,9 +134,77 @@ impl World {
                 m.c2
             ));
         }
-        if gc_core::threshold() != m.thresholds || gc_core::is_enabled() != m.enabled {
-            return err("threshold() or is_enabled() disagrees with the model");
+        if gc_core::threshold() != m.thresholds
+            || gc_core::is_enabled() != m.enabled
+            || gc_core::budget() != m.budget
+        {
+            return err("threshold(), is_enabled() or budget() disagrees with the model");
         }
         Ok(())
+    }
+}
+
+/// `Weak::upgrade` where it must fail; where it must succeed, nothing (an
+/// upgrade would make and drop a handle: a decrement). The error, if any.
+fn upgrade_fails(w: &Weak<Node>, upgradable: bool) -> Option<&'static str> {
+    if upgradable {
+        return (w.strong_count() == 0)
+            .then_some("has no strong count, the model says it upgrades");
+    }
+    w.upgrade().map(|g| {
+        // Dropping it could free the value a second time.
+        std::mem::forget(g);
+        "gives Some, the model says None"
+    })
+}
+
+/// Checks node `id` (behind `g`) and, depth first, what its edges reach,
+/// under shared borrows of their cells (no handle is made).
+fn walk(m: &Model, seen: &mut [bool], id: usize, handle: &Gc<Node>) -> Result<(), String> {
+    if std::mem::replace(&mut seen[id], true) {
+        return Ok(());
+    }
+    let node = &m.nodes[id];
+    if node.state != State::Live || node.dead {
+        return err(format!(
+            "node {id} is reachable, but the model says {node:?}"
+        ));
+    }
+    let Some(value) = Gc::try_deref(handle) else {
+        return err(format!("reachable node {id} is a dead handle"));
+    };
+    if value.id != id || value.check != checksum(id) {
+        return err(format!("reachable node {id}: payload corrupted"));
+    }
+    if !Gc::is_tracked(handle) {
+        return err(format!("reachable node {id} is not tracked"));
+    }
+    match value.edges.try_borrow() {
+        Ok(edges) => {
+            let real: Vec<usize> = edges.iter().map(|e| e.to_id).collect();
+            if real != node.edges {
+                return err(format!(
+                    "node {id} has edges {real:?}, the model has {:?}",
+                    node.edges
+                ));
+            }
+            for e in edges.iter() {
+                if e.from != id {
+                    return err(format!("node {id} holds an edge of node {}", e.from));
+                }
+                match Gc::try_deref(&e.to) {
+                    Some(t) if t.id == e.to_id => walk(m, seen, e.to_id, &e.to)?,
+                    _ => {
+                        return err(format!(
+                            "edge {id} -> {} does not lead to a live node {}",
+                            e.to_id, e.to_id
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(_) if m.borrows.iter().any(|&(b, mu)| b == id && mu) => Ok(()),
+        Err(_) => err(format!("node {id}'s cell is borrowed, unexpectedly")),
     }
 }

@@ -49,6 +49,15 @@ pub(super) enum Ev {
     },
     /// `Gc::new` returned.
     Created(usize),
+    /// A filler (a tracked value the model does not follow, allocated only
+    /// to make automatic collections run) is about to go into `Gc::new`.
+    Filler {
+        c0: usize,
+        enabled: bool,
+        t0: usize,
+    },
+    /// Its `Gc::new` returned.
+    FillerMade,
     /// A handle outside the heap was made by cloning.
     ExtInc(usize),
     /// A handle outside the heap is about to be dropped.
@@ -100,6 +109,7 @@ pub(super) enum Ev {
     Enable,
     Disable,
     SetThreshold(usize, usize, usize),
+    SetBudget(usize),
     /// `collect()` (2) or `collect_generation(g)` is about to be called.
     CollectCall(usize),
     /// It returned this (`None`: it panicked).
@@ -113,6 +123,9 @@ pub(super) enum Ev {
         resurrected: usize,
     },
     Finalize(usize),
+    /// The node's `trace` was called (by a collection examining it, or by
+    /// PEP 442's re-check of the garbage).
+    Trace(usize),
     DropStart(usize),
     /// The node's fields are dropped: all its edges are released.
     DropEnd(usize),
@@ -235,6 +248,7 @@ impl Trace for Edge {
 
 impl Trace for Node {
     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        self.ctx.log(Ev::Trace(self.id));
         let armed = self
             .ctx
             .armed
@@ -466,6 +480,22 @@ pub(super) fn new_node(
         ctx: ctx.clone(),
         g,
     }
+}
+
+/// A filler: a tracked value (it could hold a `Gc`) that holds nothing and
+/// that nothing references, allocated to make automatic collections run.
+pub(super) type Filler = Gc<RefCell<Option<Gc<u8>>>>;
+
+/// Allocates a filler, logged.
+pub(super) fn new_filler(ctx: &Ctx) -> Filler {
+    ctx.log(Ev::Filler {
+        c0: gc_core::count().0,
+        enabled: gc_core::is_enabled(),
+        t0: gc_core::threshold().0,
+    });
+    let f = Gc::new(RefCell::new(None));
+    ctx.log(Ev::FillerMade);
+    f
 }
 
 pub(super) fn link(ctx: &Rc<Ctx>, from: &H, to: &H) {

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use super::heap::Ev;
 use super::program::TraceAct;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +14,16 @@ pub(super) enum State {
 
 /// Generation 3 is the permanent (frozen) one.
 pub(super) const PERM: u8 = 3;
+
+/// The bit of generation `g` in a set of generations (`MNode::gens`).
+pub(super) const fn bit(g: u8) -> u8 {
+    1 << g
+}
+
+/// The generations `0..=g`.
+pub(super) const fn up_to(g: u8) -> u8 {
+    (1 << (g + 1)) - 1
+}
 
 #[derive(Clone, Debug)]
 #[expect(
@@ -28,7 +39,11 @@ pub(super) struct MNode {
     /// Edges to it from values not yet dropped.
     pub(super) incount: usize,
     pub(super) edges: Vec<usize>,
-    pub(super) generation: u8,
+    /// The generations it may be in (bits, see [`bit`]): one, unless a
+    /// collection the model could not follow exactly (a trace panicked in
+    /// an increment) may or may not have moved it. The permanent one is
+    /// never uncertain.
+    pub(super) gens: u8,
     pub(super) has_fin: bool,
     pub(super) finalized: bool,
     /// Found to be garbage by the running collection: no `Weak` upgrades.
@@ -39,6 +54,12 @@ pub(super) struct MNode {
     /// Inside `Gc::new`.
     pub(super) constructing: bool,
     pub(super) armed: Option<TraceAct>,
+}
+
+impl MNode {
+    pub(super) fn frozen(&self) -> bool {
+        self.gens == bit(PERM)
+    }
 }
 
 /// A `collect()` call in progress.
@@ -57,29 +78,60 @@ pub(super) enum Call {
     },
 }
 
+/// What started a collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// `collect()` or `collect_generation(g)`: whole generations `0..=g`.
+    Call,
+    /// An automatic young step (reported as generation 0): generation 0's
+    /// candidates and the young objects they reach.
+    Young,
+    /// An automatic old step (reported as generation 1): old candidates
+    /// with their closure under references.
+    Old,
+}
+
 /// A collection in progress.
+///
+/// Its examined set is what its traces report (every node's `trace` logs
+/// itself): the tracing phase ends at the first finalizer, garbage drop or
+/// the stop callback ([`Model::close`]), and the model then checks the set
+/// against the kind of collection and finds the garbage in it by trial
+/// deletion.
 #[derive(Debug)]
 pub(super) struct Coll {
     pub(super) generation: usize,
-    pub(super) by_call: bool,
+    pub(super) kind: Kind,
+    /// Nodes made before the collection started (ids below this).
+    pub(super) n_start: usize,
+    /// Nodes made before the tracing phase ended.
+    pub(super) n_close: usize,
+    /// Each node's generations when the collection started.
+    pub(super) gens: Vec<u8>,
+    /// `Call`: the live nodes surely in generations `0..=g` (they must be
+    /// examined).
+    pub(super) sure: Vec<usize>,
+    /// The examined nodes, in the order traced.
     pub(super) examined: Vec<usize>,
     pub(super) in_e: Vec<bool>,
+    /// The tracing phase is over: the garbage is decided.
+    pub(super) closed: bool,
+    /// A trace panicked: the analysis stopped and kept everything.
+    pub(super) trace_panicked: bool,
     pub(super) in_g: Vec<bool>,
     pub(super) garbage: Vec<usize>,
-    /// The garbage if no armed trace panics (one may be suppressed, when
-    /// the collection runs while the thread unwinds).
-    pub(super) unless_panic: Vec<usize>,
     /// Garbage finalizers still to run.
     pub(super) to_finalize: Vec<usize>,
     /// Set once every finalizer ran: what survives the re-check.
     pub(super) revived: Option<Vec<bool>>,
-    pub(super) armed: Vec<(usize, TraceAct)>,
-    pub(super) panic_armed: bool,
-    pub(super) trace_fired: Vec<(usize, TraceAct)>,
     pub(super) panicked: bool,
 }
 
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the model's flags of one heap"
+)]
 pub(super) struct Model {
     pub(super) nodes: Vec<MNode>,
     pub(super) roots: Vec<usize>,
@@ -91,18 +143,29 @@ pub(super) struct Model {
     pub(super) locked: Vec<bool>,
     pub(super) enabled: bool,
     pub(super) thresholds: (usize, usize, usize),
+    pub(super) budget: usize,
     pub(super) c1: usize,
     pub(super) c2: usize,
     /// Allocations since the last collection started or `freeze`.
     pub(super) news: usize,
     pub(super) coll: Option<Coll>,
     pub(super) calls: Vec<Call>,
-    /// After `New`: whether an automatic collection must start next.
-    pub(super) after_new: Option<(usize, bool)>,
+    /// After `New` (`Some(id)`) or `Filler` (`None`): whether an automatic
+    /// collection must start next.
+    pub(super) after_new: Option<(Option<usize>, bool)>,
+    /// Fillers inside `Gc::new`.
+    pub(super) fillers: usize,
+    /// An allocation went over the threshold: a young step must start.
     pub(super) auto_pending: bool,
+    /// A young step just stopped without a panic: an old step may start.
+    pub(super) old_allowed: bool,
+    /// A node with an armed trace was traced: its fault must be logged next.
+    pub(super) expect_fault: Option<usize>,
     pub(super) fired: bool,
-    pub(super) history: VecDeque<String>,
+    pub(super) history: VecDeque<Ev>,
     pub(super) collections: usize,
+    /// Automatic steps: young, old, and old ones that examined something.
+    pub(super) steps: (usize, usize, usize),
 }
 
 pub(super) fn err<T>(msg: impl Into<String>) -> Result<T, String> {
@@ -121,16 +184,21 @@ impl Model {
             locked: Vec::new(),
             enabled: true,
             thresholds: (2000, 10, 10),
+            budget: 20_000,
             c1: 0,
             c2: 0,
             news: 0,
             coll: None,
             calls: Vec::new(),
             after_new: None,
+            fillers: 0,
             auto_pending: false,
+            old_allowed: false,
+            expect_fault: None,
             fired: false,
             history: VecDeque::new(),
             collections: 0,
+            steps: (0, 0, 0),
         }
     }
 
@@ -216,264 +284,6 @@ impl Model {
 }
 
 impl Model {
-    /// Which generation CPython's rule allows an automatic collection to take.
-    pub(super) fn auto_generation_ok(&self, g: usize) -> bool {
-        let (_, t1, t2) = self.thresholds;
-        let fallback = usize::from(self.c1 > t1);
-        g == fallback || (g == 2 && self.c2 > t2)
-    }
-
-    pub(super) fn coll_start(&mut self, g: usize) -> Result<(), String> {
-        if self.coll.is_some() {
-            return err("a collection started inside a collection");
-        }
-        let by_call = self.calls.last() == Some(&Call::Pending);
-        let auto = std::mem::take(&mut self.auto_pending);
-        if by_call {
-            *self.calls.last_mut().unwrap() = Call::Running;
-        } else if !auto {
-            return err("a collection started without a call or an allocation over the threshold");
-        } else if !self.auto_generation_ok(g) {
-            return err(format!(
-                "an automatic collection took generation {g}; counts ({}, {}), thresholds {:?}",
-                self.c1, self.c2, self.thresholds
-            ));
-        }
-        self.collections += 1;
-        match g {
-            0 => self.c1 += 1,
-            1 => {
-                self.c1 = 0;
-                self.c2 += 1;
-            }
-            _ => {
-                self.c1 = 0;
-                self.c2 = 0;
-            }
-        }
-        self.news = 0;
-        let n = self.nodes.len();
-        let examined: Vec<usize> = (0..n)
-            .filter(|&i| {
-                let m = &self.nodes[i];
-                m.state == State::Live && usize::from(m.generation) <= g && self.count(i) > 0
-            })
-            .collect();
-        let mut in_e = vec![false; n];
-        for &i in &examined {
-            in_e[i] = true;
-        }
-        let armed: Vec<(usize, TraceAct)> = examined
-            .iter()
-            .filter_map(|&i| self.nodes[i].armed.map(|a| (i, a)))
-            .collect();
-        let panic_armed = armed.iter().any(|&(_, a)| a == TraceAct::Panic);
-        let reach = self.analyse(&examined)?;
-        let unless_panic = examined.iter().copied().filter(|&i| !reach[i]).collect();
-        self.coll = Some(Coll {
-            generation: g,
-            by_call,
-            examined,
-            in_e,
-            in_g: vec![false; n],
-            garbage: Vec::new(),
-            unless_panic,
-            to_finalize: Vec::new(),
-            revived: None,
-            armed,
-            panic_armed,
-            trace_fired: Vec::new(),
-            panicked: false,
-        });
-        if !panic_armed {
-            self.decide_garbage();
-        }
-        Ok(())
-    }
-
-    /// The analysis completed (no armed trace panicked): the garbage is
-    /// found; weak references to it are cleared at once.
-    pub(super) fn decide_garbage(&mut self) {
-        let c = self.coll.as_mut().unwrap();
-        c.panic_armed = false;
-        c.garbage = std::mem::take(&mut c.unless_panic);
-        for &i in &c.garbage {
-            c.in_g[i] = true;
-            let n = &mut self.nodes[i];
-            n.cleared = true;
-            n.epoch += 1;
-            if n.has_fin && !n.finalized {
-                c.to_finalize.push(i);
-            }
-        }
-    }
-
-    /// PEP 442's re-check, once every garbage finalizer ran.
-    pub(super) fn recheck(&mut self) -> Result<(), String> {
-        let c = self.coll.as_ref().unwrap();
-        if c.revived.is_some() {
-            return Ok(());
-        }
-        if !c.to_finalize.is_empty() {
-            return err(format!(
-                "garbage began to be dropped before the finalizers of {:?} ran",
-                c.to_finalize
-            ));
-        }
-        let reach = self.analyse(&c.garbage)?;
-        for &i in &c.garbage {
-            if reach[i] {
-                // Resurrected: `Weak`s made from now on work.
-                self.nodes[i].cleared = false;
-            }
-        }
-        self.coll.as_mut().unwrap().revived = Some(reach);
-        Ok(())
-    }
-
-    pub(super) fn coll_stop(
-        &mut self,
-        g: usize,
-        collected: usize,
-        resurrected: usize,
-    ) -> Result<(), String> {
-        if self.coll.as_ref().is_none_or(|c| c.generation != g) {
-            return err(format!("collection of generation {g} stopped unstarted"));
-        }
-        self.recheck()?;
-        let c = self.coll.take().unwrap();
-        let revived = c.revived.as_ref().unwrap();
-        let (mut dropped, mut kept) = (0, 0);
-        for &i in &c.garbage {
-            if revived[i] {
-                kept += 1;
-            } else if self.nodes[i].state == State::Dropped {
-                dropped += 1;
-            } else {
-                return err(format!(
-                    "node {i} is cyclic garbage but was not dropped ({:?})",
-                    self.nodes[i]
-                ));
-            }
-        }
-        if (collected, resurrected) != (dropped, kept) {
-            return err(format!(
-                "the collection reports {collected} collected, {resurrected} resurrected; \
-                 the model says {dropped}, {kept} (garbage {:?})",
-                c.garbage
-            ));
-        }
-        if c.panic_armed {
-            // A trace panicked: the analysis stopped there.
-            let panics = c
-                .trace_fired
-                .iter()
-                .filter(|&&(_, a)| a == TraceAct::Panic)
-                .count();
-            if panics != 1 || !c.panicked {
-                return err(format!("{panics} armed trace panics fired, not 1"));
-            }
-        } else if c.trace_fired.len() != c.armed.len() {
-            return err(format!(
-                "armed traces {:?} of examined nodes, but {:?} fired",
-                c.armed, c.trace_fired
-            ));
-        }
-        let target = u8::try_from((g + 1).min(2)).unwrap();
-        for &i in &c.examined {
-            if self.nodes[i].state == State::Live {
-                self.nodes[i].generation = target;
-            }
-        }
-        if c.by_call {
-            match self.calls.last_mut() {
-                Some(call @ Call::Running) => {
-                    *call = Call::Done {
-                        collected,
-                        panicked: c.panicked,
-                    };
-                }
-                _ => return err("model: collect call out of step"),
-            }
-        }
-        Ok(())
-    }
-
-    /// `Gc::new` panicked (its automatic collection passed on a panic) and
-    /// dropped the handle it made: no event says so.
-    pub(super) fn release_construction(&mut self, id: usize) {
-        let n = &mut self.nodes[id];
-        if n.constructing && n.ext == 1 && n.incount == 0 && self.coll.is_none() {
-            n.ext = 0;
-            n.constructing = false;
-        }
-    }
-
-    pub(super) fn finalize(&mut self, id: usize) -> Result<(), String> {
-        self.node(id)?;
-        if self.in_g(id) {
-            let c = self.coll.as_mut().unwrap();
-            if c.revived.is_some() {
-                return err(format!(
-                    "node {id} was finalized after the resurrection check"
-                ));
-            }
-            let Some(p) = c.to_finalize.iter().position(|&i| i == id) else {
-                return err(format!(
-                    "node {id} was finalized twice, or has no finalizer ({:?})",
-                    self.nodes[id]
-                ));
-            };
-            c.to_finalize.remove(p);
-        } else {
-            self.release_construction(id);
-            let n = &self.nodes[id];
-            if n.state != State::Live || !n.has_fin || n.finalized || self.count(id) != 0 {
-                return err(format!(
-                    "node {id} was finalized by counting, but it is {n:?} with count {}",
-                    self.count(id)
-                ));
-            }
-        }
-        self.nodes[id].finalized = true;
-        Ok(())
-    }
-
-    pub(super) fn drop_start(&mut self, id: usize) -> Result<(), String> {
-        self.node(id)?;
-        if self.in_g(id) {
-            self.recheck()?;
-            let c = self.coll.as_ref().unwrap();
-            if c.revived.as_ref().unwrap()[id] {
-                return err(format!(
-                    "node {id} was resurrected by a finalizer, but dropped"
-                ));
-            }
-        } else {
-            self.release_construction(id);
-            if self.count(id) != 0 {
-                return err(format!(
-                    "node {id} was dropped while {} handles to it remain ({:?})",
-                    self.count(id),
-                    self.nodes[id]
-                ));
-            }
-            let n = &self.nodes[id];
-            if n.has_fin && !n.finalized {
-                return err(format!(
-                    "node {id} was dropped without running its finalizer"
-                ));
-            }
-        }
-        let n = &mut self.nodes[id];
-        if n.state != State::Live {
-            return err(format!("node {id} was dropped twice ({n:?})"));
-        }
-        n.state = State::Dropping;
-        n.dead = true;
-        Ok(())
-    }
-
     /// Between steps: nothing is half done, and nothing waits to be freed.
     pub(super) fn quiescent(&self) -> Result<(), String> {
         if self.coll.is_some()
@@ -481,6 +291,8 @@ impl Model {
             || self.limbo.is_some()
             || self.after_new.is_some()
             || self.auto_pending
+            || self.fillers != 0
+            || self.expect_fault.is_some()
         {
             return err(format!(
                 "a step ended mid-way: collection {:?}, calls {:?}, limbo {:?}",
@@ -504,5 +316,38 @@ impl Model {
             }
         }
         Ok(())
+    }
+
+    /// Between steps: the live nodes that no handle outside the heap
+    /// reaches (cyclic garbage), in id order.
+    pub(super) fn garbage_now(&self) -> Vec<usize> {
+        let n = self.nodes.len();
+        let mut reach = vec![false; n];
+        let mut stack: Vec<usize> = (0..n)
+            .filter(|&i| self.nodes[i].state == State::Live && self.nodes[i].ext > 0)
+            .collect();
+        for &i in &stack {
+            reach[i] = true;
+        }
+        while let Some(i) = stack.pop() {
+            for &t in &self.nodes[i].edges {
+                if !reach[t] {
+                    reach[t] = true;
+                    stack.push(t);
+                }
+            }
+        }
+        (0..n)
+            .filter(|&i| self.nodes[i].state == State::Live && !reach[i])
+            .collect()
+    }
+
+    /// Edges between live nodes.
+    pub(super) fn live_edges(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| n.state == State::Live)
+            .map(|n| n.edges.len())
+            .sum()
     }
 }

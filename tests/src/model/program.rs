@@ -84,16 +84,20 @@ pub(super) enum Op {
     Enable,
     Disable,
     SetThreshold(u8, u8, u8),
+    /// `set_budget(n)` (1 to 64).
+    SetBudget(u8),
     /// Drops the stash's handles (last first).
     ClearStash,
     /// Makes a clone of stash entry `.0` (if not a dead handle) a new root.
     FromStash(u8),
 }
 
-/// A generated case: initial thresholds, then the steps.
+/// A generated case: initial thresholds and budget, then the steps.
 #[derive(Clone, Debug)]
 pub struct Program {
     pub(super) threshold: (u8, u8, u8),
+    /// The budget of automatic old steps (`gc_core::set_budget`).
+    pub(super) budget: u8,
     pub(super) ops: Vec<Op>,
 }
 
@@ -172,6 +176,7 @@ pub(super) fn leaf_op(faults: bool) -> BoxedStrategy<Op> {
                 .prop_map(|(a, b, c)| Op::SetThreshold(a, b, c))
                 .boxed(),
         ),
+        (1, (1u8..=64).prop_map(Op::SetBudget).boxed()),
         (1, Just(Op::ClearStash).boxed()),
         (2, any::<u8>().prop_map(Op::FromStash).boxed()),
     ];
@@ -203,6 +208,14 @@ pub fn program(faults: bool) -> impl Strategy<Value = Program> {
             }
         });
     let op = prop_oneof![25 => leaf, 1 => borrow];
-    ((1u8..=10, 1u8..=4, 1u8..=4), vec(op, 1..=MAX_OPS))
-        .prop_map(|(threshold, ops)| Program { threshold, ops })
+    (
+        (1u8..=10, 1u8..=4, 1u8..=4),
+        prop_oneof![1u8..=4, 1u8..=64],
+        vec(op, 1..=MAX_OPS),
+    )
+        .prop_map(|(threshold, budget, ops)| Program {
+            threshold,
+            budget,
+            ops,
+        })
 }

@@ -1,15 +1,15 @@
 //! The model replays the log: each event checked against its bookkeeping.
 
 use super::heap::{Ctx, Ev, Outcome, Site};
-use super::oracle::{Call, MNode, Model, PERM, State, err};
+use super::oracle::{Call, MNode, Model, PERM, State, bit, err};
 
 impl Model {
     /// Replays the events logged since the last call.
     pub(super) fn sync(&mut self, ctx: &Ctx) -> Result<(), String> {
         let events = std::mem::take(&mut *ctx.log.borrow_mut());
         for ev in events {
-            self.history.push_back(format!("{ev:?}"));
-            if self.history.len() > 80 {
+            self.history.push_back(ev.clone());
+            if self.history.len() > 120 {
                 self.history.pop_front();
             }
             self.event(&ev)?;
@@ -19,20 +19,30 @@ impl Model {
 
     #[expect(clippy::too_many_lines, reason = "one arm per event")]
     pub(super) fn event(&mut self, ev: &Ev) -> Result<(), String> {
+        if let Some(id) = self.expect_fault
+            && !matches!(ev, Ev::TraceFault { id: i, .. } if *i == id)
+        {
+            return err(format!(
+                "node {id}'s trace was armed, but it did not fire when traced"
+            ));
+        }
+        let old_allowed = std::mem::take(&mut self.old_allowed);
         if let Some((id, auto)) = self.after_new.take() {
+            let what = id.map_or_else(|| "a filler".to_owned(), |id| format!("node {id}"));
             match ev {
                 Ev::CollStart(_) if auto => self.auto_pending = true,
-                Ev::Created(c) if *c == id && !auto => {}
+                Ev::Created(c) if Some(*c) == id && !auto => {}
+                Ev::FillerMade if id.is_none() && !auto => {}
                 _ if auto => {
                     return err(format!(
-                        "allocating node {id} should have run an automatic collection \
+                        "allocating {what} should have run an automatic collection \
                          (count()[0] + 1 > threshold t0 = {}, enabled)",
                         self.thresholds.0
                     ));
                 }
                 _ => {
                     return err(format!(
-                        "allocating node {id} ran something before returning \
+                        "allocating {what} ran something before returning \
                          (no automatic collection was due)"
                     ));
                 }
@@ -53,19 +63,7 @@ impl Model {
                 if *id != self.nodes.len() {
                     return err(format!("model: node id {id} out of sequence"));
                 }
-                if *enabled != self.enabled || *t0 != self.thresholds.0 {
-                    return err(format!(
-                        "is_enabled() = {enabled}, threshold().0 = {t0}; the model says {}, {}",
-                        self.enabled, self.thresholds.0
-                    ));
-                }
-                if *c0 > self.news {
-                    return err(format!(
-                        "count().0 = {c0}, but only {} tracked objects were allocated \
-                         since the last collection",
-                        self.news
-                    ));
-                }
+                self.check_alloc(*c0, *enabled, *t0)?;
                 for &t in edges {
                     self.clonable(t)?;
                     self.nodes[t].incount += 1;
@@ -76,7 +74,7 @@ impl Model {
                     ext: 1,
                     incount: 0,
                     edges: edges.clone(),
-                    generation: 0,
+                    gens: bit(0),
                     has_fin: *fin,
                     finalized: false,
                     cleared: false,
@@ -84,12 +82,18 @@ impl Model {
                     constructing: true,
                     armed: None,
                 });
-                self.news += 1;
-                let auto = self.coll.is_none()
-                    && self.enabled
-                    && self.thresholds.0 > 0
-                    && c0 + 1 > self.thresholds.0;
-                self.after_new = Some((*id, auto));
+                self.after_new = Some((Some(*id), self.allocated(*c0)));
+            }
+            Ev::Filler { c0, enabled, t0 } => {
+                self.check_alloc(*c0, *enabled, *t0)?;
+                self.after_new = Some((None, self.allocated(*c0)));
+                self.fillers += 1;
+            }
+            Ev::FillerMade => {
+                if self.fillers == 0 {
+                    return err("model: a filler was made out of step");
+                }
+                self.fillers -= 1;
             }
             Ev::Created(id) => {
                 let n = &mut self.nodes[*id];
@@ -205,7 +209,7 @@ impl Model {
             Ev::Freeze => {
                 for n in &mut self.nodes {
                     if n.state == State::Live {
-                        n.generation = PERM;
+                        n.gens = bit(PERM);
                     }
                 }
                 self.c1 = 0;
@@ -214,14 +218,15 @@ impl Model {
             }
             Ev::Unfreeze => {
                 for n in &mut self.nodes {
-                    if n.generation == PERM {
-                        n.generation = 2;
+                    if n.frozen() {
+                        n.gens = bit(2);
                     }
                 }
             }
             Ev::Enable => self.enabled = true,
             Ev::Disable => self.enabled = false,
             Ev::SetThreshold(a, b, c) => self.thresholds = (*a, *b, *c),
+            Ev::SetBudget(b) => self.budget = *b,
             Ev::CollectCall(g) => self.calls.push(if *g > 2 {
                 Call::Invalid
             } else if self.coll.is_some() {
@@ -245,7 +250,7 @@ impl Model {
                     ));
                 }
             }
-            Ev::CollStart(g) => self.coll_start(*g)?,
+            Ev::CollStart(g) => self.coll_start(*g, old_allowed)?,
             Ev::CollStop {
                 generation,
                 collected,
@@ -260,19 +265,8 @@ impl Model {
                 }
                 n.state = State::Dropped;
             }
-            Ev::TraceFault { id, act } => {
-                let Some(c) = self.coll.as_mut() else {
-                    return err(format!("node {id} was traced outside a collection"));
-                };
-                if !c.in_e.get(*id).copied().unwrap_or(false) {
-                    return err(format!("node {id} was traced but is not examined"));
-                }
-                if self.nodes[*id].armed != Some(*act) {
-                    return err(format!("model: node {id} was not armed with {act:?}"));
-                }
-                self.nodes[*id].armed = None;
-                c.trace_fired.push((*id, *act));
-            }
+            Ev::Trace(id) => self.trace(*id)?,
+            Ev::TraceFault { id, act } => self.trace_fault(*id, *act)?,
             Ev::PanicFired(id, site) | Ev::PanicSuppressed(id, site)
                 if *id >= self.nodes.len() || (*site == Site::Trace && self.coll.is_none()) =>
             {
@@ -280,19 +274,9 @@ impl Model {
                     "model: a panic of node {id} in {site:?} out of step"
                 ));
             }
-            Ev::PanicFired(..) => {
-                self.fired = true;
-                if let Some(c) = self.coll.as_mut() {
-                    c.panicked = true;
-                }
-            }
-            Ev::PanicSuppressed(_, Site::Trace) => {
-                // An armed trace ran while the thread unwinds: no panic, the
-                // analysis goes on.
-                if self.coll.as_ref().is_some_and(|c| c.panic_armed) {
-                    self.decide_garbage();
-                }
-            }
+            Ev::PanicFired(_, site) => self.panic_fired(*site)?,
+            // An armed trace ran while the thread unwinds: no panic, the
+            // analysis goes on.
             Ev::PanicSuppressed(..) => {}
             Ev::Violation(msg) => return err(msg.clone()),
             Ev::OpEnd(outcome) => {
@@ -310,5 +294,34 @@ impl Model {
             }
         }
         Ok(())
+    }
+}
+
+impl Model {
+    /// Checks what an allocation logged about the collector before
+    /// `Gc::new`: `count().0`, `is_enabled()` and `threshold().0`.
+    fn check_alloc(&self, c0: usize, enabled: bool, t0: usize) -> Result<(), String> {
+        if enabled != self.enabled || t0 != self.thresholds.0 {
+            return err(format!(
+                "is_enabled() = {enabled}, threshold().0 = {t0}; the model says {}, {}",
+                self.enabled, self.thresholds.0
+            ));
+        }
+        if c0 > self.news {
+            return err(format!(
+                "count().0 = {c0}, but only {} tracked objects were allocated since the last \
+                 collection",
+                self.news
+            ));
+        }
+        Ok(())
+    }
+
+    /// A tracked allocation with `count().0 == c0` before it: whether it
+    /// must run an automatic collection (tracked allocations minus
+    /// deallocations exceed `t0`).
+    fn allocated(&mut self, c0: usize) -> bool {
+        self.news += 1;
+        self.coll.is_none() && self.enabled && self.thresholds.0 > 0 && c0 + 1 > self.thresholds.0
     }
 }

@@ -8,16 +8,20 @@ use std::rc::Rc;
 use gc_core::{CallbackId, CollectInfo, Gc, Phase, Weak};
 
 use super::heap::{
-    Ctx, Edge, Ev, FaultPanic, H, Node, Outcome, do_collect, link, new_node, panic_message,
+    Ctx, Edge, Ev, FaultPanic, H, Node, Outcome, do_collect, link, new_filler, new_node,
+    panic_message,
 };
 use super::oracle::{Model, State, err};
 use super::program::{Act, Op};
+use super::{DRAIN_CAP, DRAIN_T0};
 
 pub(super) struct World {
     pub(super) ctx: Rc<Ctx>,
     pub(super) roots: Vec<H>,
     pub(super) weaks: Vec<(usize, Weak<Node>)>,
     pub(super) callback: Option<CallbackId>,
+    /// What the last drain left uncollected (a completeness failure).
+    pub(super) incomplete: Option<String>,
 }
 
 pub(super) enum Guard<'a> {
@@ -32,6 +36,9 @@ pub(super) enum Cleanup {
     DropWeaks,
     ClearStash,
     DropRoots,
+    /// Automatic collection only, until the garbage is gone (see
+    /// [`World::drain`]).
+    Drain,
     Collect,
 }
 
@@ -59,6 +66,7 @@ impl World {
             roots: Vec::new(),
             weaks: Vec::new(),
             callback: Some(callback),
+            incomplete: None,
         }
     }
 
@@ -296,6 +304,11 @@ impl World {
                 gc_core::set_threshold(t0, t1, t2);
                 ctx.log(Ev::SetThreshold(t0, t1, t2));
             }
+            Op::SetBudget(b) => {
+                let b = usize::from(*b);
+                gc_core::set_budget(b);
+                ctx.log(Ev::SetBudget(b));
+            }
             Op::ClearStash => clear_stash(&ctx),
             Op::FromStash(s) => {
                 let h = {
@@ -346,7 +359,7 @@ impl World {
         res
     }
 
-    pub(super) fn cleanup(&mut self, step: &Cleanup) {
+    pub(super) fn cleanup(&mut self, m: &Model, step: &Cleanup) {
         let ctx = self.ctx.clone();
         match step {
             Cleanup::FaultsOff => {
@@ -371,7 +384,70 @@ impl World {
                     drop(h);
                 }
             }
+            Cleanup::Drain => self.drain(m),
             Cleanup::Collect => do_collect(&ctx, None),
+        }
+    }
+
+    /// Completeness (invariant I10: every cyclic garbage component is
+    /// examined eventually), with automatic collection alone: allocates
+    /// fillers until a step runs, round after round, until every node the
+    /// model says is garbage was dropped. It gives up when no old step ran
+    /// for longer than any debt can last (so no candidate waits), or after
+    /// a bound on the rounds; what is left goes to `incomplete`.
+    pub(super) fn drain(&mut self, m: &Model) {
+        let ctx = self.ctx.clone();
+        let mut left = m.garbage_now();
+        if left.is_empty() {
+            return;
+        }
+        if !gc_core::is_enabled() {
+            gc_core::enable();
+            ctx.log(Ev::Enable);
+        }
+        let (mut t0, t1, t2) = gc_core::threshold();
+        if t0 == 0 {
+            t0 = DRAIN_T0;
+            gc_core::set_threshold(t0, t1, t2);
+            ctx.log(Ev::SetThreshold(t0, t1, t2));
+        }
+        // A debt is at most what one old step examined, so less than the
+        // nodes ever made (fillers are never examined: nothing references
+        // them and they lose no reference); it is paid `t0` a step. While
+        // candidates wait, an old step runs at least that often, and takes
+        // at least one of them.
+        let nodes = m.nodes.len();
+        let debt_rounds = nodes / t0 + 2;
+        let cap = ((nodes + m.live_edges() + 4) * (debt_rounds + 1)).min(DRAIN_CAP);
+        let (mut rounds, mut quiet) = (0, 0);
+        let dropped = |i: usize| ctx.drops.borrow().get(i).is_some_and(|&d| d > 0);
+        loop {
+            left.retain(|&i| !dropped(i));
+            if left.is_empty() || rounds == cap || quiet > debt_rounds {
+                break;
+            }
+            rounds += 1;
+            let before = gc_core::stats();
+            let mut fillers = Vec::new();
+            while gc_core::stats()[0].collections == before[0].collections && fillers.len() <= t0 {
+                fillers.push(new_filler(&ctx));
+            }
+            drop(fillers);
+            if gc_core::stats()[1].collections == before[1].collections {
+                quiet += 1;
+            } else {
+                quiet = 0;
+            }
+        }
+        if !left.is_empty() {
+            self.incomplete = Some(format!(
+                "completeness (I10): cyclic garbage {left:?} was not collected by {rounds} \
+                 rounds of automatic steps ({} without an old step at the end; budget {}, \
+                 threshold {:?})",
+                quiet,
+                gc_core::budget(),
+                gc_core::threshold()
+            ));
         }
     }
 }
@@ -381,16 +457,21 @@ impl World {
     pub(super) fn finish(&mut self, m: &mut Model) -> Result<(), String> {
         for step in [
             Cleanup::FaultsOff,
+            Cleanup::Drain,
             Cleanup::DropWeaks,
             Cleanup::ClearStash,
             Cleanup::DropRoots,
+            Cleanup::Drain,
             Cleanup::Collect,
         ] {
-            self.exec(m, &mut |w, _| {
-                w.cleanup(&step);
+            self.exec(m, &mut |w, m| {
+                w.cleanup(m, &step);
                 Ok(())
             })
             .map_err(|e| format!("clean-up {step:?}: {e}"))?;
+            if let Some(e) = self.incomplete.take() {
+                return err(format!("clean-up {step:?}: {e}"));
+            }
         }
         for (id, n) in m.nodes.iter().enumerate() {
             if n.state != State::Dropped || m.count(id) != 0 {
