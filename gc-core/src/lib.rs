@@ -47,17 +47,28 @@
 //!   back at their owner is collected like any other cycle (see the
 //!   `observer` example).
 //! - **Bulk loading.** Building a large live structure at start-up (an
-//!   interpreter loading a program, an editor opening a document) runs young
-//!   collections that find nothing; [`disable`] automatic collection while
-//!   loading and [`enable`] it after, or [`freeze`] the loaded structure so
-//!   that collections skip it from then on.
-//! - **Generations.** New tracked objects start in generation 0. When tracked
-//!   allocations minus deallocations exceed a threshold, a collection
-//!   examines the young generation; survivors move up. Older generations are
-//!   examined less and less often ([`threshold`]), and a full collection
-//!   waits until the old generation has grown by a quarter, so a growing heap
-//!   is never rescanned quadratically. [`freeze`] moves everything to a
-//!   permanent generation that collections skip.
+//!   interpreter loading a program, an editor opening a document) costs
+//!   close to what `Rc` costs: objects that no handle was dropped from are
+//!   never examined (see the next point). [`freeze`] the loaded structure to
+//!   take it out of the lists altogether.
+//! - **Automatic collection follows the garbage.** A cycle can only become
+//!   garbage when a reference into it is dropped, so the first drop that
+//!   leaves a count in an object since the collector last examined it makes
+//!   the object a *candidate* (the drop fast path stays one compare). When
+//!   tracked allocations minus deallocations exceed `t0` ([`threshold`]), an
+//!   automatic *step* examines the young candidates and the young objects
+//!   they reach, moves every other young object to the old generation
+//!   unexamined, and then examines old candidates with everything they
+//!   reach, up to a [`budget`] of objects per step. Garbage stays bounded
+//!   (tracked objects ≤ live + max(live / 2, 20,000)); a live component
+//!   larger than the budget that candidates keep reaching is examined whole,
+//!   in one longer pause, about once per its size in allocations (the
+//!   `collector::auto` notes in the source give the argument and the costs).
+//! - **Generations.** New tracked objects start in generation 0; automatic
+//!   steps move them to generation 2. [`collect_generation`] and [`collect`]
+//!   keep Python's meaning: they examine whole generations, and survivors
+//!   move one generation up. [`freeze`] moves everything to a permanent
+//!   generation that collections skip.
 //! - **Finding cycles** (CPython's trial deletion). For the generations being
 //!   collected: copy each object's strong count, subtract one for each
 //!   reference found by tracing those objects, and what stays above zero is
