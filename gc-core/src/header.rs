@@ -13,8 +13,8 @@
 //! ```
 //!
 //! - The flags of `strong` sit above the count, so the single compare
-//!   `strong & !WATCHED < MAX_HANDLES` of the clone fast path sends every
-//!   overflow, dead and detached object to the slow path
+//!   `strong < MAX_HANDLES` of the clone fast path sends every overflow,
+//!   dead, detached and watched object to the slow path
 //!   ([`Counts::try_inc_fast`]), and the single compare of the drop fast
 //!   path sends a count reaching zero and every flagged object there
 //!   ([`Counts::dec_fast`]): a `WATCHED` object's first decrement is how
@@ -152,12 +152,13 @@ impl Counts {
     }
 
     /// The clone fast path: adds one strong count and returns `true` when no
-    /// flag but `WATCHED` is set and the count is below the limit (one
-    /// compare); returns `false`, changing nothing, otherwise.
+    /// flag is set and the count is below the limit (one compare); returns
+    /// `false`, changing nothing, otherwise. (A `WATCHED` object's clone
+    /// takes the slow path too, until its first drop clears the flag.)
     #[inline]
     pub(crate) fn try_inc_fast(&self) -> bool {
         let s = self.strong.get();
-        if s & !WATCHED < MAX_HANDLES {
+        if s < MAX_HANDLES {
             self.strong.set(s + 1);
             true
         } else {
@@ -515,7 +516,11 @@ mod tests {
         let c = Counts::new(3, 1, true);
         assert!(c.dec_fast(), "3 -> 2: fast");
         c.set_watched(true);
-        assert!(c.try_inc_fast(), "a watched object clones on the fast path");
+        assert!(
+            !c.try_inc_fast(),
+            "a watched object clones on the slow path"
+        );
+        c.inc_strong_checked();
         assert_eq!(c.strong_count(), 3);
         assert!(!c.dec_fast(), "a watched object's decrement is slow");
         assert_eq!(c.strong_count(), 2);
