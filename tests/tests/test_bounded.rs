@@ -62,13 +62,23 @@ fn check(live: usize, step: usize, worst: &mut f64) {
     *worst = worst.max(r);
 }
 
-const STEPS: usize = if cfg!(miri) { 300 } else { 30_000 };
+const STEPS: usize = if cfg!(miri) { 150 } else { 30_000 };
+
+/// The default thresholds natively; under Miri, whose runs are short, a
+/// small `t0`, so that automatic steps run there too (Miri checks their
+/// memory accesses; the bound is SPEC's for the defaults).
+fn thresholds() {
+    if cfg!(miri) {
+        gc_core::set_threshold(40, 10, 10);
+    }
+}
 /// Steps a ring of `garbage_rings_that_point_into_a_large_live_cycle` lives.
-const AGE: usize = if cfg!(miri) { 20 } else { 3_000 };
+const AGE: usize = if cfg!(miri) { 15 } else { 3_000 };
 
 #[test]
 fn a_small_heap_of_rings_replaced_one_per_step() {
     isolated(|| {
+        thresholds();
         // 2,000 live rings of 4 (8,000 live), one replaced per step: the
         // case that reached 14 times live before candidate-driven steps.
         let rings = if cfg!(miri) { 50 } else { 2_000 };
@@ -88,6 +98,7 @@ fn a_small_heap_of_rings_replaced_one_per_step() {
 #[test]
 fn cycles_through_a_young_member_with_old_members_pointing_back() {
     isolated(|| {
+        thresholds();
         // Each step takes an old node whose only handle is the pool's,
         // moves that handle into a new young node that the old one points
         // back to, and drops the young node's handle: no old object is ever
@@ -100,7 +111,9 @@ fn cycles_through_a_young_member_with_old_members_pointing_back() {
         for step in 0..STEPS {
             if pool.is_empty() {
                 // Old by the time they are used: steps ran since.
-                pool = (0..2_100).map(|_| n()).collect();
+                pool = (0..if cfg!(miri) { 60 } else { 2_100 })
+                    .map(|_| n())
+                    .collect();
             }
             let old = pool.pop().unwrap();
             let young = n();
@@ -117,10 +130,11 @@ fn cycles_through_a_young_member_with_old_members_pointing_back() {
 #[test]
 fn garbage_rings_that_point_into_a_large_live_cycle() {
     isolated(|| {
+        thresholds();
         // Every garbage ring's closure holds the whole live component, a
         // doubly linked list larger than the budget: old steps over it make
         // debts, and the garbage must still stay bounded.
-        let len = if cfg!(miri) { 60 } else { 40_000 };
+        let len = if cfg!(miri) { 40 } else { 40_000 };
         let head = n();
         let mut tail = head.clone();
         for _ in 1..len {
@@ -152,6 +166,7 @@ fn garbage_rings_that_point_into_a_large_live_cycle() {
 #[test]
 fn large_and_small_garbage_cycles_mixed() {
     isolated(|| {
+        thresholds();
         let keep: Vec<Gc<N>> = (0..if cfg!(miri) { 20 } else { 10_000 })
             .map(|_| ring(3))
             .collect();
