@@ -242,6 +242,10 @@ pub fn count() -> (usize, usize, usize) {
 /// Per-generation statistics since the thread started (Python's
 /// `gc.get_stats()`).
 ///
+/// An automatic step counts as a collection of generation 0 (its young
+/// part) and, when it examines old candidates, of generation 1 (see
+/// [`set_budget`]); [`collect`] counts towards generation 2.
+///
 /// # Examples
 ///
 /// ```
