@@ -55,7 +55,7 @@
 
 use super::heap::Heap;
 use super::{Plan, analyse, begin_with, finish, heap::with_heap, release};
-use crate::header::{LOC_GEN0, LOC_GEN1, LOC_GEN2, LOC_PERM};
+use crate::header::{LOC_GEN0, LOC_GEN1, LOC_GEN2};
 
 /// Growth of the tracked objects, at least, past which a debt is forgiven.
 const FORGIVE_MIN: usize = 10_000;
@@ -149,7 +149,7 @@ fn old_step(h: &Heap, t0: usize) {
     if waiting == 0 {
         return;
     }
-    let tracked: usize = (0..LOC_PERM).map(|g| h.len(g)).sum();
+    let tracked = h.tracked();
     let (budget, seeds) = {
         let mut s = h.state.borrow_mut();
         if s.debt > 0 {
@@ -192,6 +192,6 @@ fn old_step(h: &Heap, t0: usize) {
     }
     finish(w, a);
     if examined > budget {
-        h.state.borrow_mut().after_debt = (0..LOC_PERM).map(|g| h.len(g)).sum();
+        h.state.borrow_mut().after_debt = h.tracked();
     }
 }

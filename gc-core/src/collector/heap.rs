@@ -132,27 +132,21 @@ impl Heap {
         }
     }
 
-    /// Removes `obj` from the generation it is in, if any.
+    /// Removes `obj` from the generation it is in, if any, and counts a
+    /// deallocation in `young_count` unless it was frozen.
     #[inline]
     pub(super) fn unlist(&self, obj: HeadPtr) {
         let loc = obj.loc();
-        if loc <= LOC_PERM {
-            if loc >= LOC_GEN2 && !obj.has(Flag::Inline) {
-                let n = &self.in_pages[loc as usize];
-                n.set(n.get() - 1);
-            } else {
-                self.unlist_vec(obj, loc);
-            }
-            if loc != LOC_PERM {
-                self.young_count
-                    .set(self.young_count.get().saturating_sub(1));
-            }
-            obj.set_loc(LOC_NONE);
+        self.unlist_quiet(obj);
+        if loc < LOC_PERM {
+            self.young_count
+                .set(self.young_count.get().saturating_sub(1));
         }
     }
 
     /// Removes `obj` from the generation it is in, if any, without counting
     /// a deallocation: it joins a set a collection examines.
+    #[inline]
     pub(crate) fn unlist_quiet(&self, obj: HeadPtr) {
         let loc = obj.loc();
         if loc <= LOC_PERM {
@@ -283,6 +277,11 @@ impl Heap {
             let all = self.objects_in(loc);
             assert_eq!(all.len(), self.len(loc), "count of generation {loc}");
         }
+    }
+
+    /// Number of tracked objects in generations 0 to 2 (not the frozen ones).
+    pub(crate) fn tracked(&self) -> usize {
+        (0..LOC_PERM).map(|g| self.len(g)).sum()
     }
 
     /// Number of objects in generation `loc` (0 to 3).

@@ -310,20 +310,12 @@ pub fn freeze() {
 pub fn unfreeze() {
     with_heap(|h| {
         let objs = h.gather(LOC_PERM);
-        // Those that lost a reference while frozen are candidates (I10).
-        let (lost, kept): (Vec<_>, Vec<_>) = objs.into_iter().partition(|o| o.has(Flag::Lost));
-        for &obj in &lost {
-            obj.set_flag(Flag::Lost, false);
-        }
         // SAFETY: objects just taken out of the permanent generation:
         // allocated, initialised and not detached (I4), and kept allocated
         // by their handles (I9).
-        unsafe { h.place(&kept, LOC_GEN2) };
-        // SAFETY: as for `kept`.
-        unsafe { h.place(&lost, LOC_GEN2) };
-        for &obj in &lost {
-            release::enqueue(h, obj);
-        }
+        unsafe { h.place(&objs, LOC_GEN2) };
+        // Those that lost a reference while frozen are candidates (I10).
+        release::queue_lost(h, &objs);
     });
 }
 
@@ -360,7 +352,7 @@ pub fn freeze_count() -> usize {
 /// ```
 #[must_use]
 pub fn tracked_count() -> usize {
-    with_heap(|h| (0..LOC_PERM).map(|g| h.len(g)).sum())
+    with_heap(Heap::tracked)
 }
 
 /// Registers `f` to be called at the start and at the stop of every
@@ -524,15 +516,9 @@ fn begin_with(
                 let more = h.gather(g as u32);
                 tracer.work.extend(more);
             }
-            if generation < 2 {
-                // Older objects are outside the set: note the escapes
-                // (invariant I10).
-                tracer.escapes.push(false);
-            } else {
-                // Every queued candidate is examined now. Escapes are still
-                // noted: an object kept unread hides what it reaches.
+            if generation == 2 {
+                // Every queued candidate is examined now.
                 release::drop_candidates(h);
-                tracer.escapes.push(false);
             }
             (generation + 1).min(2)
         }
@@ -540,10 +526,12 @@ fn begin_with(
             tracer.work = gather();
             tracer.grow = grow;
             tracer.unlist = heap::unlist_joined;
-            tracer.escapes.push(false);
             target
         }
     };
+    // Note the escapes (invariant I10): edges to objects outside the set,
+    // and objects kept unread, which hide what they reach.
+    tracer.escapes.push(false);
     tracer.refs = h.take_scratch();
     Some(Working {
         h,
@@ -680,16 +668,11 @@ fn print_done(inconsistent: bool, collected: usize, resurrected: usize, pause: D
 ///   given back here once.
 unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) {
     let mut joined = Vec::with_capacity(objs.len());
-    let mut candidates = Vec::new();
     for &obj in objs {
         // Live again (`partition` marked the whole set dead).
         obj.set_dead(false);
-        let f = obj.flags();
         if obj.counts().is_detached() {
             obj.set_loc(LOC_NONE);
-        } else if f.has(Flag::Lost) {
-            obj.set_flags(f.without(Flag::Lost));
-            candidates.push(obj);
         } else {
             joined.push(obj);
         }
@@ -700,11 +683,7 @@ unsafe fn promote(h: &Heap, objs: &[HeadPtr], target: usize) {
     // checked, I5), in no list (the working set, I4); the collector's count
     // keeps each allocated until it is given back below (I7).
     unsafe { h.place(&joined, target) };
-    // SAFETY: as for `joined`.
-    unsafe { h.place(&candidates, target) };
-    for &obj in &candidates {
-        release::enqueue(h, obj);
-    }
+    release::queue_lost(h, &joined);
     for &obj in objs {
         // SAFETY: `partition` took this count (this fn's Safety, I7); the
         // object is now listed (or detached), no longer in the working set.

@@ -383,14 +383,12 @@ pub(crate) fn lost_ref(obj: HeadPtr) {
     let f = obj.flags();
     match f.loc() {
         LOC_GEN1 | LOC_GEN2 => with_heap(|h| enqueue(h, obj)),
-        LOC_GEN0 => {
+        loc @ (LOC_GEN0 | LOC_PERM | LOC_WORK | LOC_GARBAGE) => {
             obj.counts().set_watched(false);
             obj.set_flags(f.with(Flag::Lost));
-            with_heap(|h| h.young_lost.set(h.young_lost.get() + 1));
-        }
-        LOC_PERM | LOC_WORK | LOC_GARBAGE => {
-            obj.counts().set_watched(false);
-            obj.set_flags(f.with(Flag::Lost));
+            if loc == LOC_GEN0 {
+                with_heap(|h| h.young_lost.set(h.young_lost.get() + 1));
+            }
         }
         _ => obj.counts().set_watched(false),
     }
@@ -408,6 +406,17 @@ pub(crate) fn enqueue(h: &Heap, obj: HeadPtr) {
     }
     obj.set_flags(f.with(Flag::Queued));
     h.candidates.push(obj);
+}
+
+/// Puts the `LOST` objects of `objs`, just placed in an old generation,
+/// in the candidate queue instead (I10: `LOST` marks young candidates).
+pub(crate) fn queue_lost(h: &Heap, objs: &[HeadPtr]) {
+    for &obj in objs {
+        if obj.has(Flag::Lost) {
+            obj.set_flag(Flag::Lost, false);
+            enqueue(h, obj);
+        }
+    }
 }
 
 /// Whether a queued object is still a candidate: alive, in a generation

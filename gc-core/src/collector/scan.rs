@@ -93,10 +93,7 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
         obj.set_index(i);
         let f = obj.flags();
         finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
-        // A candidate: `LOST`, or queued (so not watched, I10).
-        tracer
-            .lost_before
-            .push(f.has(Flag::Lost) || !obj.counts().is_watched());
+        tracer.lost_before.push(obj.is_candidate());
         obj.set_flags(f.with_loc(loc).without(Flag::Lost));
         let c = obj.counts();
         let others = match start {

@@ -320,6 +320,13 @@ impl HeadPtr {
     pub(crate) fn has(self, flag: Flag) -> bool {
         self.flags().has(flag)
     }
+
+    /// Whether the object is a candidate of automatic collection: `LOST`,
+    /// or queued (so not watched, invariant I10).
+    #[inline]
+    pub(crate) fn is_candidate(self) -> bool {
+        self.has(Flag::Lost) || !self.counts().is_watched()
+    }
     /// Sets or clears `flag`.
     #[inline]
     pub(crate) fn set_flag(self, flag: Flag, on: bool) {

@@ -714,9 +714,7 @@ impl<'a> Tracer<'a> {
         self.refs.push(obj.counts().enter_set());
         self.work.push(obj);
         self.escapes.push(false);
-        // A candidate: `LOST`, or queued (so not watched, I10).
-        self.lost_before
-            .push(f.has(Flag::Lost) || !obj.counts().is_watched());
+        self.lost_before.push(obj.is_candidate());
     }
 
     /// A counted edge of the current object leaves the set for a tracked
