@@ -163,7 +163,16 @@
 //!    the start: no edge to `Y` was counted before, the edge that makes it
 //!    join is a live handle included in the `c(Y)` just copied, and from
 //!    then on S4 sees every new handle to `Y`. (A handle to `Y` made earlier
-//!    in the phase, before it was dead, is in `c(Y)` too.)
+//!    in the phase, before it was dead, is in `c(Y)` too.) A set of whole
+//!    generations is *entered lazily* while all its members are trusted
+//!    (S2): each member enters when the phase first reaches it, by the
+//!    tracing loop or by a counted edge, whichever comes first. No user
+//!    code runs from the start of such a phase until a member is found
+//!    untrusted, so no handle is made, dropped or moved in between, and a
+//!    count copied then is `c(Y)`. That member ends the attempt before it
+//!    is traced: every member not yet entered enters, every scratch count
+//!    is copied anew, and the recording starts over as above, so the
+//!    untrusted traces still run only after all of S1.
 //! 2. **S2 (reported handles stay put).** [`Trace::trace`] receives
 //!    `&'a self` and a `Tracer<'a>` that accepts only `&'a Gc` handles. So
 //!    each reported handle is reached from the traced value through `'a`

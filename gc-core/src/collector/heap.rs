@@ -284,6 +284,12 @@ impl Heap {
         (0..LOC_PERM).map(|g| self.len(g)).sum()
     }
 
+    /// Number of objects in generation `loc`'s list (0 to 3; the typed
+    /// objects of generations 2 and 3 are in none).
+    pub(crate) fn listed(&self, loc: Loc) -> usize {
+        self.lists[loc as usize].len()
+    }
+
     /// Number of objects in generation `loc` (0 to 3).
     pub(crate) fn len(&self, loc: Loc) -> usize {
         self.lists[loc as usize].len() + self.in_pages[loc as usize].get()

@@ -509,13 +509,26 @@ fn begin_with(
     let mut tracer = Tracer::new(Mode::Record, LOC_WORK);
     let target = match plan {
         Plan::Generations => {
-            // Gather generations 0..=generation into the working set.
+            // Gather generations 0..=generation into the working set, each
+            // list in its order, so that a listed member's position is its
+            // list index plus its generation's start (I4): the set can be
+            // entered lazily (`scan::partition`).
             tracer.work = h.gather(0);
             for g in 1..=generation {
+                tracer.lazy_base[g] = tracer.work.len();
                 #[expect(clippy::cast_possible_truncation, reason = "generations are 0..3")]
-                let more = h.gather(g as u32);
+                let g = g as u32;
+                let listed = h.listed(g);
+                let more = h.gather(g);
                 tracer.work.extend(more);
+                tracer.lazy_listed = tracer.lazy_base[g as usize] + listed;
             }
+            if generation == 0 {
+                tracer.lazy_listed = tracer.work.len();
+            }
+            #[expect(clippy::cast_possible_truncation, reason = "generations are 0..3")]
+            let end = generation as u32 + 1;
+            tracer.lazy_end = end;
             if generation == 2 {
                 // Every queued candidate is examined now.
                 release::drop_candidates(h);

@@ -9,6 +9,11 @@
 //!    that lies in memory the object owns and points into the set is
 //!    recorded as an edge and subtracted from its target's scratch count;
 //!    every cell guard a trace takes is held until the phase ends;
+//!    a set of whole generations whose members are all trusted fuses
+//!    steps 1 and 2 instead (one pass over the objects, not two; memory
+//!    traffic is most of a large collection's time): each member is
+//!    entered as the loop or an edge first reaches it, and an untrusted
+//!    member sends the analysis back to the two separate steps;
 //! 3. end the phase (release the guards), then, over the recorded edges
 //!    alone, mark everything reachable from the objects whose scratch count
 //!    stayed above zero (referenced from outside). No user code runs in this
@@ -29,6 +34,7 @@
 use std::panic::{self, AssertUnwindSafe};
 
 use super::heap;
+use crate::gc_box::HeadPtr;
 use crate::header::Flag;
 use crate::trace::{DONE, KEEP, Tracer};
 
@@ -65,10 +71,8 @@ pub(crate) struct Partition {
 /// treated as reachable (and the panic payload is returned).
 pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition {
     let n = tracer.work.len();
-    let loc = tracer.set_loc;
-    let mut finalizers = false;
     tracer.refs.clear();
-    tracer.refs.reserve(n);
+    tracer.refs.resize(n, 0);
     tracer.targets.clear();
     tracer.targets.reserve(n);
     tracer.starts.clear();
@@ -83,48 +87,43 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
         tracer.escapes.resize(n, false);
     }
     tracer.lost_before.clear();
-    tracer.lost_before.reserve(n);
+    tracer.lost_before.resize(n, false);
     // Step S1 of the soundness argument: every count is copied, and the set
-    // marked dead, before any user code runs. Objects whose trace may run
-    // user code go to the front: they are traced first (step S2).
+    // marked dead, before any user code runs. A set of whole generations is
+    // entered lazily, member by member as the tracing phase first reaches
+    // it, as long as every member is trusted (no user code runs then); the
+    // first untrusted member ends that attempt before it is traced.
+    let lazy = start == Start::Fresh && tracer.lazy_end != 0;
     let mut untrusted = 0;
-    for i in 0..n {
-        let obj = tracer.work[i];
-        obj.set_index(i);
-        let f = obj.flags();
-        finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
-        tracer.lost_before.push(obj.is_candidate());
-        obj.set_flags(f.with_loc(loc).without(Flag::Lost));
-        let c = obj.counts();
-        let others = match start {
-            // The collector's count (I7): the one spare count above
-            // `MAX_HANDLES` is for it. Dead from now on.
-            Start::Fresh => c.enter_set(),
-            Start::Recheck => {
-                c.set_dead(true);
-                c.strong_count().saturating_sub(1)
-            }
-        };
-        tracer.refs.push(others);
-        if !f.has(Flag::Trusted) {
-            if i != untrusted {
-                tracer.work.swap(i, untrusted);
-                tracer.refs.swap(i, untrusted);
-                tracer.lost_before.swap(i, untrusted);
-                tracer.work[i].set_index(i);
-                obj.set_index(untrusted);
-            }
-            untrusted += 1;
-        }
+    if !lazy {
+        tracer.lazy_end = 0;
+        untrusted = enter_all(tracer, start, false);
     }
     let heap = heap::heap();
     let made = heap.made_while_examined.get();
 
-    let result = panic::catch_unwind(AssertUnwindSafe(|| record(tracer, untrusted)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        if !lazy {
+            record(tracer, untrusted);
+        } else if record_lazily(tracer) {
+            tracer.lazy_end = 0;
+            close(tracer);
+        } else {
+            tracer.lazy_end = 0;
+            let untrusted = enter_all(tracer, Start::Fresh, true);
+            record(tracer, untrusted);
+        }
+    }));
+    if tracer.lazy_end != 0 {
+        // The lazy attempt ended by a panic: the members it did not reach
+        // enter now, so that each holds the collector's count (I7).
+        tracer.lazy_end = 0;
+        enter_all(tracer, Start::Fresh, true);
+    }
     // The end of the tracing phase: every guard goes, before any finalizer
     // or drop runs (step S2).
     tracer.end_phase();
-    finalizers |= tracer.joined_finalizers;
+    let finalizers = tracer.joined_finalizers;
     let n = tracer.work.len();
     let sound = !tracer.unreadable && heap.made_while_examined.get() == made;
     match result {
@@ -222,6 +221,127 @@ fn keep_all_candidates(tracer: &mut Tracer<'static>) {
     }
 }
 
+/// Step S1 for every member not entered yet: the collector's count and
+/// the scratch count, the dead mark, the set's location. Members whose
+/// trace may run user code go to the front: they are traced first (step
+/// S2). Returns how many there are. After a lazy attempt (`after_lazy`),
+/// the members it entered only get their scratch count anew.
+fn enter_all(tracer: &mut Tracer<'static>, start: Start, after_lazy: bool) -> usize {
+    let mut untrusted = 0;
+    for i in 0..tracer.work.len() {
+        let obj = tracer.work[i];
+        let f = obj.flags();
+        if after_lazy && f.loc() == tracer.set_loc {
+            // Less the collector's own count (I7), taken when it entered.
+            tracer.refs[i] = obj.counts().strong_count() - 1;
+        } else {
+            match start {
+                Start::Fresh => tracer.enter(obj, f, i),
+                Start::Recheck => {
+                    obj.set_index(i);
+                    tracer.lost_before[i] = obj.is_candidate();
+                    obj.set_flags(f.with_loc(tracer.set_loc).without(Flag::Lost));
+                    tracer.joined_finalizers |=
+                        f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
+                    let c = obj.counts();
+                    c.set_dead(true);
+                    // Less the collector's own count (I7), held since the
+                    // first analysis.
+                    tracer.refs[i] = c.strong_count().saturating_sub(1);
+                }
+            }
+        }
+        if !f.has(Flag::Trusted) {
+            if i != untrusted {
+                tracer.work.swap(i, untrusted);
+                tracer.refs.swap(i, untrusted);
+                tracer.lost_before.swap(i, untrusted);
+                tracer.work[i].set_index(i);
+                obj.set_index(untrusted);
+            }
+            untrusted += 1;
+        }
+    }
+    untrusted
+}
+
+/// Step 2 for a set entered lazily: members no list holds enter first,
+/// then each member enters (unless an edge reached it already) and is
+/// traced, in order, without holding guards: every member is trusted, so
+/// no user code runs in the phase (S2), and a count copied when the phase
+/// first reaches a member is the one it had when the phase began (S1).
+/// `false` (nothing recorded kept) as soon as a member is untrusted,
+/// before it is traced.
+fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
+    let rejected = (tracer.rejected, tracer.rejected_by.len());
+    let n = tracer.work.len();
+    for i in tracer.lazy_listed..n {
+        let obj = tracer.work[i];
+        let f = obj.flags();
+        tracer.enter(obj, f, i);
+        if !f.has(Flag::Trusted) {
+            return false;
+        }
+    }
+    tracer.hold_guards(false);
+    for i in 0..n {
+        let obj = tracer.work[i];
+        let f = obj.flags();
+        if !f.has(Flag::Trusted) {
+            // Start over the usual way: what was recorded goes.
+            tracer.end_phase();
+            tracer.rejected = rejected.0;
+            tracer.rejected_by.truncate(rejected.1);
+            tracer.targets.clear();
+            tracer.starts.clear();
+            tracer.escapes.fill(false);
+            return false;
+        }
+        if f.loc() != tracer.set_loc {
+            tracer.enter(obj, f, i);
+        }
+        record_member(tracer, i, obj);
+    }
+    true
+}
+
+/// Records member `i`, `obj`: its edges start here; a detached one is kept
+/// unread (`get_mut` may have handed out a `&mut` to its value, invariant
+/// I5); any other is traced, and a trace that broke a rule makes the
+/// analysis keep everything.
+#[inline]
+fn record_member(tracer: &mut Tracer<'static>, i: usize, obj: HeadPtr) {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "checked in `close` before `starts` is read"
+    )]
+    tracer.starts.push(tracer.targets.len() as u32);
+    if obj.counts().is_detached() {
+        tracer.refs[i] = KEEP;
+        return;
+    }
+    tracer.current = Some(obj);
+    // SAFETY: `obj` is a member of the set (entered, S1), so it is
+    // allocated (the collector holds a count on it, I7, I1), its value is
+    // initialised (I2) and not detached (checked above, I5). The value stays
+    // intact until the guards the trace takes are released (`end_phase`,
+    // step S2).
+    unsafe { obj.trace(tracer) };
+    if !tracer.end_object() {
+        tracer.unreadable = true;
+    }
+}
+
+/// Ends the recording: the last member's edges end where `targets` does.
+fn close(tracer: &mut Tracer<'static>) {
+    assert!(
+        u32::try_from(tracer.targets.len()).is_ok(),
+        "Gc: more than u32::MAX edges in one collection"
+    );
+    #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
+    tracer.starts.push(tracer.targets.len() as u32);
+}
+
 /// Step 2: traces every object of the set once, recording and subtracting
 /// the counted edges. The first `untrusted` objects' traces may run user
 /// code: the guards they take are held until the last of them returned.
@@ -248,12 +368,7 @@ fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
         let all_held = trace_all(tracer, usize::MAX);
         debug_assert!(all_held);
     }
-    assert!(
-        u32::try_from(tracer.targets.len()).is_ok(),
-        "Gc: more than u32::MAX edges in one collection"
-    );
-    #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
-    tracer.starts.push(tracer.targets.len() as u32);
+    close(tracer);
 }
 
 /// Traces `work[starts.len()..]` and what joins it, holding guards for the
@@ -277,27 +392,8 @@ fn trace_all(tracer: &mut Tracer<'static>, untrusted: usize) -> bool {
         if !trusted && !held {
             return false;
         }
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "checked in `record` before `starts` is read"
-        )]
-        tracer.starts.push(tracer.targets.len() as u32);
+        record_member(tracer, i, obj);
         i += 1;
-        if obj.counts().is_detached() {
-            // `get_mut` may have handed out a `&mut` to the value
-            // (invariant I5): not read, kept alive.
-            tracer.refs[i - 1] = KEEP;
-            continue;
-        }
-        tracer.current = Some(obj);
-        // SAFETY: `obj` is in the examined set, so it is allocated (the
-        // collector holds a count on it, I7, I1), its value is initialised (I2)
-        // and not detached (checked above, I5). The value stays intact until
-        // the guards the trace takes are released (`end_phase`, step S2).
-        unsafe { obj.trace(tracer) };
-        if !tracer.end_object() {
-            tracer.unreadable = true;
-        }
     }
     true
 }

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use crate::header::LOC_NONE;
 use crate::{Finalize, Gc, Trace, Tracer, Weak, collect, collect_generation};
 
+mod lazy;
+
 /// Counts drops of values that carry one.
 #[derive(Clone, Default)]
 struct Drops(Rc<Cell<usize>>);

@@ -22,9 +22,11 @@ use core::cell::{Ref, RefCell};
 use core::marker::PhantomData;
 use std::sync::{Mutex, RwLock, TryLockError};
 
+mod members;
+
 use super::Trace;
 use crate::gc_box::{Counts, HeadPtr};
-use crate::header::{Flag, Flags, LOC_NONE, LOC_PERM};
+use crate::header::{Flag, Flags, LOC_NONE};
 
 /// The scratch count of an object that must be kept for this analysis
 /// (part of it could not be read, or an edge to it was reported more often
@@ -116,6 +118,17 @@ pub struct Tracer<'a> {
     pub(crate) grow: u32,
     /// Takes an object that joins the set out of its generation list.
     pub(crate) unlist: fn(HeadPtr),
+    /// `Record`, a set of whole generations all of whose members are
+    /// trusted: the members located below this (generations
+    /// `0..lazy_end`) are not entered yet; each enters as it is first
+    /// reached (see `members`). 0: every member entered before tracing.
+    pub(crate) lazy_end: u32,
+    /// Where each generation's list starts in `work` (a listed member's
+    /// position is its list index plus this).
+    pub(crate) lazy_base: [usize; 3],
+    /// `work[lazy_listed..]` are members no list holds (typed objects of
+    /// generation 2), entered before tracing.
+    pub(crate) lazy_listed: usize,
     /// An object that joined the set has a finalizer that has not run.
     pub(crate) joined_finalizers: bool,
     /// Counted edges that reached a tracked object outside the set in a
@@ -194,6 +207,9 @@ impl<'a> Tracer<'a> {
             discovered: Vec::new(),
             grow: 0,
             unlist: |_| {},
+            lazy_end: 0,
+            lazy_base: [0; 3],
+            lazy_listed: 0,
             joined_finalizers: false,
             escapes: Vec::new(),
             lost_before: Vec::new(),
@@ -639,7 +655,7 @@ impl<'a> Tracer<'a> {
     #[inline]
     pub(crate) unsafe fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
         let f = obj.flags();
-        if f.loc() != self.set_loc && (self.escapes.is_empty() || !self.beyond(obj, f, handle)) {
+        if f.loc() != self.set_loc && !self.enters(obj, f, handle) {
             self.visit_outside(obj, f);
             return;
         }
@@ -671,60 +687,6 @@ impl<'a> Tracer<'a> {
                 self.counted += 1;
             }
             Mode::Inspect => self.edges.push(Edge::of_headful(obj)),
-        }
-    }
-
-    /// A handle to `obj`, outside the set, when the set grows or its escapes
-    /// are noted (`escapes` not empty, `Record` only): `true` if `obj` just
-    /// joined the set (the edge is then counted as one inside it).
-    #[cold]
-    fn beyond<H>(&mut self, obj: HeadPtr, f: Flags, handle: &H) -> bool {
-        let grows = self.grow & (1 << f.loc()) != 0;
-        let (start, end) = range_of(handle);
-        if !self.owns_range(start, end) {
-            if grows {
-                // An edge the set would have grown by: rejected, as one
-                // into the set.
-                self.reject();
-            }
-            return false;
-        }
-        if !grows {
-            self.note_escape(f);
-            return false;
-        }
-        self.join(obj, f);
-        true
-    }
-
-    /// `obj`, reached by a counted edge from the set, joins it: out of its
-    /// list, into `work` with the collector's count, its scratch count and
-    /// the dead mark, as `scan::partition` does for the first members. Its
-    /// count is read now, in the tracing phase; why that is as good as a
-    /// count read before it began is step S1 of the crate docs' *Soundness*.
-    #[cold]
-    fn join(&mut self, obj: HeadPtr, f: Flags) {
-        (self.unlist)(obj);
-        let i = self.work.len();
-        obj.set_index(i);
-        obj.set_flags(f.with_loc(self.set_loc).without(Flag::Lost));
-        self.joined_finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
-        // The collector's count (I7): the spare above `MAX_HANDLES`; dead
-        // from now on.
-        self.refs.push(obj.counts().enter_set());
-        self.work.push(obj);
-        self.escapes.push(false);
-        self.lost_before.push(obj.is_candidate());
-    }
-
-    /// A counted edge of the current object leaves the set for a tracked
-    /// object the set does not grow into.
-    #[inline]
-    fn note_escape(&mut self, f: Flags) {
-        if f.loc() < LOC_PERM
-            && let Some(cur) = self.current
-        {
-            self.escapes[cur.index()] = true;
         }
     }
 
