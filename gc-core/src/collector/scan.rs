@@ -79,6 +79,7 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     tracer.starts.reserve(n + 1);
     tracer.unreadable = false;
     tracer.joined_finalizers = false;
+    tracer.escaped = false;
     // Escapes are noted when the set grows or the collector asked for them
     // (a non-empty `escapes`).
     let noting = tracer.grow != 0 || !tracer.escapes.is_empty();
@@ -128,7 +129,7 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     let sound = !tracer.unreadable && heap.made_while_examined.get() == made;
     match result {
         Ok(()) if sound => {
-            if noting {
+            if noting && tracer.escaped {
                 // An object kept without being read (unreadable, detached,
                 // over-reported) hides what it reaches: like an escape.
                 for (e, &r) in tracer.escapes.iter_mut().zip(&tracer.refs) {
@@ -173,9 +174,6 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
 /// they can reach: no longer candidates.
 fn keep_candidates(tracer: &mut Tracer<'static>) {
     let n = tracer.work.len();
-    if !tracer.escapes.iter().any(|&e| e) {
-        return;
-    }
     // Reverse edges, then everything that reaches an escape.
     let (targets, starts) = (&tracer.targets, &tracer.starts);
     let mut indeg = vec![0u32; n + 1];
@@ -295,6 +293,7 @@ fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
             tracer.targets.clear();
             tracer.starts.clear();
             tracer.escapes.fill(false);
+            tracer.escaped = false;
             return false;
         }
         if f.loc() != tracer.set_loc {
@@ -309,7 +308,11 @@ fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
 /// unread (`get_mut` may have handed out a `&mut` to its value, invariant
 /// I5); any other is traced, and a trace that broke a rule makes the
 /// analysis keep everything.
-#[inline]
+#[expect(
+    clippy::inline_always,
+    reason = "once per member, from two loops; callgrind showed the call"
+)]
+#[inline(always)]
 fn record_member(tracer: &mut Tracer<'static>, i: usize, obj: HeadPtr) {
     #[expect(
         clippy::cast_possible_truncation,
@@ -318,6 +321,7 @@ fn record_member(tracer: &mut Tracer<'static>, i: usize, obj: HeadPtr) {
     tracer.starts.push(tracer.targets.len() as u32);
     if obj.counts().is_detached() {
         tracer.refs[i] = KEEP;
+        tracer.escaped = true;
         return;
     }
     tracer.current = Some(obj);

@@ -95,6 +95,10 @@ impl<T: ?Sized> Held for T {}
 /// trace can report a handle and move it while the collector relies on the
 /// report. `Tracer` is invariant in `'a`, and offers no way to create, swap
 /// or empty one.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of one recording, each read on a hot path"
+)]
 pub struct Tracer<'a> {
     pub(crate) mode: Mode,
     /// The location (`LOC_WORK` or `LOC_GARBAGE`) of the set being examined.
@@ -137,6 +141,9 @@ pub struct Tracer<'a> {
     /// collector puts one entry in it to ask for escapes; `partition` sizes
     /// it to `work`).
     pub(crate) escapes: Vec<bool>,
+    /// `Record`: some `escapes` entry is set, or some scratch count is
+    /// `KEEP` (then the caller sets their `escapes` entries).
+    pub(crate) escaped: bool,
     /// `lost_before[i]`: `work[i]` was a candidate when it joined the set
     /// (`Flag::Lost`); the flag itself is cleared then, so
     /// that a decrement during the analysis sets it anew.
@@ -212,6 +219,7 @@ impl<'a> Tracer<'a> {
             lazy_listed: 0,
             joined_finalizers: false,
             escapes: Vec::new(),
+            escaped: false,
             lost_before: Vec::new(),
             edges: Vec::new(),
             unreadable: false,
@@ -267,6 +275,7 @@ impl<'a> Tracer<'a> {
                     let r = &mut self.refs[obj.index()];
                     if *r != DONE {
                         *r = KEEP;
+                        self.escaped = true;
                     }
                 }
             }
@@ -671,6 +680,7 @@ impl<'a> Tracer<'a> {
                 if *r == 0 {
                     // Reported more often than it is referenced: keep it.
                     *r = KEEP;
+                    self.escaped = true;
                 } else if *r < KEEP {
                     *r -= 1;
                 }

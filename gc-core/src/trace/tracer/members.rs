@@ -101,6 +101,7 @@ impl Tracer<'_> {
             && let Some(cur) = self.current
         {
             self.escapes[cur.index()] = true;
+            self.escaped = true;
         }
     }
 }
