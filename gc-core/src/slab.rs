@@ -11,9 +11,9 @@
 //! Allocation pops the current page's free list or bumps its cursor; a free
 //! pushes onto the block's own page. A page whose last block is freed goes
 //! to a spare list shared by all pools, so memory moves between types;
-//! pages come in 1 MiB chunks, and a chunk whose pages are all spare goes
-//! back to the system once enough spare pages are kept. Everything is
-//! thread-local: a `Gc` never leaves its thread.
+//! pages come in chunks of 62 (3.9 MiB), and a chunk whose pages are all
+//! spare goes back to the system if enough other spare pages are kept.
+//! Everything is thread-local: a `Gc` never leaves its thread.
 //!
 //! # Invariants
 //!
@@ -31,13 +31,15 @@
 //!   `HEADER + k * block` for its pool's block size (a multiple of 8: at
 //!   least 8, and at least 16 in a typed pool), and is handed out at most
 //!   once until it is freed. A free block is on its page's free list, with
-//!   its link at its pool's link offset (`TYPED_LINK` in a typed pool, whose
-//!   free blocks also hold `FREE_TAG` in their second `u32`); a live block of
-//!   a typed page never holds `FREE_TAG` there (see [`Slab::alloc_typed`]).
+//!   its link at the start (in a size-class pool) or at `TYPED_LINK` (in a
+//!   typed pool, whose free blocks also hold `FREE_TAG` in their second
+//!   `u32`); a live block of a typed page never holds `FREE_TAG` there (see
+//!   [`Slab::alloc_typed`]). A page's live count is the number of its blocks
+//!   handed out and not freed since.
 //! - **P3 (pools)**: a pool outlives its pages (it is freed only when it owns
 //!   none), and `classes`, `cache` and `typed` hold only live pools:
 //!   `drop_pool` takes a pool out of all three before freeing it.
-//! - **P4 (page lists)**: a carved page is in the list its `state` names,
+//! - **P4 (page lists)**: a carved page is in the list its state names,
 //!   and in no other: `Current`, its pool's `current`; `Partial`, its pool's
 //!   `partial` list; `Full`, none; `Spare`, the slab's `spare` list. The
 //!   `prev` and `next` links of a listed page name pages of the same list
@@ -89,12 +91,18 @@ pub(crate) const MAX_BLOCK: usize = 512;
 const CLASSES: usize = MAX_BLOCK / 8 + 1;
 /// Bytes at the start of a page for its header.
 const HEADER: usize = 64;
-/// Pages per chunk: the slab asks the system for 1 MiB chunks, which the
-/// system allocator maps directly (a lone 64 KiB page aligned to 64 KiB
-/// would cost it about 12% more memory).
-const CHUNK_PAGES: u32 = 16;
-/// Empty pages kept for reuse before a chunk whose pages are all empty is
-/// given back to the system.
+/// Pages per chunk. The slab asks the global allocator for chunks of many
+/// pages (a lone 64 KiB page aligned to 64 KiB would cost it about 12%
+/// more memory). glibc maps a chunk directly, and only the pages touched
+/// are resident. mimalloc serves a 64 KiB-aligned chunk from its 64 KiB
+/// slices with one slice more for the alignment and one for its header,
+/// and, where transparent huge pages are on, backs its memory with 2 MiB
+/// pages, which the resident size counts whole: 62 pages make exactly
+/// 4 MiB, two huge pages, 3% more than the pages themselves (16-page
+/// chunks cost 12.5%).
+const CHUNK_PAGES: u32 = 62;
+/// Empty pages kept for reuse: a chunk whose pages are all empty goes back
+/// to the system only if this many other empty pages remain.
 const SPARE_RESERVE: u32 = 32;
 /// Entries in the type-pool cache.
 const CACHE: usize = 64;
@@ -103,17 +111,33 @@ const TYPED_LINK: usize = 8;
 
 const _: () = assert!(core::mem::size_of::<Page>() <= HEADER);
 
-/// Where a page stands in its pool.
+/// Where a page stands in its pool: the top two bits of [`Page::used`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
 enum State {
-    /// The page allocations come from.
-    Current,
     /// Has free blocks; in the pool's partial list.
-    Partial,
+    Partial = 0,
+    /// The page allocations come from.
+    Current = 1 << 30,
     /// Every block is live; in no list.
-    Full,
+    Full = 2 << 30,
     /// In the heap's spare list.
-    Spare,
+    Spare = 3 << 30,
+}
+
+/// The bits of [`Page::used`] below the state: the live count.
+const LIVE_MASK: u32 = (1 << 30) - 1;
+const _: () = assert!((PAGE_SIZE - HEADER) / 8 <= LIVE_MASK as usize);
+
+/// Whether a free that left `used` (a page's [`Page::used`] word) must move
+/// the page between lists (`Slab::free_slow`): the page was `Full`, or it
+/// is `Partial` and now empty. One compare: `used - 1` wraps for a
+/// `Partial` page with no live block left, and is at least `Full - 1` for
+/// a `Full` (or `Spare`) page, while a `Current` page, whatever its count,
+/// and a `Partial` one with blocks left stay below.
+#[inline]
+const fn free_moves_page(used: u32) -> bool {
+    used.wrapping_sub(1) >= State::Full as u32 - 1
 }
 
 /// A free block: the next one of its page's free list.
@@ -130,13 +154,38 @@ pub(crate) struct Page {
     free: Cell<*mut Free>,
     /// Offset of the first never-used block.
     bump: Cell<u32>,
-    live: Cell<u32>,
+    /// The live count (P2) in the low bits (`LIVE_MASK`) and the [`State`]
+    /// in the top two, so that a free tests both at once
+    /// ([`free_moves_page`]).
+    used: Cell<u32>,
     block: Cell<u32>,
-    state: Cell<State>,
     /// Links in the pool's partial list, or in the spare list.
     prev: Cell<*mut Page>,
     next: Cell<*mut Page>,
     chunk: Cell<*mut Chunk>,
+}
+
+impl Page {
+    /// Blocks handed out and not freed since (P2).
+    #[inline]
+    fn live(&self) -> u32 {
+        self.used.get() & LIVE_MASK
+    }
+
+    #[inline]
+    fn state(&self) -> State {
+        match self.used.get() >> 30 {
+            0 => State::Partial,
+            1 => State::Current,
+            2 => State::Full,
+            _ => State::Spare,
+        }
+    }
+
+    #[inline]
+    fn set_state(&self, state: State) {
+        self.used.set(self.live() | state as u32);
+    }
 }
 
 /// A run of `CHUNK_PAGES` pages allocated together.
@@ -150,11 +199,9 @@ struct Chunk {
 
 /// Where blocks of one size (and, for a typed pool, one type) come from.
 pub(crate) struct Pool {
+    /// The type key's address for a typed pool, or null.
     vtable: *const (),
     block: u32,
-    /// Offset of the free-list link in a free block (`TYPED_LINK` for typed
-    /// pools).
-    link: usize,
     current: Cell<*mut Page>,
     /// Doubly linked list of `Partial` pages.
     partial: Cell<*mut Page>,
@@ -239,14 +286,22 @@ impl Slab {
     pub(crate) unsafe fn alloc(&self, size: usize) -> NonNull<u8> {
         debug_assert!((1..=MAX_BLOCK).contains(&size));
         let block = block_size(size);
-        let cell = &self.classes[block / 8];
-        let mut pool = cell.get();
+        let pool = self.classes[block / 8].get();
         if pool.is_null() {
-            pool = new_pool(ptr::null(), block);
-            cell.set(pool);
+            return self.alloc_first(block);
         }
-        // SAFETY: a pool in `classes` is live (P3), and so is a new one.
-        unsafe { self.alloc_from(pool) }
+        // SAFETY: a pool in `classes` is a live size-class pool (P3).
+        unsafe { self.alloc_from::<false>(pool) }
+    }
+
+    /// The first block of a size class: makes its pool.
+    #[cold]
+    #[inline(never)]
+    fn alloc_first(&self, block: usize) -> NonNull<u8> {
+        let pool = new_pool(ptr::null(), block);
+        self.classes[block / 8].set(pool);
+        // SAFETY: a new size-class pool, live (P3).
+        unsafe { self.alloc_from::<false>(pool) }
     }
 
     /// A block of `size` bytes for a tracked object of the type `key`
@@ -271,12 +326,16 @@ impl Slab {
             pool = self.typed_pool(key, block_size(size));
             slot.set((key, pool));
         }
-        // SAFETY: a pool in the cache is live (P3), and so is the one
-        // `typed_pool` returns.
-        let pool_block = unsafe { (*pool).block };
-        debug_assert_eq!(pool_block as usize, block_size(size), "one size per key");
-        // SAFETY: `pool` is live (P3), as just said.
-        unsafe { self.alloc_from(pool) }
+        #[cfg(debug_assertions)]
+        {
+            // SAFETY: a pool in the cache is live (P3), and so is the one
+            // `typed_pool` returns.
+            let pool_block = unsafe { (*pool).block };
+            debug_assert_eq!(pool_block as usize, block_size(size), "one size per key");
+        }
+        // SAFETY: a pool in the cache is a live typed pool (P3), and so is
+        // the one `typed_pool` returns.
+        unsafe { self.alloc_from::<true>(pool) }
     }
 
     /// Finds or makes the typed pool of `key`.
@@ -304,59 +363,64 @@ impl Slab {
     ///
     /// # Safety
     ///
-    /// - `pool` is a live pool of this slab (P3).
+    /// - `pool` is a live pool of this slab (P3), typed if and only if
+    ///   `TYPED` (its free blocks' links are at `TYPED_LINK`, P2).
     #[inline]
-    unsafe fn alloc_from(&self, pool: *mut Pool) -> NonNull<u8> {
+    unsafe fn alloc_from<const TYPED: bool>(&self, pool: *mut Pool) -> NonNull<u8> {
         // SAFETY: the caller guarantees `pool` is live (this fn's Safety, P3).
         let p = unsafe { &*pool };
+        debug_assert_eq!(TYPED, !p.vtable.is_null());
         let page = p.current.get();
         if !page.is_null() {
             // SAFETY: the current page is a listed page, so live (P4).
             let pg = unsafe { &*page };
             let f = pg.free.get();
             if !f.is_null() {
+                let at = if TYPED { TYPED_LINK } else { 0 };
                 // SAFETY: `f` is a free block of this page, with its `Free`
-                // link at the pool's link offset, inside the block (P2).
-                let link = unsafe { f.cast::<u8>().add(p.link) };
+                // link at `at`, inside the block (P2; the pool is typed iff
+                // `TYPED`, this fn's Safety).
+                let link = unsafe { f.cast::<u8>().add(at) };
                 #[expect(clippy::cast_ptr_alignment, reason = "blocks and links are 8-aligned")]
                 let link = link.cast::<Free>();
                 // SAFETY: the link of a free block is initialised (P2).
                 pg.free.set(unsafe { (*link).next });
-                pg.live.set(pg.live.get() + 1);
+                pg.used.set(pg.used.get() + 1);
                 // SAFETY: `f` is a block inside a live page (P2), so not
                 // null.
                 return unsafe { NonNull::new_unchecked(f.cast()) };
             }
             let b = pg.bump.get();
-            let next = b + p.block;
+            let next = b + pg.block.get();
             if next as usize <= PAGE_SIZE {
                 pg.bump.set(next);
-                pg.live.set(pg.live.get() + 1);
+                pg.used.set(pg.used.get() + 1);
                 // SAFETY: `b` plus a block is within the page (P1, P2).
                 let block = unsafe { page.cast::<u8>().add(b as usize) };
                 // SAFETY: inside a live page (P1), so not null.
                 return unsafe { NonNull::new_unchecked(block) };
             }
         }
-        // SAFETY: `pool` is live (this fn's Safety, P3).
-        unsafe { self.alloc_slow(pool) }
+        // SAFETY: `pool` is live and typed iff `TYPED` (this fn's Safety,
+        // P3).
+        unsafe { self.alloc_slow::<TYPED>(pool) }
     }
 
     /// The current page is exhausted: make another one current.
     ///
     /// # Safety
     ///
-    /// - `pool` is a live pool of this slab (P3).
+    /// - As for [`Slab::alloc_from`].
     #[cold]
     #[inline(never)]
-    unsafe fn alloc_slow(&self, pool: *mut Pool) -> NonNull<u8> {
+    unsafe fn alloc_slow<const TYPED: bool>(&self, pool: *mut Pool) -> NonNull<u8> {
         // SAFETY: the caller guarantees `pool` is live (this fn's Safety, P3).
         let p = unsafe { &*pool };
         let old = p.current.get();
         if !old.is_null() {
             // SAFETY: the current page is a listed page, so live (P4).
             let pg = unsafe { &*old };
-            pg.state.set(State::Full);
+            pg.set_state(State::Full);
         }
         let head = p.partial.get();
         let page = if head.is_null() {
@@ -367,7 +431,7 @@ impl Slab {
         } else {
             // SAFETY: pages in the partial list are live (P4).
             let pg = unsafe { &*head };
-            debug_assert_eq!(pg.state.get(), State::Partial, "invariant P4");
+            debug_assert_eq!(pg.state(), State::Partial, "invariant P4");
             // SAFETY: `head` is in the pool's partial list, whose pages are
             // live (P4); `pg` is its header.
             unsafe { unlink(&p.partial, pg, head) };
@@ -375,11 +439,11 @@ impl Slab {
         };
         // SAFETY: `page` was just taken off a list or made, so it is live
         // (P1, P4).
-        unsafe { &*page }.state.set(State::Current);
+        unsafe { &*page }.set_state(State::Current);
         p.current.set(page);
-        // SAFETY: `pool` is live (this fn's Safety, P3); its current page
-        // now has room.
-        unsafe { self.alloc_from(pool) }
+        // SAFETY: `pool` is live and typed iff `TYPED` (this fn's Safety,
+        // P3); its current page now has room.
+        unsafe { self.alloc_from::<TYPED>(pool) }
     }
 
     /// A fresh (or spare) page for `pool`.
@@ -413,9 +477,8 @@ impl Slab {
                 free: Cell::new(ptr::null_mut()),
                 #[expect(clippy::cast_possible_truncation, reason = "HEADER is 64")]
                 bump: Cell::new(HEADER as u32),
-                live: Cell::new(0),
+                used: Cell::new(State::Current as u32),
                 block: Cell::new(p.block),
-                state: Cell::new(State::Current),
                 prev: Cell::new(ptr::null_mut()),
                 next: Cell::new(ptr::null_mut()),
                 chunk: Cell::new(chunk),
@@ -508,7 +571,7 @@ impl Slab {
     unsafe fn spare_unlink(&self, page: *mut Page) {
         // SAFETY: a spare page is a listed page, so live (P4).
         let pg = unsafe { &*page };
-        debug_assert_eq!(pg.state.get(), State::Spare, "invariant P4");
+        debug_assert_eq!(pg.state(), State::Spare, "invariant P4");
         // SAFETY: `page` is in the spare list, whose pages are live (P4);
         // `pg` is its header.
         unsafe { unlink(&self.spare, pg, page) };
@@ -523,63 +586,47 @@ impl Slab {
     ///   slab, is not used again, and is freed once (P2).
     #[inline]
     pub(crate) unsafe fn free(&self, block: NonNull<u8>) {
-        let page = page_of(block);
-        // SAFETY: the page of a live block is live (P1).
-        let pg = unsafe { &*page };
-        let link = Free {
-            next: pg.free.get(),
-        };
-        if pg.vtable.get().is_null() {
-            // SAFETY: an untyped block is at least 8 bytes, 8-aligned (P2),
-            // and no longer used: it now holds the free-list link.
-            unsafe { block.cast::<Free>().write(link) };
+        // SAFETY: the page of a live block is live and has a header (P1).
+        let typed = !unsafe { &*page_of(block) }.vtable.get().is_null();
+        if typed {
+            // SAFETY: the caller's contract (this fn's Safety), and the block
+            // is in a typed page, so from `alloc_typed` (P2); `self` is its
+            // slab.
+            unsafe { free_in::<true>(block, || self) }
         } else {
-            // A typed block keeps a head-shaped start, so that walks over
-            // the page (`typed_blocks`) can tell it is free: the flags word
-            // says `LOC_FREE`, and the link goes after the head.
-            // SAFETY: a typed block is at least 16 bytes, 8-aligned (P2), so
-            // its second `u32` is inside it.
-            let flags = unsafe { block.cast::<u32>().add(1) };
-            // SAFETY: inside the block and 4-aligned (P2); the block is no
-            // longer used.
-            unsafe { flags.write(FREE_TAG) };
-            // SAFETY: bytes 8..16 of the block, inside it (P2).
-            let at = unsafe { block.add(TYPED_LINK) };
-            // SAFETY: 8-aligned and inside the block (P2), no longer used.
-            unsafe { at.cast::<Free>().write(link) };
-        }
-        pg.free.set(block.as_ptr().cast());
-        let live = pg.live.get() - 1;
-        pg.live.set(live);
-        if live == 0 || pg.state.get() == State::Full {
-            // SAFETY: the page of a block this slab handed out is a live
-            // page of this slab (P1).
-            unsafe { self.free_slow(page) };
+            // SAFETY: as just said, from `alloc` (an untyped page, P2).
+            unsafe { free_in::<false>(block, || self) }
         }
     }
 
-    /// A block of `page` was just freed: move the page between lists.
+    /// A block of `page` was just freed, and the page must move between
+    /// lists ([`free_moves_page`]).
     ///
     /// # Safety
     ///
-    /// - `page` is a live page of this slab (P1) that is not spare.
+    /// - `page` is a live page of this slab (P1) that is `Full`, or
+    ///   `Partial` and empty.
     #[cold]
     #[inline(never)]
     unsafe fn free_slow(&self, page: *mut Page) {
         // SAFETY: the caller guarantees `page` is live (this fn's Safety, P1).
         let pg = unsafe { &*page };
-        debug_assert_ne!(pg.state.get(), State::Spare, "invariant P4");
+        debug_assert!(
+            matches!(pg.state(), State::Full | State::Partial),
+            "invariant P4"
+        );
         let pool = pg.pool.get();
         // SAFETY: a pool outlives its pages (P3).
         let p = unsafe { &*pool };
-        if pg.state.get() == State::Full {
-            pg.state.set(State::Partial);
+        if pg.state() == State::Full {
+            pg.set_state(State::Partial);
             // SAFETY: a `Full` page is in no list (P4); the partial list's
             // pages are live (P4); `pg` is `page`'s header.
             unsafe { link(&p.partial, pg, page) };
         }
-        if pg.live.get() == 0 && pg.state.get() == State::Partial {
-            // SAFETY: a `Partial` page is in its pool's partial list (P4).
+        if pg.live() == 0 {
+            // SAFETY: the page is `Partial` now, so in its pool's partial
+            // list (P4).
             unsafe { unlink(&p.partial, pg, page) };
             // SAFETY: `page` is live, empty and now in no list (P4).
             unsafe { self.release_page(page) };
@@ -601,8 +648,8 @@ impl Slab {
     unsafe fn release_page(&self, page: *mut Page) {
         // SAFETY: the caller guarantees `page` is live (this fn's Safety, P1).
         let pg = unsafe { &*page };
-        debug_assert_eq!(pg.live.get(), 0);
-        pg.state.set(State::Spare);
+        debug_assert_eq!(pg.live(), 0);
+        pg.set_state(State::Spare);
         // SAFETY: `page` is in no list (this fn's Safety); the spare list's
         // pages are live (P4); `pg` is `page`'s header.
         unsafe { link(&self.spare, pg, page) };
@@ -613,7 +660,8 @@ impl Slab {
         c.spare.set(c.spare.get() + 1);
         let all_spare = c.spare.get() == c.carved.get();
         let full = c.carved.get() == CHUNK_PAGES;
-        if all_spare && (self.closing.get() || (full && self.spares.get() > SPARE_RESERVE)) {
+        let others = self.spares.get() - c.spare.get();
+        if all_spare && (self.closing.get() || (full && others >= SPARE_RESERVE)) {
             // SAFETY: the chunk is live (P1, P5) and all its carved pages
             // are spare.
             unsafe { self.free_chunk(chunk) };
@@ -673,7 +721,7 @@ impl Slab {
                 let header = page.cast::<Page>();
                 // SAFETY: a carved page of a live chunk has a header (P1).
                 let pg = unsafe { &*header };
-                if pg.state.get() == State::Spare || pg.vtable.get().is_null() {
+                if pg.state() == State::Spare || pg.vtable.get().is_null() {
                     continue;
                 }
                 let block = pg.block.get() as usize;
@@ -718,7 +766,7 @@ impl Slab {
             let p = unsafe { &*pool };
             let cur = p.current.get();
             // SAFETY: the current page is a listed page, so live (P4).
-            if !cur.is_null() && unsafe { &*cur }.live.get() == 0 {
+            if !cur.is_null() && unsafe { &*cur }.live() == 0 {
                 p.current.set(ptr::null_mut());
                 // SAFETY: `cur` is live, empty and, no longer current, in no
                 // list (P4).
@@ -763,6 +811,81 @@ impl Slab {
                 self.chunks.set(ptr::null_mut());
             }
         }
+    }
+}
+
+/// Frees a block of a size-class pool (one [`Slab::alloc`] handed out),
+/// without reaching for the slab unless the block's page moves between
+/// lists: `slab` is called only then.
+///
+/// # Safety
+///
+/// - `block` came from [`Slab::alloc`] of the slab `slab` returns, is not
+///   used again, and is freed once (P2).
+#[inline]
+pub(crate) unsafe fn free_untyped<'a>(block: NonNull<u8>, slab: impl FnOnce() -> &'a Slab) {
+    // SAFETY: this fn's Safety, for an untyped block.
+    unsafe { free_in::<false>(block, slab) }
+}
+
+/// [`free_untyped`] for a block of a typed pool (one
+/// [`Slab::alloc_typed`] handed out).
+///
+/// # Safety
+///
+/// - `block` came from [`Slab::alloc_typed`] of the slab `slab` returns, is
+///   not used again, and is freed once (P2).
+#[inline]
+pub(crate) unsafe fn free_typed<'a>(block: NonNull<u8>, slab: impl FnOnce() -> &'a Slab) {
+    // SAFETY: this fn's Safety, for a typed block.
+    unsafe { free_in::<true>(block, slab) }
+}
+
+/// Pushes `block` onto its page's free list; the page moves between lists
+/// (through `slab`, called only then) if it was `Full` or is now empty and
+/// `Partial`.
+///
+/// # Safety
+///
+/// - `block` came from [`Slab::alloc_typed`] (if `TYPED`) or
+///   [`Slab::alloc`] (if not) of the slab `slab` returns, is not used
+///   again, and is freed once (P2).
+#[inline]
+unsafe fn free_in<'a, const TYPED: bool>(block: NonNull<u8>, slab: impl FnOnce() -> &'a Slab) {
+    let page = page_of(block);
+    // SAFETY: the page of a live block is live (P1).
+    let pg = unsafe { &*page };
+    debug_assert_eq!(TYPED, !pg.vtable.get().is_null(), "typed iff its page is");
+    let link = Free {
+        next: pg.free.get(),
+    };
+    if TYPED {
+        // A typed block keeps a head-shaped start, so that walks over the
+        // page (`typed_blocks`) can tell it is free: the flags word says
+        // `LOC_FREE`, and the link goes after the head.
+        // SAFETY: a typed block is at least 16 bytes, 8-aligned (P2), so its
+        // second `u32` is inside it.
+        let flags = unsafe { block.cast::<u32>().add(1) };
+        // SAFETY: inside the block and 4-aligned (P2); the block is no
+        // longer used.
+        unsafe { flags.write(FREE_TAG) };
+        // SAFETY: bytes 8..16 of the block, inside it (P2).
+        let at = unsafe { block.add(TYPED_LINK) };
+        // SAFETY: 8-aligned and inside the block (P2), no longer used.
+        unsafe { at.cast::<Free>().write(link) };
+    } else {
+        // SAFETY: an untyped block is at least 8 bytes, 8-aligned (P2), and
+        // no longer used: it now holds the free-list link.
+        unsafe { block.cast::<Free>().write(link) };
+    }
+    pg.free.set(block.as_ptr().cast());
+    let used = pg.used.get() - 1;
+    pg.used.set(used);
+    if free_moves_page(used) {
+        // SAFETY: the page of a block `slab` handed out is a live page of
+        // that slab (P1), `Full` or now empty and `Partial`
+        // (`free_moves_page`).
+        unsafe { slab().free_slow(page) };
     }
 }
 

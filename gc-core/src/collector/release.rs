@@ -48,34 +48,97 @@ pub(crate) unsafe fn release_zero_with(obj: HeadPtr, drop_value: impl FnOnce()) 
     debug_assert_eq!(obj.counts().strong_count(), 0);
     let f = obj.flags();
     let loc = f.loc();
+    let h = heap();
+    let depth = h.depth.get();
+    // Every unusual case in one test: held by the collector or queued
+    // already, a finalizer, a dead value, deep nesting.
+    if loc == LOC_WORK
+        || loc == LOC_GARBAGE
+        || f.has(Flag::Pending)
+        || f.has(Flag::HasFinalizer)
+        || depth >= TRASHCAN_DEPTH
+        || obj.counts().is_dead()
+    {
+        // SAFETY: this fn's Safety (count zero, one release, I2); `f` is the
+        // object's flags and `depth` the heap's.
+        unsafe { release_zero_unusual(h, obj, f, depth) };
+        return;
+    }
+    h.unlist(obj);
+    // Give back the strong handles' weak count and restore the depth
+    // (draining the queue at depth 0), also if the drop panics.
+    // SAFETY: this release owns the strong handles' weak count (this fn's
+    // Safety, I1) and hands it to the guard; `depth` is `h`'s depth, which
+    // is raised below while the value drops.
+    let _release = unsafe { ReleaseAt::new(h, obj, depth) };
+    h.depth.set(depth + 1);
+    // The value is initialised (not dead, checked above) and dropped this
+    // once: the count is zero, this is its one release and the object is in
+    // no working set (I2, I7); no handle remains to reach it (this fn's
+    // Safety on `drop_value`).
+    drop_value();
+}
+
+/// The usual end of a release: gives back the strong handles' weak count
+/// of an object whose value was just dropped (freeing the block if no
+/// `Weak` remains), then restores the heap's nesting depth and drains the
+/// trashcan once back at depth 0, also when the drop panics. (What
+/// [`ReleaseWeak`] and [`DepthGuard`] do in that order, with one guard.)
+struct ReleaseAt<'a> {
+    h: &'a Heap,
+    obj: HeadPtr,
+    depth: u32,
+}
+
+impl<'a> ReleaseAt<'a> {
+    /// A guard that gives back `obj`'s strong handles' weak count and then
+    /// restores `h`'s depth to `depth`.
+    ///
+    /// # Safety
+    ///
+    /// - As for [`ReleaseWeak::new`], with `h` this thread's heap;
+    /// - `depth` is the nesting depth to restore.
+    #[inline]
+    unsafe fn new(h: &'a Heap, obj: HeadPtr, depth: u32) -> Self {
+        ReleaseAt { h, obj, depth }
+    }
+}
+
+impl Drop for ReleaseAt<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the guard owns the strong handles' weak count, and the
+        // value is gone by now (`ReleaseAt::new`'s Safety, I1, I2); `h` is
+        // this thread's heap.
+        unsafe { release_weak(self.h, self.obj) };
+        self.h.depth.set(self.depth);
+        if self.depth == 0 && self.h.trashcan.len() != 0 {
+            drain_trashcan(self.h);
+        }
+    }
+}
+
+/// [`release_zero_with`] when the collector holds `obj` or its free is
+/// queued already (it is deferred), or it has a finalizer, its value is
+/// dead or drops are nested deep ([`release_zero_slow`]).
+///
+/// # Safety
+///
+/// - As for [`release_zero`];
+/// - `f` is `obj`'s flags, and `depth` is `h`'s current nesting depth.
+#[cold]
+#[inline(never)]
+unsafe fn release_zero_unusual(h: &Heap, obj: HeadPtr, f: Flags, depth: u32) {
+    let loc = f.loc();
     if loc == LOC_WORK || loc == LOC_GARBAGE || f.has(Flag::Pending) {
         // The collector holds it, or its free is already queued.
         defer_pending(obj, f);
         return;
     }
-    heap::with_heap(|h| {
-        let depth = h.depth.get();
-        if depth >= TRASHCAN_DEPTH || f.has(Flag::HasFinalizer) || obj.counts().is_dead() {
-            // SAFETY: this fn's Safety (count zero, one release, I2); the
-            // object is in no working set and not pending (checked above),
-            // and `depth` is the heap's.
-            unsafe { release_zero_slow(h, obj, depth) };
-            return;
-        }
-        h.unlist(obj);
-        // Restore the depth (draining the queue at depth 0) and give back
-        // the strong handles' weak count, also if the drop panics.
-        let _depth = DepthGuard(h, depth);
-        // SAFETY: this release owns the strong handles' weak count (this
-        // fn's Safety, I1) and hands it to the guard.
-        let _weak = unsafe { ReleaseWeak::new(obj) };
-        h.depth.set(depth + 1);
-        // The value is initialised (not dead, checked above) and dropped
-        // this once: the count is zero, this is its one release and the
-        // object is in no working set (I2, I7); no handle remains to reach
-        // it (this fn's Safety on `drop_value`).
-        drop_value();
-    });
+    // SAFETY: this fn's Safety (count zero, one release, I2); the object is
+    // in no working set and not pending (just checked), and `depth` is the
+    // heap's.
+    unsafe { release_zero_slow(h, obj, depth) };
 }
 
 /// The collector holds `obj` in its working set (or its free is queued
@@ -129,14 +192,15 @@ unsafe fn release_zero_slow(h: &Heap, obj: HeadPtr, depth: u32) {
 unsafe fn release_weak(h: &Heap, obj: HeadPtr) {
     if obj.counts().dec_weak() == 0 {
         debug_assert_eq!(obj.counts().strong_count(), 0, "invariant I1");
-        if obj.has(Flag::Queued) {
+        let f = obj.flags();
+        if f.has(Flag::Queued) {
             // The candidate queue still points to the block: it frees it
-            // when it takes the entry out (`next_candidate`).
+            // when it takes the entry out (`candidate_entry`).
             return;
         }
         // SAFETY: this fn's Safety: both counts are zero, so no handle of
         // either kind exists (I1), and the queue does not point to it.
-        unsafe { free_object(h, obj) };
+        unsafe { free_object(h, obj, f) };
     }
 }
 
@@ -146,18 +210,20 @@ unsafe fn release_weak(h: &Heap, obj: HeadPtr) {
 ///
 /// - Both counts of `obj` are zero (no handle of either kind exists, I1),
 ///   its value was dropped or moved out (I2), nothing points to the block
-///   any more (the candidate queue neither), and it is freed once.
-unsafe fn free_object(h: &Heap, obj: HeadPtr) {
-    if obj.has(Flag::Inline) {
+///   any more (the candidate queue neither), and it is freed once;
+/// - `f` is `obj`'s flags.
+#[inline]
+unsafe fn free_object(h: &Heap, obj: HeadPtr, f: Flags) {
+    if f.has(Flag::Inline) {
         // SAFETY: both counts are zero: no handle remains, the value was
         // dropped (this fn's Safety, I1, I2); freed once, to this thread's
         // slab.
         unsafe { obj.dealloc(&h.slab) };
     } else {
         // SAFETY: both counts are zero, so no handle of either kind exists
-        // (I1); a non-`INLINE` object is a typed slab block starting at its
-        // head (I3, I6), freed once (P2).
-        unsafe { h.slab.free(obj.block()) };
+        // (I1); a non-`INLINE` object is a typed slab block of this thread's
+        // slab starting at its head (I3, I6), freed once (P2).
+        unsafe { crate::slab::free_typed(obj.block(), || &h.slab) };
     }
 }
 
@@ -185,6 +251,22 @@ pub(crate) unsafe fn release_weak_count<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         unsafe { release_weak(heap(), obj) };
         return;
     }
+    // SAFETY: allocated and head-less (checked above); the caller's count
+    // (this fn's Safety).
+    unsafe { release_weak_headless(ptr) };
+}
+
+/// [`release_weak_count`] for a box known to be head-less.
+///
+/// # Safety
+///
+/// - As for [`release_weak_count`], and the box has no head (I3).
+#[inline]
+pub(crate) unsafe fn release_weak_headless<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: the caller guarantees the box is allocated (this fn's Safety,
+    // I1).
+    let c = unsafe { counts(ptr) };
+    debug_assert!(!c.has_head());
     if c.dec_weak() != 0 {
         return;
     }
@@ -435,7 +517,7 @@ fn candidate_entry(h: &Heap, obj: HeadPtr) -> Option<HeadPtr> {
     if c.strong_count() == 0 && c.weak_count() == 0 {
         // SAFETY: no handle of either kind is left (I1) and the value is
         // gone (I2); the entry just taken was the last pointer to it.
-        unsafe { free_object(h, obj) };
+        unsafe { free_object(h, obj, obj.flags()) };
         return None;
     }
     still_candidate(obj).then_some(obj)

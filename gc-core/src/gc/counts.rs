@@ -5,7 +5,6 @@
 use core::ptr::{self, NonNull};
 
 use super::Gc;
-use crate::Weak;
 use crate::collector::{heap, release};
 use crate::gc_box::{self, GcBox, HeadPtr, counts, head_of};
 use crate::header::{Flag, Flags, LOC_GARBAGE, LOC_GEN0, LOC_NONE, LOC_WORK};
@@ -183,46 +182,107 @@ unsafe fn lost<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     }
 }
 
-/// The last strong handle of the box at `ptr` is gone.
+/// The last strong handle of the box at `ptr` is gone: a head-less box is
+/// released by [`drop_headless`], a head-ful one by [`drop_headful`] (each
+/// out of line, so `Drop` stays small).
 ///
 /// # Safety
 ///
 /// - The strong count of the allocated box at `ptr` just reached zero.
-#[inline(never)]
+#[inline]
 unsafe fn drop_slow<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
-    // SAFETY: the block is allocated until this release gives back the
+    // SAFETY: the block is allocated until the release gives back the
     // strong handles' weak count (I1).
-    let c = unsafe { counts(ptr) };
-    if c.has_head() {
-        // SAFETY: allocated (I1) and head-ful (I3); the `HeadPtr` is used
-        // only by the release below (I9).
-        let obj = unsafe { head_of(ptr) };
-        let drop_value = || {
-            // SAFETY: the box is allocated (its weak count is held until the
-            // release ends, I1) and its value is a `T`; called once, on an
-            // initialised value nothing reads again (`release_zero_with`'s
-            // Safety).
-            let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
-            // SAFETY: as just said.
-            unsafe { ptr::drop_in_place(v) };
-        };
-        // SAFETY: the count just reached zero (this fn's Safety), and this
-        // is its one release (I2); `drop_value` drops this box's value.
-        unsafe { release::release_zero_with(obj, drop_value) };
-        return;
+    if unsafe { counts(ptr) }.has_head() {
+        // SAFETY: this fn's Safety, and the box has a head (I3).
+        unsafe { drop_headful(ptr) };
+    } else {
+        // SAFETY: this fn's Safety, and the box has no head (I3).
+        unsafe { drop_headless(ptr) };
     }
+}
+
+/// [`drop_slow`] for a head-less box (the common leaf case: a few loads
+/// and stores, no heap access unless its slab page changes lists).
+///
+/// # Safety
+///
+/// - The strong count of the allocated, head-less box at `ptr` just
+///   reached zero.
+#[inline(never)]
+unsafe fn drop_headless<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // The weak count all strong handles held together, now owned by this
-    // `Weak`, whose drop gives it back (freeing the block if no other `Weak`
+    // guard, whose drop gives it back (freeing the block if no `Weak`
     // remains) even if the value's `Drop` panics, as `Rc::drop_slow` does.
-    // SAFETY: allocated (I1); the strong handles' weak count goes to it.
-    let _weak = unsafe { Weak::from_inner(ptr) };
+    // SAFETY: allocated and head-less (this fn's Safety, I1, I3); the strong
+    // handles' weak count goes to the guard, and the value is dropped (or
+    // was moved out) before the guard is.
+    let _weak = unsafe { HeadlessWeak::new(ptr) };
     // A head-less value is never collected: it is dead only if it was moved
     // out.
-    if !c.is_dead() {
+    // SAFETY: allocated (`_weak` holds it, I1).
+    if !unsafe { counts(ptr) }.is_dead() {
         // SAFETY: the block is allocated (`_weak` holds it, I1).
         let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
         // SAFETY: the last handle is gone: the value is initialised and
         // dropped this once, and nothing reads it again (I2).
         unsafe { ptr::drop_in_place(v) };
+    }
+}
+
+/// [`drop_slow`] for a head-ful box: the release of
+/// [`release::release_zero_with`], with the value dropped through its
+/// known type.
+///
+/// # Safety
+///
+/// - The strong count of the allocated, head-ful box at `ptr` just reached
+///   zero.
+#[inline(never)]
+unsafe fn drop_headful<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: allocated (I1) and head-ful (this fn's Safety, I3); the
+    // `HeadPtr` is used only by the release below (I9).
+    let obj = unsafe { head_of(ptr) };
+    let drop_value = || {
+        // SAFETY: the box is allocated (its weak count is held until the
+        // release ends, I1) and its value is a `T`; called once, on an
+        // initialised value nothing reads again (`release_zero_with`'s
+        // Safety).
+        let v = unsafe { gc_box::value_ptr(ptr.as_ptr()) };
+        // SAFETY: as just said.
+        unsafe { ptr::drop_in_place(v) };
+    };
+    // SAFETY: the count just reached zero (this fn's Safety), and this is
+    // its one release (I2); `drop_value` drops this box's value.
+    unsafe { release::release_zero_with(obj, drop_value) };
+}
+
+/// The weak count a head-less box's strong handles hold together, given
+/// back (through [`release::release_weak_headless`]) when the guard drops.
+struct HeadlessWeak<T: ?Sized>(NonNull<GcBox<T>>);
+
+impl<T: ?Sized> HeadlessWeak<T> {
+    /// A guard that gives back the strong handles' weak count of the box at
+    /// `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// - The box at `ptr` is allocated and head-less (I1, I3), its strong
+    ///   count is zero, and the caller owns the strong handles' weak count
+    ///   and hands it to the guard;
+    /// - the value is dropped in place (or was moved out) before the guard
+    ///   drops.
+    #[inline]
+    unsafe fn new(ptr: NonNull<GcBox<T>>) -> Self {
+        HeadlessWeak(ptr)
+    }
+}
+
+impl<T: ?Sized> Drop for HeadlessWeak<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the guard owns the weak count it gives back, once, and the
+        // value is gone by now (`HeadlessWeak::new`'s Safety: I1, I2, I3).
+        unsafe { release::release_weak_headless(self.0) };
     }
 }

@@ -26,10 +26,14 @@ pub(crate) fn headful_layout(box_layout: Layout, slot: bool) -> (Layout, usize) 
 /// Allocates `layout` (from `slab` when it serves it), aborting through
 /// `handle_alloc_error` on failure.
 ///
+/// Inlined, so that for a constant layout the choice is made at compile
+/// time and the slab's fast path sits in the caller.
+///
 /// # Safety
 ///
 /// - `layout` has a non-zero size (every block holds at least the 8-byte
 ///   counts).
+#[inline]
 pub(crate) unsafe fn alloc_block(slab: &Slab, layout: Layout) -> NonNull<u8> {
     debug_assert!(layout.size() > 0);
     if crate::slab::serves(layout.size(), layout.align()) {
@@ -37,6 +41,16 @@ pub(crate) unsafe fn alloc_block(slab: &Slab, layout: Layout) -> NonNull<u8> {
         // serves it, at most `MAX_BLOCK`: `Slab::alloc`'s contract.
         return unsafe { slab.alloc(layout.size()) };
     }
+    // SAFETY: the size is non-zero (this fn's Safety).
+    unsafe { alloc_system(layout) }
+}
+
+/// A block of `layout` from the global allocator.
+///
+/// # Safety
+///
+/// - `layout` has a non-zero size.
+unsafe fn alloc_system(layout: Layout) -> NonNull<u8> {
     // SAFETY: the size is non-zero (this fn's Safety).
     let raw = unsafe { alloc::alloc(layout) };
     NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
@@ -48,11 +62,13 @@ pub(crate) unsafe fn alloc_block(slab: &Slab, layout: Layout) -> NonNull<u8> {
 ///
 /// - `ptr` came from `alloc_block(slab, layout)` with this same `slab` and
 ///   `layout`, and is not used again.
+#[inline]
 pub(crate) unsafe fn free_block(slab: &Slab, ptr: NonNull<u8>, layout: Layout) {
     if crate::slab::serves(layout.size(), layout.align()) {
-        // SAFETY: `alloc_block` took the block from `slab` for this layout
-        // (the same decision), and it is freed once (this fn's Safety, P2).
-        unsafe { slab.free(ptr) };
+        // SAFETY: `alloc_block` took the block from `slab` with `Slab::alloc`
+        // for this layout (the same decision), and it is freed once (this
+        // fn's Safety, P2).
+        unsafe { crate::slab::free_untyped(ptr, || slab) };
         return;
     }
     // SAFETY: the caller guarantees `ptr` came from the system allocator

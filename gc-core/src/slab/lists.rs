@@ -5,7 +5,7 @@ use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr;
 
-use super::{CHUNK_PAGES, MAX_BLOCK, PAGE_SIZE, Page, Pool, TYPED_LINK};
+use super::{CHUNK_PAGES, MAX_BLOCK, PAGE_SIZE, Page, Pool};
 
 pub(super) fn chunk_layout() -> Layout {
     Layout::from_size_align(CHUNK_PAGES as usize * PAGE_SIZE, PAGE_SIZE)
@@ -18,7 +18,6 @@ pub(super) fn new_pool(vtable: *const (), block: usize) -> *mut Pool {
         vtable,
         #[expect(clippy::cast_possible_truncation, reason = "at most MAX_BLOCK")]
         block: block as u32,
-        link: if vtable.is_null() { 0 } else { TYPED_LINK },
         current: Cell::new(ptr::null_mut()),
         partial: Cell::new(ptr::null_mut()),
         pages: Cell::new(0),

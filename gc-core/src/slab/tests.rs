@@ -84,12 +84,12 @@ fn a_full_page_becomes_partial_when_a_block_is_freed() {
     let blocks = fill(&slab, 512, per_page + 1);
     let first = page_of(blocks[0]);
     // SAFETY: the page of a live block is live (P1).
-    assert_eq!(unsafe { &*first }.state.get(), State::Full);
+    assert_eq!(unsafe { &*first }.state(), State::Full);
     // SAFETY: handed out by `slab`, freed once (P2).
     unsafe { slab.free(blocks[0]) };
     // SAFETY: the page still holds the other live blocks, so it is live
     // (P1).
-    assert_eq!(unsafe { &*first }.state.get(), State::Partial);
+    assert_eq!(unsafe { &*first }.state(), State::Partial);
     // The next allocation after the current page fills comes from it.
     let more = fill(&slab, 512, per_page);
     assert!(more.contains(&blocks[0]));
@@ -97,5 +97,45 @@ fn a_full_page_becomes_partial_when_a_block_is_freed() {
         // SAFETY: handed out by `slab`, freed once (P2).
         unsafe { slab.free(b) };
     }
+    slab.close();
+}
+
+#[test]
+fn a_free_moves_its_page_only_when_full_or_emptied_partial() {
+    use super::{LIVE_MASK, free_moves_page};
+    for live in [0, 1, 7, LIVE_MASK] {
+        assert!(
+            !free_moves_page(State::Current as u32 | live),
+            "current, {live} left"
+        );
+        assert!(
+            free_moves_page(State::Full as u32 | live),
+            "full, {live} left"
+        );
+    }
+    assert!(free_moves_page(State::Partial as u32));
+    assert!(!free_moves_page(State::Partial as u32 | 1));
+    assert!(!free_moves_page(State::Partial as u32 | LIVE_MASK));
+}
+
+#[test]
+fn an_emptied_current_page_stays_current() {
+    let slab = Slab::new();
+    let blocks = fill(&slab, 16, 3);
+    let page = page_of(blocks[0]);
+    for &b in &blocks {
+        // SAFETY: handed out by `slab`, freed once (P2).
+        unsafe { slab.free(b) };
+    }
+    // SAFETY: a current page is live (P4).
+    let pg = unsafe { &*page };
+    assert_eq!((pg.state(), pg.live()), (State::Current, 0));
+    assert_eq!(slab.spares.get(), 0);
+    // The page serves the next allocation, from its free list.
+    let again = fill(&slab, 16, 1);
+    assert_eq!(again[0], blocks[2]);
+    assert_eq!((pg.state(), pg.live()), (State::Current, 1));
+    // SAFETY: handed out by `slab`, freed once (P2).
+    unsafe { slab.free(again[0]) };
     slab.close();
 }
