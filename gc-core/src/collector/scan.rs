@@ -271,6 +271,8 @@ fn enter_all(tracer: &mut Tracer<'static>, start: Start, after_lazy: bool) -> us
 /// `false` (nothing recorded kept) as soon as a member is untrusted,
 /// before it is traced.
 fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
+    /// How far ahead of the traced member the loop enters members.
+    const AHEAD: usize = 16;
     let rejected = (tracer.rejected, tracer.rejected_by.len());
     let n = tracer.work.len();
     for i in tracer.lazy_listed..n {
@@ -283,6 +285,16 @@ fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
     }
     tracer.hold_guards(false);
     for i in 0..n {
+        // Members a little ahead enter before an edge reaches them (objects
+        // made together point to each other), and their memory is fetched
+        // early. Entering runs no user code, so an untrusted one may enter
+        // too: it ends the attempt when the loop reaches it.
+        if let Some(&ahead) = tracer.work.get(i + AHEAD) {
+            let f = ahead.flags();
+            if f.loc() != tracer.set_loc {
+                tracer.enter(ahead, f, i + AHEAD);
+            }
+        }
         let obj = tracer.work[i];
         let f = obj.flags();
         if !f.has(Flag::Trusted) {

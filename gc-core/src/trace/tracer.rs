@@ -513,7 +513,11 @@ impl<'a> Tracer<'a> {
     /// Traces the contents of a cell whose guard is `guard`, keeping the
     /// guard until the tracing phase ends if anything counted came from
     /// inside (step S2); otherwise it is released at once.
-    #[inline]
+    #[expect(
+        clippy::inline_always,
+        reason = "the edge path of every collection: a call here costs a prologue per cell (callgrind, big_cycle)"
+    )]
+    #[inline(always)]
     pub(crate) fn trace_borrowed<T: Trace + ?Sized>(&mut self, guard: Ref<'a, T>) {
         let value = core::ptr::from_ref::<T>(&guard);
         // One call of `trace` below, for both cases (so that it inlines).
@@ -661,7 +665,11 @@ impl<'a> Tracer<'a> {
     /// - `handle` is a `Gc` (its bytes are the ones a move would change) and
     ///   `obj` the head of the object it points to (I3, I9): the analysis
     ///   counts the edge as a handle to `obj` (S3, S5).
-    #[inline]
+    #[expect(
+        clippy::inline_always,
+        reason = "the edge path of every collection: a call here costs a prologue per handle (callgrind, big_cycle)"
+    )]
+    #[inline(always)]
     pub(crate) unsafe fn visit<H>(&mut self, obj: HeadPtr, handle: &H) {
         let f = obj.flags();
         if f.loc() != self.set_loc && !self.enters(obj, f, handle) {
