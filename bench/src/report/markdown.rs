@@ -166,7 +166,7 @@ pub fn markdown(
          - Allocators: the system allocator is glibc malloc; mimalloc is the `mimalloc` crate as \
          `#[global_allocator]` (cargo feature `mimalloc` of the bench crate). The parent runs its own binary for \
          one and builds the other with `cargo build --release [--features mimalloc] --target-dir bench/target/ALLOC`. \
-         gc-core allocates its small blocks from its own slabs, whose 1 MiB chunks come from the global allocator. \
+         gc-core allocates its small blocks from its own slabs, whose 62-page (3.9 MiB) chunks come from the global allocator. \
          Load gating's re-run budget applies to each allocator's pass.\n\
          - `grow`, `grow_cyclic` and `churn` run for Rc and gc-core only: the SPEC rows compare gc-core with Rc, and \
          these shapes are not written for the peers. Automatic collection is on (each crate's default), as in a \

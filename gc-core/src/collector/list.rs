@@ -105,6 +105,7 @@ impl List {
 
     /// Removes the object at `idx` (which must be `obj`), moving the last
     /// one into its place and fixing that one's index.
+    #[inline]
     pub(crate) fn swap_remove_indexed(&self, obj: HeadPtr, idx: usize) {
         self.with(|v| {
             debug_assert_eq!(v[idx], obj, "invariant I4");
