@@ -1,0 +1,264 @@
+//! The gate between `sync` operations and the collector: *stop the graph,
+//! not the world*.
+//!
+//! Every operation on a thread-safe handle that changes a count or an edge
+//! (clone, drop, new, upgrade, the uniqueness checks) runs inside the gate:
+//! [`Gate::enter`] marks the thread's [`Slot`] *inside*, and the returned
+//! [`Inside`] marks it *outside* again when dropped. No user code runs
+//! inside (no `Drop`, `trace`, finalizer or allocation): an operation is a
+//! few counter updates.
+//!
+//! A collection calls [`Gate::stop`]: it raises the stop flag, then waits
+//! only for the threads that are inside an operation at that moment, each
+//! for the few instructions it has left. A thread that is blocked in I/O,
+//! sleeping or computing is outside, so it never delays a collection; a
+//! thread that reaches the gate while the graph is stopped waits there
+//! until the [`Stopped`] guard is dropped. While that guard lives, no count
+//! changes and no operation is half done: the collector sees a consistent
+//! graph, as the single-threaded analysis does between two instructions of
+//! its thread.
+//!
+//! # The protocol
+//!
+//! - **G1 (Dekker).** An operation stores *inside* to its slot, then reads
+//!   the stop flag; a collector stores the flag, then reads every slot. A
+//!   sequentially consistent fence sits between the store and the load on
+//!   both sides, so at least one side sees the other's store: the operation
+//!   sees the flag (and backs off, outside, to wait), or the collector sees
+//!   *inside* (and waits for the matching *outside*). Both cannot miss.
+//! - **G2 (happens-before).** Leaving stores *outside* with `Release`; the
+//!   collector's wait reads it with `Acquire`, so everything the operation
+//!   did happens before the pause. The end of a pause stores the flag with
+//!   `Release` and wakes the waiters under the pause mutex; an operation
+//!   resumes only after reading the lowered flag with `Acquire`, so the
+//!   pause happens before it.
+//! - **G3 (one collector).** Collectors take the collector mutex first, so
+//!   pauses never overlap. The collecting thread's slot is *collecting*
+//!   during its pause: an operation it runs itself then (a `trace` that
+//!   clones a handle) passes the gate instead of waiting for its own pause.
+//! - **G4 (registration).** A thread registers its slot before its first
+//!   operation and takes it out when it exits. A collector reads the slots
+//!   after raising the flag: a thread registered later sees the flag (the
+//!   registry mutex orders the two), one taken out is outside, and the
+//!   collector's snapshot keeps every slot it reads allocated.
+//!
+//! The loom models below check G1 to G4 with every interleaving of a few
+//! threads (`RUSTFLAGS="--cfg loom" cargo test -p gc-core --release --lib
+//! sync::gate`); the std tests check the same properties under real
+//! threads, and that a blocked thread does not delay a pause.
+
+#[cfg(loom)]
+use loom::{
+    sync::atomic::{AtomicBool, AtomicU8, fence},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread::yield_now,
+};
+#[cfg(not(loom))]
+use std::{
+    sync::atomic::{AtomicBool, AtomicU8, fence},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread::yield_now,
+};
+
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::PoisonError;
+
+/// The slot's thread is not inside an operation.
+const OUTSIDE: u8 = 0;
+/// The slot's thread is inside an operation.
+const INSIDE: u8 = 1;
+/// The slot's thread is running a pause (G3).
+const COLLECTING: u8 = 2;
+
+/// Locks `m`, reading through poison: the gate's mutexes guard no data a
+/// panic could leave half-updated (the registry's `Vec` is changed by one
+/// call at a time).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One thread's state at the gate.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    state: AtomicU8,
+}
+
+/// The gate of one shared heap.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    /// A pause is wanted or under way (G1).
+    stop: AtomicBool,
+    /// The slots of the registered threads (G4).
+    slots: Mutex<Vec<Arc<Slot>>>,
+    /// Held by the one collector whose pause is wanted or under way (G3).
+    collector: Mutex<()>,
+    /// With `resumed`: where operations wait for a pause to end (G2).
+    pause: Mutex<()>,
+    resumed: Condvar,
+}
+
+/// A registered thread's slot; taken out of the gate when dropped (G4).
+#[derive(Debug)]
+pub(crate) struct Registration<'g> {
+    gate: &'g Gate,
+    slot: Arc<Slot>,
+}
+
+/// An operation under way; leaves the gate when dropped.
+#[derive(Debug)]
+#[must_use = "the operation is inside the gate only while this lives"]
+pub(crate) struct Inside<'s> {
+    /// `None` for an operation of the collecting thread during its pause.
+    slot: Option<&'s Slot>,
+}
+
+/// The graph is stopped while this lives: no thread is inside an
+/// operation, and every thread that reaches the gate waits.
+#[derive(Debug)]
+#[must_use = "the graph is stopped only while this lives"]
+pub(crate) struct Stopped<'g> {
+    gate: &'g Gate,
+    slot: &'g Slot,
+    _collector: MutexGuard<'g, ()>,
+}
+
+impl Gate {
+    /// A gate with no thread registered and no pause.
+    pub(crate) fn new() -> Gate {
+        Gate {
+            stop: AtomicBool::new(false),
+            slots: Mutex::new(Vec::new()),
+            collector: Mutex::new(()),
+            pause: Mutex::new(()),
+            resumed: Condvar::new(),
+        }
+    }
+
+    /// Registers the calling thread (G4): its operations go through the
+    /// returned slot, until the registration is dropped.
+    pub(crate) fn register(&self) -> Registration<'_> {
+        let slot = Arc::new(Slot {
+            state: AtomicU8::new(OUTSIDE),
+        });
+        lock(&self.slots).push(slot.clone());
+        Registration { gate: self, slot }
+    }
+
+    /// Enters the gate for one operation of `reg`'s thread: returns at once
+    /// unless the graph is stopped, in which case it waits for the pause to
+    /// end (G1, G2). The collecting thread passes during its own pause (G3).
+    ///
+    /// # Panics
+    ///
+    /// Panics (in debug builds) if the thread is already inside: operations
+    /// do not nest, since none runs user code.
+    pub(crate) fn enter<'s>(&self, reg: &'s Registration<'_>) -> Inside<'s> {
+        let slot = &*reg.slot;
+        match slot.state.load(Relaxed) {
+            COLLECTING => return Inside { slot: None },
+            s => debug_assert_eq!(s, OUTSIDE, "gate: operations do not nest"),
+        }
+        loop {
+            slot.state.store(INSIDE, Relaxed);
+            // G1: the store above and the load below are not reordered.
+            fence(SeqCst);
+            if !self.stop.load(Relaxed) {
+                // G2: the pause that lowered the flag, if any, happens
+                // before this operation.
+                fence(Acquire);
+                return Inside { slot: Some(slot) };
+            }
+            slot.state.store(OUTSIDE, Release);
+            self.wait_resumed();
+        }
+    }
+
+    /// Waits until the stop flag is lowered.
+    fn wait_resumed(&self) {
+        let mut held = lock(&self.pause);
+        while self.stop.load(Acquire) {
+            held = self
+                .resumed
+                .wait(held)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Stops the graph for a collection run by `reg`'s thread: waits for
+    /// any other collection to end (G3), raises the stop flag, then waits
+    /// for each thread inside an operation to leave it (G1). Threads outside
+    /// are not waited for.
+    ///
+    /// # Panics
+    ///
+    /// Panics (in debug builds) if the calling thread is inside an
+    /// operation: it would wait for itself.
+    pub(crate) fn stop<'g>(&'g self, reg: &'g Registration<'_>) -> Stopped<'g> {
+        let slot = &*reg.slot;
+        debug_assert_eq!(
+            slot.state.load(Relaxed),
+            OUTSIDE,
+            "gate: stop inside an operation"
+        );
+        let collector = lock(&self.collector);
+        slot.state.store(COLLECTING, Relaxed);
+        self.stop.store(true, Relaxed);
+        // G1: the flag's store and the slots' loads are not reordered.
+        fence(SeqCst);
+        // G4: slots registered from here on see the flag.
+        let slots = lock(&self.slots).clone();
+        for other in &slots {
+            if Arc::ptr_eq(other, &reg.slot) {
+                continue;
+            }
+            // G2: `Acquire`, so the operation it leaves happens before.
+            while other.state.load(Acquire) == INSIDE {
+                yield_now();
+            }
+        }
+        Stopped {
+            gate: self,
+            slot,
+            _collector: collector,
+        }
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            // G2: what the operation did happens before a pause that reads
+            // this.
+            slot.state.store(OUTSIDE, Release);
+        }
+    }
+}
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        self.slot.state.store(OUTSIDE, Relaxed);
+        // G2: the pause happens before the operations that read the flag
+        // lowered; the mutex orders the notification after any waiter's
+        // check of the flag, so no wake-up is lost.
+        self.gate.stop.store(false, Release);
+        let _held = lock(&self.gate.pause);
+        self.gate.resumed.notify_all();
+        // The collector mutex (G3) goes after this, as the last field.
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        debug_assert_eq!(
+            self.slot.state.load(Relaxed),
+            OUTSIDE,
+            "gate: a thread leaves inside an operation"
+        );
+        lock(&self.gate.slots).retain(|s| !Arc::ptr_eq(s, &self.slot));
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
