@@ -1,5 +1,7 @@
 //! Thread-safe cycle-collected pointers: the work towards `gc_core::sync`
-//! (issue 18). So far only the protocol between operations and the
-//! collector, [`gate`], model-checked with loom; no public type uses it yet.
+//! (issue 18). So far the protocol between operations and the collector
+//! ([`gate`]) and the counts it protects ([`counts`]), model-checked with
+//! loom; no public type uses them yet.
 
+pub(crate) mod counts;
 pub(crate) mod gate;
