@@ -7,6 +7,8 @@
 //! - [`soundness`]: the helpers of the adversarial `test_soundness*` files.
 //! - [`model`]: the model, programs and interpreter of the model-based
 //!   property test (`test_model`).
+//! - [`trusted_model`]: the nodes, model, programs and interpreter of the
+//!   model-based test of lazily entered sets (`test_trusted_model`).
 //! - [`by_id!`]: `PartialEq`, `Eq`, `Hash`, `PartialOrd` and `Ord` by an
 //!   `id` field.
 
@@ -17,6 +19,7 @@ pub mod cpython;
 pub mod kit;
 pub mod model;
 pub mod soundness;
+pub mod trusted_model;
 
 /// Runs `f` on a new thread (a new, empty heap) and re-raises its panic.
 ///
