@@ -32,6 +32,59 @@ pub fn isolated(f: impl FnOnce() + Send + 'static) {
     }
 }
 
+/// The proptest configuration of a model-based test: `cases` cases, or as
+/// many as the environment variable `var` says; no failure persistence.
+///
+/// ```
+/// assert_eq!(gc_tests::model_config("GC_DOC_NO_SUCH_VAR", 7).cases, 7);
+/// ```
+#[must_use]
+pub fn model_config(var: &str, cases: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
+/// Runs one case of a model-based test on a fresh thread (a fresh heap)
+/// with a `stack`-byte stack: `Err(msg)` from `case`, or a panic (its text
+/// by `panic_text`), fails it.
+///
+/// ```
+/// let r = gc_tests::run_isolated_case(1 << 20, || Err("bad".to_owned()), gc_tests::message);
+/// assert!(r.is_err());
+/// ```
+///
+/// # Errors
+///
+/// What `case` returned, or the panic of the case's thread, or a failure
+/// to spawn it.
+pub fn run_isolated_case(
+    stack: usize,
+    case: impl FnOnce() -> Result<(), String> + Send + 'static,
+    panic_text: fn(&(dyn Any + Send)) -> String,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::test_runner::TestCaseError;
+    let r = std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(case)
+        .map_err(|e| TestCaseError::fail(format!("spawning the case's thread: {e}")))?
+        .join();
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(msg)) => Err(TestCaseError::fail(msg)),
+        Err(p) => Err(TestCaseError::fail(format!(
+            "the case's thread panicked: {}",
+            panic_text(&*p)
+        ))),
+    }
+}
+
 /// The text of a panic payload.
 ///
 /// ```

@@ -169,31 +169,12 @@ fn run_program(prog: &Program) -> Result<(), String> {
 /// message names the step and the program up to it.
 pub fn run_case(prog: &Program) -> Result<(), TestCaseError> {
     let prog = prog.clone();
-    let r = std::thread::Builder::new()
-        .stack_size(CASE_STACK)
-        .spawn(move || run_program(&prog))
-        .map_err(|e| TestCaseError::fail(format!("spawning the case's thread: {e}")))?
-        .join();
-    match r {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(msg)) => Err(TestCaseError::fail(msg)),
-        Err(p) => Err(TestCaseError::fail(format!(
-            "the case's thread panicked: {}",
-            crate::message(&*p)
-        ))),
-    }
+    // The checks walk the heap recursively, as deep as its longest path.
+    crate::run_isolated_case(CASE_STACK, move || run_program(&prog), crate::message)
 }
 
 /// `GC_TRUSTED_CASES` overrides the number of cases.
 #[must_use]
 pub fn config() -> ProptestConfig {
-    let cases = std::env::var("GC_TRUSTED_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    crate::model_config("GC_TRUSTED_CASES", CASES)
 }
