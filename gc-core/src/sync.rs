@@ -5,3 +5,12 @@
 
 pub(crate) mod counts;
 pub(crate) mod gate;
+
+/// Runs `f` under loom, with the preemption bound that keeps the models of
+/// `gate` and `counts` small enough for CI.
+#[cfg(loom)]
+pub(crate) fn loom_model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.check(f);
+}

@@ -273,7 +273,7 @@ fn enter_all(tracer: &mut Tracer<'static>, start: Start, after_lazy: bool) -> us
 fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
     /// How far ahead of the traced member the loop enters members.
     const AHEAD: usize = 16;
-    let rejected = (tracer.rejected, tracer.rejected_by.len());
+    let attempt = Attempt::begin(tracer);
     let n = tracer.work.len();
     for i in tracer.lazy_listed..n {
         let obj = tracer.work[i];
@@ -298,12 +298,9 @@ fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
         let obj = tracer.work[i];
         let f = obj.flags();
         if !f.has(Flag::Trusted) {
-            // Start over the usual way: what was recorded goes.
-            tracer.end_phase();
-            tracer.rejected = rejected.0;
-            tracer.rejected_by.truncate(rejected.1);
-            tracer.targets.clear();
-            tracer.starts.clear();
+            // Start over the usual way: what was recorded goes, escapes
+            // too (`enter_all` moves members, so their positions change).
+            attempt.discard(tracer);
             tracer.escapes.fill(false);
             tracer.escaped = false;
             return false;
@@ -314,6 +311,32 @@ fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
         record_member(tracer, i, obj);
     }
     true
+}
+
+/// Where a recording began, so that it can be discarded and started over.
+#[derive(Clone, Copy)]
+struct Attempt {
+    rejected: usize,
+    rejected_by: usize,
+}
+
+impl Attempt {
+    fn begin(tracer: &Tracer<'static>) -> Attempt {
+        Attempt {
+            rejected: tracer.rejected,
+            rejected_by: tracer.rejected_by.len(),
+        }
+    }
+
+    /// Ends the attempt's phase (its guards go) and forgets its edges and
+    /// rejections.
+    fn discard(self, tracer: &mut Tracer<'static>) {
+        tracer.end_phase();
+        tracer.rejected = self.rejected;
+        tracer.rejected_by.truncate(self.rejected_by);
+        tracer.targets.clear();
+        tracer.starts.clear();
+    }
 }
 
 /// Records member `i`, `obj`: its edges start here; a detached one is kept
@@ -369,18 +392,14 @@ fn close(tracer: &mut Tracer<'static>) {
 /// their guards, the recording starts over with every guard held to the
 /// end of the phase (user code will run after those traces; step S2).
 fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
-    let rejected = (tracer.rejected, tracer.rejected_by.len());
+    let attempt = Attempt::begin(tracer);
     if !trace_all(tracer, untrusted) {
-        tracer.end_phase();
-        tracer.rejected = rejected.0;
-        tracer.rejected_by.truncate(rejected.1);
+        attempt.discard(tracer);
         for i in 0..tracer.work.len() {
             // Less the collector's own count (I7); a handle made or dropped
             // since the first attempt started is seen as in `partition`.
             tracer.refs[i] = tracer.work[i].counts().strong_count() - 1;
         }
-        tracer.targets.clear();
-        tracer.starts.clear();
         let all_held = trace_all(tracer, usize::MAX);
         debug_assert!(all_held);
     }

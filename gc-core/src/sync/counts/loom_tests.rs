@@ -8,12 +8,7 @@ use loom::thread;
 
 use super::Counts;
 use crate::sync::gate::Gate;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
-    b.check(f);
-}
+use crate::sync::loom_model as model;
 
 /// An object: its counts and a value that loom watches for races.
 struct Object {

@@ -7,14 +7,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::Gate;
-
-/// Runs `f` under loom with a preemption bound that keeps the models small
-/// enough for CI.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
-    b.check(f);
-}
+use crate::sync::loom_model as model;
 
 /// A value operations write inside the gate and pauses read: loom reports a
 /// data race if an operation and a pause could overlap.
