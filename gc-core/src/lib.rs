@@ -134,7 +134,9 @@
 //! once, numbered: the heap block's invariants (I1 to I9) in the docs of the
 //! heap block's module, the slab allocator's (P1 to P5, for pages) in the
 //! slab's, the one argument for the heap's object lists (L1) on that type,
-//! and the steps of the argument below, S1 to S6. Every `unsafe fn` says in
+//! and the steps of the argument below, S1 to S7 (S7 for the thread-safe
+//! heap, whose modules number their own rules: the gate G1-G4, the counts
+//! C1-C5, the blocks Y1-Y3, the lists H1-H4). Every `unsafe fn` says in
 //! its `# Safety` what its caller guarantees, and every `unsafe` block cites
 //! the invariant, step or contract it relies on.
 //!
@@ -268,6 +270,44 @@
 //! pointers; a queued object's block is not freed, even when both counts
 //! reach zero, until the queue takes the entry out (I11).
 //!
+//! 7. **S7 (the thread-safe heap).** A [`sync`] collection is the same
+//!    analysis, run inside a *pause* of the gate that every operation on a
+//!    `sync::Gc` passes through. It differs from S1 to S6 only in what
+//!    keeps the examined set still; each point takes the place of the
+//!    thread-local mechanism it names.
+//!    - (a) *No count changes while it traces* (for S4). Every count change
+//!      is an operation inside the gate (counts C2); a pause waits for the
+//!      operations under way and holds back new ones (gate G1, G2). The
+//!      collecting thread's own operations during its pause (a trace that
+//!      clones, drops or allocates) are counted, and any of them makes the
+//!      analysis keep everything. So the copied count `c(Y)` is the count
+//!      when the tracing phase ends.
+//!    - (b) *No member's value goes* (for S1's count). A member's count is
+//!      not zero: a zero count is final, and its object skipped (C1:
+//!      another thread may be dropping the value). The collecting thread
+//!      defers the drops its last handles start during its pause, and
+//!      refuses `try_unwrap` and `get_mut` on objects the pause examines;
+//!      a value lent out by `get_mut` is not a member (C5).
+//!    - (c) *Other threads* keep running outside the gate. Without an
+//!      operation they can only move handles among places they hold
+//!      exclusively: their stacks, values they own, and the insides of
+//!      cells they hold locked. A cell the tracer cannot lock keeps its
+//!      owner, and nothing inside it is counted; a cell the tracer locked
+//!      stays locked until the phase ends (S2), so no counted handle moves;
+//!      a handle moved into an uncounted place only makes its target look
+//!      referenced from outside. So S2, S3 and S5 hold as on one thread:
+//!      every handle to a garbage object lies inside garbage values.
+//!    - (d) *After the pause* (for S6). Garbage is claimed before the pause
+//!      ends: its weak references are cleared and the collector takes a
+//!      count (C3), so no thread can reach it again. Finalizers run after
+//!      the pause, then a second pause analyses the claimed set again and
+//!      keeps what they resurrected; what is still garbage is condemned
+//!      (dead) before any value is dropped. Values are dropped on the
+//!      collecting thread after the pauses (`T: Send`, as for `Arc`).
+//!    - (e) *Memory.* A block is freed only when its weak word reaches zero
+//!      (Y1); a list holds a share, so a listed block outlives its value
+//!      until a pause takes it out (H2).
+//!
 //! No decision to drop rests on a check a trace can aim at: the collector
 //! compares addresses the trace cannot move (S2) with regions that it and
 //! this crate's impls compute (S3), and counts exactly; there is no
@@ -331,10 +371,7 @@ mod gc;
 mod gc_box;
 mod header;
 mod slab;
-// The thread-safe heap's protocol, model-checked; no public type uses it yet
-// (issue 18), so it is built for its tests only.
-#[cfg(test)]
-mod sync;
+pub mod sync;
 mod trace;
 mod weak;
 

@@ -77,19 +77,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One thread's state at the gate.
+/// One thread's state at the gate, and `local`: data of that thread that
+/// only it reads or writes inside the gate, and only a pause reads or writes
+/// otherwise (G2 orders the two).
 #[derive(Debug)]
-pub(crate) struct Slot {
+pub(crate) struct Slot<L> {
     state: AtomicU8,
+    local: L,
 }
 
-/// The gate of one shared heap.
+/// The gate of one shared heap; `L` is each thread's data (see [`Slot`]).
 #[derive(Debug)]
-pub(crate) struct Gate {
+pub(crate) struct Gate<L = ()> {
     /// A pause is wanted or under way (G1).
     stop: AtomicBool,
     /// The slots of the registered threads (G4).
-    slots: Mutex<Vec<Arc<Slot>>>,
+    slots: Mutex<Vec<Arc<Slot<L>>>>,
     /// Held by the one collector whose pause is wanted or under way (G3).
     collector: Mutex<()>,
     /// With `resumed`: where operations wait for a pause to end (G2).
@@ -99,9 +102,12 @@ pub(crate) struct Gate {
 
 /// A registered thread's slot; taken out of the gate when dropped (G4).
 #[derive(Debug)]
-pub(crate) struct Registration<'g> {
-    gate: &'g Gate,
-    slot: Arc<Slot>,
+pub(crate) struct Registration<'g, L = ()> {
+    gate: &'g Gate<L>,
+    slot: Arc<Slot<L>>,
+    /// Taken out of the gate when dropped; `false` after
+    /// [`Registration::retire`], when a pause takes it out.
+    deregister: bool,
 }
 
 /// An operation under way; leaves the gate when dropped.
@@ -109,22 +115,24 @@ pub(crate) struct Registration<'g> {
 #[must_use = "the operation is inside the gate only while this lives"]
 pub(crate) struct Inside<'s> {
     /// `None` for an operation of the collecting thread during its pause.
-    slot: Option<&'s Slot>,
+    slot: Option<&'s AtomicU8>,
 }
 
 /// The graph is stopped while this lives: no thread is inside an
 /// operation, and every thread that reaches the gate waits.
 #[derive(Debug)]
 #[must_use = "the graph is stopped only while this lives"]
-pub(crate) struct Stopped<'g> {
-    gate: &'g Gate,
-    slot: &'g Slot,
+pub(crate) struct Stopped<'g, L = ()> {
+    gate: &'g Gate<L>,
+    slot: &'g Slot<L>,
+    /// The slots registered when the graph stopped (G4).
+    slots: Vec<Arc<Slot<L>>>,
     _collector: MutexGuard<'g, ()>,
 }
 
-impl Gate {
+impl<L> Gate<L> {
     /// A gate with no thread registered and no pause.
-    pub(crate) fn new() -> Gate {
+    pub(crate) fn new() -> Gate<L> {
         Gate {
             stop: AtomicBool::new(false),
             slots: Mutex::new(Vec::new()),
@@ -136,12 +144,17 @@ impl Gate {
 
     /// Registers the calling thread (G4): its operations go through the
     /// returned slot, until the registration is dropped.
-    pub(crate) fn register(&self) -> Registration<'_> {
+    pub(crate) fn register(&self, local: L) -> Registration<'_, L> {
         let slot = Arc::new(Slot {
             state: AtomicU8::new(OUTSIDE),
+            local,
         });
         lock(&self.slots).push(slot.clone());
-        Registration { gate: self, slot }
+        Registration {
+            gate: self,
+            slot,
+            deregister: true,
+        }
     }
 
     /// Enters the gate for one operation of `reg`'s thread: returns at once
@@ -152,7 +165,7 @@ impl Gate {
     ///
     /// Panics (in debug builds) if the thread is already inside: operations
     /// do not nest, since none runs user code.
-    pub(crate) fn enter<'s>(&self, reg: &'s Registration<'_>) -> Inside<'s> {
+    pub(crate) fn enter<'s>(&self, reg: &'s Registration<'_, L>) -> Inside<'s> {
         let slot = &*reg.slot;
         match slot.state.load(Relaxed) {
             COLLECTING => return Inside { slot: None },
@@ -166,7 +179,9 @@ impl Gate {
                 // G2: the pause that lowered the flag, if any, happens
                 // before this operation.
                 fence(Acquire);
-                return Inside { slot: Some(slot) };
+                return Inside {
+                    slot: Some(&slot.state),
+                };
             }
             slot.state.store(OUTSIDE, Release);
             self.wait_resumed();
@@ -193,7 +208,7 @@ impl Gate {
     ///
     /// Panics (in debug builds) if the calling thread is inside an
     /// operation: it would wait for itself.
-    pub(crate) fn stop<'g>(&'g self, reg: &'g Registration<'_>) -> Stopped<'g> {
+    pub(crate) fn stop<'g>(&'g self, reg: &'g Registration<'_, L>) -> Stopped<'g, L> {
         let slot = &*reg.slot;
         debug_assert_eq!(
             slot.state.load(Relaxed),
@@ -219,22 +234,53 @@ impl Gate {
         Stopped {
             gate: self,
             slot,
+            slots,
             _collector: collector,
         }
     }
 }
 
+impl<L> Registration<'_, L> {
+    /// This thread's data. Its owner reads or writes it only inside the
+    /// gate (with an [`Inside`] of this registration).
+    pub(crate) fn local(&self) -> &L {
+        &self.slot.local
+    }
+
+    /// Leaves the slot registered when the thread goes: a later pause
+    /// takes it out ([`Stopped::retire`]) after reading its data one last
+    /// time. The slot must be outside (G4).
+    pub(crate) fn retire(mut self) {
+        self.deregister = false;
+    }
+}
+
+impl<L> Stopped<'_, L> {
+    /// The data of every thread registered when the graph stopped, the
+    /// collecting thread's among them.
+    pub(crate) fn locals(&self) -> impl Iterator<Item = &L> {
+        self.slots.iter().map(|s| &s.local)
+    }
+
+    /// Takes out of the gate the slots whose data `retired` picks (their
+    /// threads called [`Registration::retire`]); they stay readable through
+    /// this guard until it drops.
+    pub(crate) fn retire(&self, mut retired: impl FnMut(&L) -> bool) {
+        lock(&self.gate.slots).retain(|s| !retired(&s.local));
+    }
+}
+
 impl Drop for Inside<'_> {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot {
+        if let Some(state) = self.slot {
             // G2: what the operation did happens before a pause that reads
             // this.
-            slot.state.store(OUTSIDE, Release);
+            state.store(OUTSIDE, Release);
         }
     }
 }
 
-impl Drop for Stopped<'_> {
+impl<L> Drop for Stopped<'_, L> {
     fn drop(&mut self) {
         self.slot.state.store(OUTSIDE, Relaxed);
         // G2: the pause happens before the operations that read the flag
@@ -247,13 +293,16 @@ impl Drop for Stopped<'_> {
     }
 }
 
-impl Drop for Registration<'_> {
+impl<L> Drop for Registration<'_, L> {
     fn drop(&mut self) {
         debug_assert_eq!(
             self.slot.state.load(Relaxed),
             OUTSIDE,
             "gate: a thread leaves inside an operation"
         );
+        if !self.deregister {
+            return;
+        }
         lock(&self.gate.slots).retain(|s| !Arc::ptr_eq(s, &self.slot));
     }
 }

@@ -23,6 +23,7 @@ use core::marker::PhantomData;
 use std::sync::{Mutex, RwLock, TryLockError};
 
 mod members;
+mod sync;
 
 use super::Trace;
 use crate::gc_box::{Counts, HeadPtr};
@@ -44,6 +45,10 @@ pub(crate) enum Mode {
     Record,
     /// Record every head-ful target (heap introspection).
     Inspect,
+    /// The thread-safe heap's analysis: check ownership and record each
+    /// edge to a thread-safe object (`sync_edges`); thread-local handles are
+    /// not reported to it.
+    Sync,
 }
 
 /// The tracer's state when a cell's guard was taken.
@@ -182,6 +187,10 @@ pub struct Tracer<'a> {
     /// User code may still run in this tracing phase: the cell impls hold
     /// the guards under which they reported counted handles.
     hold: bool,
+    /// `Sync`: the blocks of the thread-safe objects reported.
+    pub(crate) sync_edges: Vec<*const ()>,
+    /// `Sync`: the current object reported an unreadable part.
+    pub(crate) keep_current: bool,
     /// Invariant in `'a`.
     _borrow: PhantomData<fn(&'a ()) -> &'a ()>,
 }
@@ -233,6 +242,8 @@ impl<'a> Tracer<'a> {
             cells: Vec::new(),
             locks: Vec::new(),
             hold: false,
+            sync_edges: Vec::new(),
+            keep_current: false,
             _borrow: PhantomData,
         }
     }
@@ -280,6 +291,7 @@ impl<'a> Tracer<'a> {
                 }
             }
             Mode::Inspect => self.unreadable = true,
+            Mode::Sync => self.keep_current = true,
         }
     }
 
@@ -705,6 +717,7 @@ impl<'a> Tracer<'a> {
                 self.counted += 1;
             }
             Mode::Inspect => self.edges.push(Edge::of_headful(obj)),
+            Mode::Sync => {}
         }
     }
 
@@ -736,9 +749,13 @@ impl<'a> Tracer<'a> {
 
     #[cold]
     fn visit_outside(&mut self, obj: HeadPtr, f: Flags) {
-        if self.mode == Mode::Inspect {
-            self.edges.push(Edge::of_headful(obj));
-            return;
+        match self.mode {
+            Mode::Inspect => {
+                self.edges.push(Edge::of_headful(obj));
+                return;
+            }
+            Mode::Sync => return,
+            Mode::Record => {}
         }
         // A strong edge to a detached object proves that the handle `get_mut`
         // borrowed has since been moved into a traced value, so the `&mut`

@@ -44,7 +44,7 @@ fn a_last_drop_racing_with_a_pause_is_never_read_while_dropped() {
         let obj = Arc::new(Object::new());
         let (g, o) = (gate.clone(), obj.clone());
         let dropper = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             let last = {
                 let inside = g.enter(&reg);
                 o.counts.dec_strong(&inside)
@@ -53,7 +53,7 @@ fn a_last_drop_racing_with_a_pause_is_never_read_while_dropped() {
             // The value's drop runs outside the gate, maybe during a pause.
             o.drop_value();
         });
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         // The analysis reads the value (its trace) only if it is not dying.
         if obj.counts.count(&stopped) != 0 {
@@ -73,7 +73,7 @@ fn an_upgrade_racing_with_a_condemning_pause_never_reaches_the_dropped_value() {
         let obj = Arc::new(Object::new());
         let (g, o) = (gate.clone(), obj.clone());
         let upgrader = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             let got = {
                 let inside = g.enter(&reg);
                 o.counts.upgrade(&inside)
@@ -84,12 +84,13 @@ fn an_upgrade_racing_with_a_condemning_pause_never_reaches_the_dropped_value() {
                 assert!(!o.counts.dec_strong(&inside));
             }
         });
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         // The cycle's own edge is the one count: garbage unless an upgrade
         // added one before the pause.
         let garbage = obj.counts.count(&stopped) == 1;
         if garbage {
+            obj.counts.claim(&stopped);
             obj.counts.condemn(&stopped);
         }
         drop(stopped);
@@ -112,11 +113,11 @@ fn a_clone_racing_with_a_pause_is_seen_whole_or_not_at_all() {
         let obj = Arc::new(Object::new());
         let (g, o) = (gate.clone(), obj.clone());
         let cloner = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             let inside = g.enter(&reg);
             assert!(o.counts.inc_strong(&inside));
         });
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         let n = obj.counts.count(&stopped);
         assert!(n == 1 || n == 2);

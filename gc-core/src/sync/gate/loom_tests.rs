@@ -40,12 +40,12 @@ fn an_operation_racing_with_the_start_of_a_pause_never_overlaps_it() {
         let graph = Arc::new(Graph::new());
         let (g, gr) = (gate.clone(), graph.clone());
         let op = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             let inside = g.enter(&reg);
             gr.operate();
             drop(inside);
         });
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         let seen = graph.read();
         drop(stopped);
@@ -62,10 +62,10 @@ fn an_operation_that_meets_a_pause_waits_and_then_runs() {
         let gate = Arc::new(Gate::new());
         let graph = Arc::new(Graph::new());
         let (g, gr) = (gate.clone(), graph.clone());
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         let op = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             for _ in 0..2 {
                 let inside = g.enter(&reg);
                 gr.operate();
@@ -86,13 +86,13 @@ fn two_collectors_pause_one_after_the_other() {
         let graph = Arc::new(Graph::new());
         let (g, gr) = (gate.clone(), graph.clone());
         let other = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             let stopped = g.stop(&reg);
             // A pause may write what it owns (the collector's counts).
             gr.operate();
             drop(stopped);
         });
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         graph.operate();
         drop(stopped);
@@ -108,14 +108,14 @@ fn a_thread_exiting_during_a_pause_neither_blocks_nor_is_missed() {
         let graph = Arc::new(Graph::new());
         let (g, gr) = (gate.clone(), graph.clone());
         let exiting = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             let inside = g.enter(&reg);
             gr.operate();
             drop(inside);
             // Thread exit: the registration goes, maybe mid-pause.
             drop(reg);
         });
-        let reg = gate.register();
+        let reg = gate.register(());
         let stopped = gate.stop(&reg);
         let _ = graph.read();
         drop(stopped);
@@ -128,9 +128,9 @@ fn a_thread_exiting_during_a_pause_neither_blocks_nor_is_missed() {
 fn the_collecting_thread_passes_its_own_gate() {
     model(|| {
         let gate = Arc::new(Gate::new());
-        let (g, reg) = (gate.clone(), gate.register());
+        let (g, reg) = (gate.clone(), gate.register(()));
         let op = thread::spawn(move || {
-            let reg = g.register();
+            let reg = g.register(());
             drop(g.enter(&reg));
         });
         let stopped = gate.stop(&reg);

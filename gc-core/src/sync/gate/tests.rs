@@ -23,7 +23,7 @@ fn operations_never_run_during_a_pause() {
         .map(|_| {
             let (gate, inside) = (gate.clone(), inside.clone());
             thread::spawn(move || {
-                let reg = gate.register();
+                let reg = gate.register(());
                 for _ in 0..ops {
                     let op = gate.enter(&reg);
                     inside.fetch_add(1, SeqCst);
@@ -36,7 +36,7 @@ fn operations_never_run_during_a_pause() {
     let collector = {
         let (gate, inside, done) = (gate.clone(), inside.clone(), done.clone());
         thread::spawn(move || {
-            let reg = gate.register();
+            let reg = gate.register(());
             let mut pauses = 0;
             while !done.load(SeqCst) || pauses == 0 {
                 let stopped = gate.stop(&reg);
@@ -65,7 +65,7 @@ fn a_thread_blocked_while_registered_does_not_delay_a_pause() {
     let sleeper = {
         let gate = gate.clone();
         thread::spawn(move || {
-            let reg = gate.register();
+            let reg = gate.register(());
             drop(gate.enter(&reg));
             // Blocked in a channel, registered, outside any operation.
             blocked.recv().unwrap();
@@ -76,7 +76,7 @@ fn a_thread_blocked_while_registered_does_not_delay_a_pause() {
     {
         let gate = gate.clone();
         thread::spawn(move || {
-            let reg = gate.register();
+            let reg = gate.register(());
             for _ in 0..3 {
                 drop(gate.stop(&reg));
             }
@@ -94,13 +94,13 @@ fn a_thread_blocked_while_registered_does_not_delay_a_pause() {
 #[test]
 fn an_operation_waits_out_a_pause() {
     let gate = Arc::new(Gate::new());
-    let reg = gate.register();
+    let reg = gate.register(());
     let stopped = gate.stop(&reg);
     let ran = Arc::new(AtomicBool::new(false));
     let op = {
         let (gate, ran) = (gate.clone(), ran.clone());
         thread::spawn(move || {
-            let reg = gate.register();
+            let reg = gate.register(());
             let inside = gate.enter(&reg);
             ran.store(true, SeqCst);
             drop(inside);
@@ -126,7 +126,7 @@ fn a_poisoned_gate_still_works() {
         .join();
     }
     assert!(gate.slots.is_poisoned());
-    let reg = gate.register();
+    let reg = gate.register(());
     drop(gate.enter(&reg));
     drop(gate.stop(&reg));
 }
