@@ -360,6 +360,9 @@
 //! | `gc.callbacks` | [`add_callback`], [`remove_callback`] |
 //! | `__del__` | [`Finalize`] |
 //! | `weakref.ref` | [`Weak`] |
+// A loom build (`--cfg loom`) is for the models of `sync::gate` and
+// `sync::counts` only: the thread-safe heap that uses them is left out.
+#![cfg_attr(loom, allow(dead_code))]
 
 // Lets the derive's `::gc_core` paths resolve inside this crate's own tests.
 extern crate self as gc_core;

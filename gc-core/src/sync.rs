@@ -52,21 +52,33 @@
 //! `sync/gate.rs`), the counts (C1-C5, `sync/counts.rs`), the blocks
 //! (Y1-Y3, `sync/boxed.rs`) and the lists (H1-H4, `sync/heap.rs`).
 
+// Under loom only the protocol (`gate`, `counts`) is built, for its models.
+#[cfg(not(loom))]
 mod boxed;
+#[cfg(not(loom))]
 mod collect;
 pub(crate) mod counts;
 pub(crate) mod gate;
+#[cfg(not(loom))]
 mod gc;
+#[cfg(not(loom))]
 mod heap;
+#[cfg(not(loom))]
 mod release;
+#[cfg(not(loom))]
 mod stats;
+#[cfg(not(loom))]
 mod traits;
+#[cfg(not(loom))]
 mod weak;
 
+#[cfg(not(loom))]
 pub use gc::Gc;
+#[cfg(not(loom))]
 pub use stats::{
     count, disable, enable, is_enabled, set_threshold, stats, threshold, tracked_count,
 };
+#[cfg(not(loom))]
 pub use weak::Weak;
 
 /// Runs a full collection of the thread-safe heap on this thread and
@@ -93,6 +105,7 @@ pub use weak::Weak;
     clippy::must_use_candidate,
     reason = "called for its effect, like Python's `gc.collect()`"
 )]
+#[cfg(not(loom))]
 pub fn collect() -> usize {
     collect::collect()
 }

@@ -43,13 +43,12 @@ pub(crate) fn collect() -> usize {
     })
 }
 
-/// Clears the thread's collection flags, also when a `trace`, finalizer or
+/// Clears the thread's collection flag, also when a `trace`, finalizer or
 /// `Drop` panics.
 struct Reset<'t>(&'t Thread);
 
 impl Drop for Reset<'_> {
     fn drop(&mut self) {
-        self.0.in_pause.set(false);
         self.0.collecting.set(false);
     }
 }
@@ -60,7 +59,6 @@ fn run(t: &Thread) -> usize {
     let mut released = Vec::new();
     let (claimed, finalize) = {
         let stopped = HEAP.gate.stop(t.reg());
-        t.in_pause.set(true);
         t.pause_ops.set(0);
         let mut shared = heap::shared(&stopped);
         let list = &mut shared.list;
@@ -83,7 +81,6 @@ fn run(t: &Thread) -> usize {
             .store(0, core::sync::atomic::Ordering::Relaxed);
         HEAP.survivors
             .store(list.len(), core::sync::atomic::Ordering::Relaxed);
-        t.in_pause.set(false);
         (claimed, finalize)
     };
     after_pause(t, released);
@@ -134,7 +131,6 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
     let mut released = Vec::new();
     let (condemned, resurrected) = {
         let stopped = HEAP.gate.stop(t.reg());
-        t.in_pause.set(true);
         t.pause_ops.set(0);
         let mut shared = heap::shared(&stopped);
         let list = &mut shared.list;
@@ -159,7 +155,6 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
         condemn(list, &condemned, &stopped, &mut released);
         HEAP.survivors
             .store(list.len(), core::sync::atomic::Ordering::Relaxed);
-        t.in_pause.set(false);
         (condemned, resurrected)
     };
     after_pause(t, released);

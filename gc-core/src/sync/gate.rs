@@ -22,10 +22,16 @@
 //!
 //! - **G1 (Dekker).** An operation stores *inside* to its slot, then reads
 //!   the stop flag; a collector stores the flag, then reads every slot. A
-//!   sequentially consistent fence sits between the store and the load on
-//!   both sides, so at least one side sees the other's store: the operation
-//!   sees the flag (and backs off, outside, to wait), or the collector sees
-//!   *inside* (and waits for the matching *outside*). Both cannot miss.
+//!   full fence sits between the store and the load on both sides, so at
+//!   least one side sees the other's store: the operation sees the flag
+//!   (and backs off, outside, to wait), or the collector sees *inside* (and
+//!   waits for the matching *outside*). Both cannot miss. The fence is
+//!   *asymmetric* where the system offers it ([`barrier`]): on Linux the
+//!   collector issues `membarrier(PRIVATE_EXPEDITED)`, which makes every
+//!   running thread of the process pass a full fence, so an operation needs
+//!   only a compiler fence (its store and load stay in program order, and
+//!   the system call orders them against the collector's). Elsewhere, and
+//!   under loom and Miri, both sides use sequentially consistent fences.
 //! - **G2 (happens-before).** Leaving stores *outside* with `Release`; the
 //!   collector's wait reads it with `Acquire`, so everything the operation
 //!   did happens before the pause. The end of a pause stores the flag with
@@ -47,6 +53,8 @@
 //! sync::gate`); the std tests check the same properties under real
 //! threads, and that a blocked thread does not delay a pause.
 
+mod barrier;
+
 #[cfg(loom)]
 use loom::{
     sync::atomic::{AtomicBool, AtomicU8, fence},
@@ -60,7 +68,7 @@ use std::{
     thread::yield_now,
 };
 
-use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::PoisonError;
 
 /// The slot's thread is not inside an operation.
@@ -91,6 +99,9 @@ pub(crate) struct Slot<L> {
 pub(crate) struct Gate<L = ()> {
     /// A pause is wanted or under way (G1).
     stop: AtomicBool,
+    /// The fence is asymmetric (`barrier::init`), set before any thread
+    /// registers.
+    asymmetric: AtomicBool,
     /// The slots of the registered threads (G4).
     slots: Mutex<Vec<Arc<Slot<L>>>>,
     /// Held by the one collector whose pause is wanted or under way (G3).
@@ -132,9 +143,25 @@ pub(crate) struct Stopped<'g, L = ()> {
 
 impl<L> Gate<L> {
     /// A gate with no thread registered and no pause.
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Gate<L> {
+        Gate {
+            stop: AtomicBool::new(false),
+            asymmetric: AtomicBool::new(false),
+            slots: Mutex::new(Vec::new()),
+            collector: Mutex::new(()),
+            pause: Mutex::new(()),
+            resumed: Condvar::new(),
+        }
+    }
+
+    /// A gate with no thread registered and no pause (loom's types have no
+    /// `const` constructors).
+    #[cfg(loom)]
     pub(crate) fn new() -> Gate<L> {
         Gate {
             stop: AtomicBool::new(false),
+            asymmetric: AtomicBool::new(false),
             slots: Mutex::new(Vec::new()),
             collector: Mutex::new(()),
             pause: Mutex::new(()),
@@ -145,6 +172,9 @@ impl<L> Gate<L> {
     /// Registers the calling thread (G4): its operations go through the
     /// returned slot, until the registration is dropped.
     pub(crate) fn register(&self, local: L) -> Registration<'_, L> {
+        // G1: every registered thread sees the same choice of fence (the
+        // registry mutex below orders this store before their loads).
+        self.asymmetric.store(barrier::init(), Relaxed);
         let slot = Arc::new(Slot {
             state: AtomicU8::new(OUTSIDE),
             local,
@@ -165,6 +195,7 @@ impl<L> Gate<L> {
     ///
     /// Panics (in debug builds) if the thread is already inside: operations
     /// do not nest, since none runs user code.
+    #[inline]
     pub(crate) fn enter<'s>(&self, reg: &'s Registration<'_, L>) -> Inside<'s> {
         let slot = &*reg.slot;
         match slot.state.load(Relaxed) {
@@ -174,7 +205,7 @@ impl<L> Gate<L> {
         loop {
             slot.state.store(INSIDE, Relaxed);
             // G1: the store above and the load below are not reordered.
-            fence(SeqCst);
+            barrier::light(self.asymmetric.load(Relaxed));
             if !self.stop.load(Relaxed) {
                 // G2: the pause that lowered the flag, if any, happens
                 // before this operation.
@@ -218,8 +249,9 @@ impl<L> Gate<L> {
         let collector = lock(&self.collector);
         slot.state.store(COLLECTING, Relaxed);
         self.stop.store(true, Relaxed);
-        // G1: the flag's store and the slots' loads are not reordered.
-        fence(SeqCst);
+        // G1: the flag's store and the slots' loads are not reordered, on
+        // this thread and against every operation's light fence.
+        barrier::heavy();
         // G4: slots registered from here on see the flag.
         let slots = lock(&self.slots).clone();
         for other in &slots {
@@ -270,7 +302,17 @@ impl<L> Stopped<'_, L> {
     }
 }
 
+impl Inside<'_> {
+    /// Whether this is an operation of the collecting thread during its own
+    /// pause (G3).
+    #[inline]
+    pub(crate) fn in_pause(&self) -> bool {
+        self.slot.is_none()
+    }
+}
+
 impl Drop for Inside<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(state) = self.slot {
             // G2: what the operation did happens before a pause that reads

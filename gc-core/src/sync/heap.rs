@@ -26,7 +26,7 @@
 use core::cell::{Cell, RefCell, UnsafeCell};
 use core::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::boxed::{HeaderPtr, LISTED};
 use super::gate::{Gate, Inside, Registration, Stopped};
@@ -82,14 +82,21 @@ pub(crate) const FLUSH: usize = 256;
 /// The default [`Heap::threshold`].
 pub(crate) const DEFAULT_THRESHOLD: usize = 10_000;
 
-pub(crate) static HEAP: LazyLock<Heap> = LazyLock::new(|| Heap {
-    gate: Gate::new(),
-    shared: Mutex::new(Shared::default()),
-    enabled: AtomicBool::new(true),
-    threshold: AtomicUsize::new(DEFAULT_THRESHOLD),
-    allocated: AtomicUsize::new(0),
-    survivors: AtomicUsize::new(0),
-});
+impl Heap {
+    const fn new() -> Heap {
+        Heap {
+            gate: Gate::new(),
+            shared: Mutex::new(Shared { list: Vec::new() }),
+            enabled: AtomicBool::new(true),
+            threshold: AtomicUsize::new(DEFAULT_THRESHOLD),
+            allocated: AtomicUsize::new(0),
+            survivors: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The heap.
+pub(crate) static HEAP: Heap = Heap::new();
 
 /// This thread's registration and its collector state.
 #[derive(Debug)]
@@ -97,11 +104,8 @@ pub(crate) struct Thread {
     reg: Option<Registration<'static, Local>>,
     /// Tracked allocations not yet flushed to `HEAP.allocated`.
     allocs: Cell<usize>,
-    /// This thread is running a pause: its operations pass the gate, and
-    /// are counted, so that the analysis knows it ran user code that
-    /// changed counts.
-    pub(crate) in_pause: Cell<bool>,
-    /// Operations this thread ran during its pause.
+    /// Operations this thread ran during its own pause (they pass the
+    /// gate, G3): the analysis keeps everything if a `trace` ran one.
     pub(crate) pause_ops: Cell<usize>,
     /// Objects whose last handle went during this thread's pause: dropped
     /// after it.
@@ -115,7 +119,6 @@ impl Thread {
         Thread {
             reg: Some(HEAP.gate.register(Local::default())),
             allocs: Cell::new(0),
-            in_pause: Cell::new(false),
             pause_ops: Cell::new(0),
             deferred: RefCell::new(Vec::new()),
             collecting: Cell::new(false),
@@ -123,13 +126,19 @@ impl Thread {
     }
 
     /// The registration.
+    #[inline]
     pub(crate) fn reg(&self) -> &Registration<'static, Local> {
-        self.reg.as_ref().expect("registered until dropped")
+        match &self.reg {
+            Some(r) => r,
+            None => unreachable!("registered until dropped"),
+        }
     }
 }
 
 impl Drop for Thread {
     fn drop(&mut self) {
+        // The fast path no longer finds this thread's state (`op`).
+        CURRENT.set(core::ptr::null());
         self.flush();
         if let Some(reg) = self.reg.take() {
             retire(reg);
@@ -149,12 +158,33 @@ fn retire(reg: Registration<'static, Local>) {
 
 thread_local! {
     static THREAD: Thread = Thread::new();
+    /// `THREAD`'s address once it is initialised, null before and from the
+    /// start of its destructor: the operations' fast way to it (a
+    /// thread-local with no destructor needs no liveness check).
+    static CURRENT: Cell<*const Thread> = const { Cell::new(core::ptr::null()) };
 }
 
 /// Runs `f` with this thread's state, or `None` once it is destroyed.
 pub(crate) fn with_thread<R>(f: impl FnOnce(Option<&Thread>) -> R) -> R {
+    let current = CURRENT.get();
+    if !current.is_null() {
+        // SAFETY: `CURRENT` holds `THREAD`'s address only while it lives:
+        // set once it is initialised, cleared first thing in its destructor.
+        return f(Some(unsafe { &*current }));
+    }
+    with_thread_slow(f)
+}
+
+/// [`with_thread`] before `THREAD` is initialised, or once it is destroyed.
+#[cold]
+#[inline(never)]
+fn with_thread_slow<R>(f: impl FnOnce(Option<&Thread>) -> R) -> R {
     let mut f = Some(f);
-    match THREAD.try_with(|t| (f.take().expect("called once"))(Some(t))) {
+    let r = THREAD.try_with(|t| {
+        CURRENT.set(core::ptr::from_ref(t));
+        (f.take().expect("called once"))(Some(t))
+    });
+    match r {
         Ok(r) => r,
         Err(_) => (f.take().expect("not called"))(None),
     }
@@ -172,7 +202,7 @@ impl Op<'_> {
     /// Whether this operation runs during its own thread's pause (then a
     /// last handle's drop is deferred).
     pub(crate) fn in_pause(&self) -> bool {
-        self.thread.is_some_and(|t| t.in_pause.get())
+        self.inside.in_pause()
     }
 
     /// The nursery (H1).
@@ -260,23 +290,30 @@ impl Op<'_> {
 
 /// Runs `f` inside the gate (with a registration of its own if this
 /// thread's is destroyed, H3). `f` must run no user code.
-#[inline]
+#[expect(
+    clippy::inline_always,
+    reason = "every clone and drop: the call cost as much as the operation (sq microbench)"
+)]
+#[inline(always)]
 pub(crate) fn op<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
-    with_thread(|t| {
-        let Some(t) = t else {
-            return op_unregistered(f);
-        };
-        let reg = t.reg();
-        let op = Op {
-            inside: HEAP.gate.enter(reg),
-            local: reg.local(),
-            thread: Some(t),
-        };
-        if t.in_pause.get() {
-            t.pause_ops.set(t.pause_ops.get() + 1);
-        }
-        f(&op)
-    })
+    with_thread(
+        #[inline(always)]
+        |t| {
+            let Some(t) = t else {
+                return op_unregistered(f);
+            };
+            let reg = t.reg();
+            let op = Op {
+                inside: HEAP.gate.enter(reg),
+                local: reg.local(),
+                thread: Some(t),
+            };
+            if op.inside.in_pause() {
+                t.pause_ops.set(t.pause_ops.get() + 1);
+            }
+            f(&op)
+        },
+    )
 }
 
 /// [`op`] once this thread's thread-local is destroyed (H3).

@@ -31,23 +31,34 @@ enum Last {
 /// # Safety
 ///
 /// The caller owns one strong count of `h` and does not use it afterwards.
+#[inline]
 pub(crate) unsafe fn drop_strong(h: HeaderPtr) {
     // SAFETY: the caller's strong count keeps the block allocated (Y1).
     let hd = unsafe { h.as_ref() };
     let last = op(|op| {
-        if !hd.counts.dec_strong(&op.inside) {
-            return Last::No;
+        if hd.counts.dec_strong(&op.inside) {
+            at_zero(op, hd, h)
+        } else {
+            Last::No
         }
-        if op.in_pause() {
-            if let Some(t) = op.thread {
-                t.deferred.borrow_mut().push(h);
-            }
-            return Last::Deferred;
-        }
-        gone(op, hd, h)
     });
-    // SAFETY: the gated step's verdict, on a block this count kept.
-    unsafe { finish(h, last) };
+    if !matches!(last, Last::No) {
+        // SAFETY: the gated step's verdict, on a block this count kept.
+        unsafe { finish(h, last) };
+    }
+}
+
+/// The gated step at count zero.
+#[cold]
+#[inline(never)]
+fn at_zero(op: &super::heap::Op<'_>, hd: &Header, h: HeaderPtr) -> Last {
+    if op.in_pause() {
+        if let Some(t) = op.thread {
+            t.deferred.borrow_mut().push(h);
+        }
+        return Last::Deferred;
+    }
+    gone(op, hd, h)
 }
 
 /// The gated step at count zero, outside a pause.
@@ -74,6 +85,8 @@ fn gone(op: &super::heap::Op<'_>, hd: &Header, h: HeaderPtr) -> Last {
 ///
 /// `last` is what the gated step found for `h`, whose block the caller's
 /// count kept allocated.
+#[cold]
+#[inline(never)]
 unsafe fn finish(h: HeaderPtr, last: Last) {
     match last {
         Last::No | Last::Deferred => {}

@@ -140,3 +140,64 @@ fn the_collecting_thread_passes_its_own_gate() {
         op.join().unwrap();
     });
 }
+
+/// A thread's data as the heap keeps it: written inside the gate, read by
+/// pauses, with the exit flag (heap H3).
+struct Local {
+    nursery: UnsafeCell<u64>,
+    exited: loom::sync::atomic::AtomicBool,
+}
+
+// SAFETY: as `Graph`: only touched under the gate's exclusion.
+unsafe impl Sync for Local {}
+
+#[test]
+fn a_thread_that_exits_during_a_collection_hands_over_what_it_holds() {
+    use core::sync::atomic::Ordering::Relaxed;
+    model(|| {
+        let gate: Arc<Gate<Local>> = Arc::new(Gate::new());
+        let g = gate.clone();
+        let exiting = thread::spawn(move || {
+            let reg = g.register(Local {
+                nursery: UnsafeCell::new(0),
+                exited: loom::sync::atomic::AtomicBool::new(false),
+            });
+            let inside = g.enter(&reg);
+            // SAFETY: inside the gate (G1), checked by loom.
+            reg.local().nursery.with_mut(|n| unsafe { *n = 7 });
+            reg.local().exited.store(true, Relaxed);
+            drop(inside);
+            reg.retire();
+        });
+        let reg = gate.register(Local {
+            nursery: UnsafeCell::new(0),
+            exited: loom::sync::atomic::AtomicBool::new(false),
+        });
+        // One collection racing with the exit, one after it.
+        let mut handed = 0;
+        let stopped = gate.stop(&reg);
+        for l in stopped.locals() {
+            // SAFETY: the graph is stopped, checked by loom.
+            handed += l.nursery.with_mut(|n| unsafe { core::mem::take(&mut *n) });
+        }
+        stopped.retire(|l| l.exited.load(Relaxed));
+        drop(stopped);
+        exiting.join().unwrap();
+        let stopped = gate.stop(&reg);
+        for l in stopped.locals() {
+            // SAFETY: as above.
+            handed += l.nursery.with_mut(|n| unsafe { core::mem::take(&mut *n) });
+        }
+        stopped.retire(|l| l.exited.load(Relaxed));
+        drop(stopped);
+        // Read exactly once, by whichever pause came after the write; and a
+        // retired slot is gone once a pause saw it exited.
+        assert_eq!(handed, 7);
+        let stopped = gate.stop(&reg);
+        assert_eq!(
+            stopped.locals().count(),
+            1,
+            "only the collector's slot is left"
+        );
+    });
+}
