@@ -12,6 +12,8 @@ mod anchor;
 mod contenders;
 mod report;
 mod svg;
+mod sync_contenders;
+mod sync_workloads;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -80,8 +82,10 @@ pub const CONTENDERS: [(&str, &str); 7] = [
 /// The peers (for "fastest peer").
 pub const PEERS: [&str; 5] = ["gc", "bacon", "rust-cc", "dumpster", "gcmodule"];
 
-/// A job: (key, in-child timed iterations per phase).
-pub const JOBS: [(&str, usize); 12] = [
+/// A job: (key, in-child timed iterations per phase). The `sync_*` jobs
+/// run for the thread-safe contenders, paired with `Arc` (see
+/// [`sync_workloads`]).
+pub const JOBS: [(&str, usize); 18] = [
     ("alloc_drop", 5),
     ("alloc_drop_leaf", 5),
     ("clone_drop", 9),
@@ -94,6 +98,12 @@ pub const JOBS: [(&str, usize); 12] = [
     ("grow", 3),
     ("grow_cyclic", 3),
     ("churn", 1),
+    ("sync_clone_drop", 9),
+    ("sync_clone_drop_2t_own", 5),
+    ("sync_clone_drop_4t_own", 5),
+    ("sync_clone_drop_2t_shared", 5),
+    ("sync_clone_drop_4t_shared", 5),
+    ("sync_cycles", 1),
 ];
 /// The live-heap jobs, run for Rc and gc-core only (the SPEC rows compare
 /// gc-core with Rc; see [`contenders::Live`]).
@@ -110,7 +120,7 @@ pub struct Run {
 /// Every run: `[job][contender] -> runs by round` (a contender that fails
 /// is not run again in later rounds: stack overflows are deterministic).
 /// Rc's runs are kept per partner: `rc~gc-core` holds the Rc runs paired
-/// with gc-core's, one per round.
+/// with gc-core's, one per round (`arc~gc-core` for the `sync_*` jobs).
 pub type Results = BTreeMap<String, BTreeMap<String, Vec<Run>>>;
 
 fn child_main(args: &[String]) -> ! {
@@ -165,6 +175,7 @@ fn run_live<C: Live>(job: &str, iters: usize) {
 
 fn dispatch(job: &str, who: &str, iters: usize) {
     match who {
+        _ if sync_workloads::is_sync(job) => sync_workloads::dispatch(job, who, iters),
         "rc" => run_live::<rc::C>(job, iters),
         "gc-core" => run_live::<gc_core_::C>(job, iters),
         _ if LIVE_JOBS.contains(&job) => panic!("{job} runs for rc and gc-core only"),
@@ -404,9 +415,10 @@ fn usage() -> String {
     format!(
         "usage: bench [--rounds N] [--only JOB,JOB] [--alloc system|mimalloc|both] [--no-write]\n             \
          [--no-callgrind] [--no-anchor]\n       bench --child JOB CONTENDER ITERS\n\
-         jobs: {}\ncontenders: {} (grow, grow_cyclic, churn: rc and gc-core only)",
+         jobs: {}\ncontenders: {} (grow, grow_cyclic, churn: rc and gc-core only; sync_*: {})",
         JOBS.map(|j| j.0).join(", "),
-        CONTENDERS.map(|c| c.0).join(", ")
+        CONTENDERS.map(|c| c.0).join(", "),
+        sync_contenders::SYNC_CONTENDERS.map(|c| c.0).join(", ")
     )
 }
 
@@ -489,9 +501,15 @@ fn child_exe(alloc: Alloc) -> Result<PathBuf, String> {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target);
+    // This binary's features, but for the allocator.
+    let mut features = Vec::new();
     if alloc == Alloc::Mimalloc {
-        cmd.args(["--features", "mimalloc"]);
+        features.push("mimalloc");
     }
+    if sync_contenders::GC_CORE_SYNC {
+        features.push("gc-core-sync");
+    }
+    cmd.args(["--no-default-features", "--features", &features.join(",")]);
     eprintln!(
         "building the {} child binary in {}",
         alloc.key(),
@@ -515,8 +533,21 @@ struct Suite {
     gate: Gate,
 }
 
-/// The contenders run on `job` besides Rc (its partner in every pair).
+/// The baseline of `job`, the partner in every pair: Rc, or Arc for the
+/// `sync_*` jobs.
+pub fn baseline(job: &str) -> &'static str {
+    if sync_workloads::is_sync(job) {
+        "arc"
+    } else {
+        "rc"
+    }
+}
+
+/// The contenders run on `job` besides its baseline.
 fn contenders_of(job: &str) -> Vec<&'static str> {
+    if sync_workloads::is_sync(job) {
+        return sync_workloads::contenders();
+    }
     if LIVE_JOBS.contains(&job) {
         return vec!["gc-core"];
     }
@@ -541,10 +572,11 @@ fn run_rounds(
     let others = contenders_of(job);
     for r in 0..rounds {
         // Rotate the order each round so no contender always runs first.
-        // Each contender's run is paired with an Rc run right next to it
-        // (Rc first in even rounds, second in odd ones); the ratio to Rc
-        // is taken within each pair. `young_with_old_heap` needs no
-        // partner: its child measures both sides.
+        // Each contender's run is paired with an Rc (for `sync_*`: Arc)
+        // run right next to it (Rc first in even rounds, second in odd
+        // ones); the ratio to Rc is taken within each pair.
+        // `young_with_old_heap` needs no partner: its child measures both
+        // sides.
         for k in 0..others.len() {
             let who = others[(k + r) % others.len()];
             let per = results.entry(job.to_string()).or_default();
@@ -555,11 +587,12 @@ fn run_rounds(
             {
                 continue;
             }
-            let partner = (!young).then_some((job, "rc"));
+            let base = baseline(job);
+            let partner = (!young).then_some((job, base));
             let (rc, run) = gate.run_pair((job, who), partner, iters, r % 2 == 0);
             per.entry(who.to_string()).or_default().push(run);
             if let Some(rc) = rc {
-                per.entry(format!("rc~{who}")).or_default().push(rc);
+                per.entry(format!("{base}~{who}")).or_default().push(rc);
             }
         }
     }

@@ -1,9 +1,11 @@
 //! Tables (stdout and BENCHMARKS.md), the SPEC targets, and the chart data.
-//! The live-heap jobs' part is in `report/live.rs`, BENCHMARKS.md's frame
-//! (run, method, machine, versions) in `report/markdown.rs`.
+//! The live-heap jobs' part is in `report/live.rs`, the `sync_*` jobs' in
+//! `report/sync.rs`, BENCHMARKS.md's frame (run, method, machine,
+//! versions) in `report/markdown.rs`.
 
 mod live;
 mod markdown;
+mod sync;
 
 pub use markdown::markdown;
 
@@ -21,7 +23,11 @@ pub type Row = (String, String, String, bool);
 #[derive(Clone, Copy)]
 pub enum Base {
     Rc,
+    /// The `sync_*` jobs' baseline, paired like Rc.
+    Arc,
     FastestPeer,
+    /// One named contender, within each round.
+    Of(&'static str),
 }
 
 pub struct Report<'a> {
@@ -48,6 +54,12 @@ pub mod spec {
     pub const MEMORY: f64 = 48.0;
     /// Bytes per pointer-free value, × Rc.
     pub const MEMORY_LEAF: f64 = 0.6;
+    /// `sync_clone_drop`, × Arc.
+    pub const SYNC_CLONE: f64 = 1.00;
+    /// `sync_clone_drop_2t_own`, × Arc.
+    pub const SYNC_CLONE_2T: f64 = 1.10;
+    /// `sync_cycles` collect, × `dumpster::sync`.
+    pub const SYNC_CYCLES: f64 = 0.50;
 }
 
 /// One group of bars in the chart.
@@ -105,15 +117,16 @@ impl<'a> Report<'a> {
         Some((g / r, g, r))
     }
 
-    /// All runs of `who` in `job` (for Rc: its runs paired with every other
-    /// contender).
+    /// All runs of `who` in `job` (for Rc and Arc: their runs paired with
+    /// every other contender).
     fn runs(&self, job: &str, who: &str) -> Vec<&Run> {
         let Some(m) = self.r.get(job) else {
             return Vec::new();
         };
-        if who == "rc" {
+        if who == "rc" || who == "arc" {
+            let prefix = format!("{who}~");
             m.iter()
-                .filter(|(k, _)| k.starts_with("rc~"))
+                .filter(|(k, _)| k.starts_with(&prefix))
                 .flat_map(|(_, v)| v.iter())
                 .collect()
         } else {
@@ -139,7 +152,7 @@ impl<'a> Report<'a> {
         if runs.is_empty() {
             return Err("not run".into());
         }
-        if who == "rc" && metric == "collect" {
+        if (who == "rc" || who == "arc") && metric == "collect" {
             return Err("n/a (leaks)".into());
         }
         let mut v: Vec<f64> = runs
@@ -194,8 +207,14 @@ impl<'a> Report<'a> {
         self.value(job, who, metric).ok()?;
         let v: Vec<f64> = match base {
             Base::Rc if who == "rc" => vec![1.0],
-            Base::Rc => {
-                let rc = self.r.get(job)?.get(&format!("rc~{who}"))?;
+            Base::Arc if who == "arc" => vec![1.0],
+            Base::Rc | Base::Arc => {
+                let base = if matches!(base, Base::Rc) {
+                    "rc"
+                } else {
+                    "arc"
+                };
+                let rc = self.r.get(job)?.get(&format!("{base}~{who}"))?;
                 let mine = self.r.get(job)?.get(who)?;
                 mine.iter()
                     .zip(rc)
@@ -209,6 +228,11 @@ impl<'a> Report<'a> {
                         .filter_map(|p| self.at(job, p, metric, r))
                         .min_by(f64::total_cmp)?;
                     Some(self.at(job, who, metric, r)? / best)
+                })
+                .collect(),
+            Base::Of(peer) => (0..self.rounds(job))
+                .filter_map(|r| {
+                    Some(self.at(job, who, metric, r)? / self.at(job, peer, metric, r)?)
                 })
                 .collect(),
         };
@@ -421,6 +445,7 @@ impl<'a> Report<'a> {
         }
         self.grow_table(&mut s);
         self.churn_table(&mut s);
+        self.sync_tables(&mut s);
         if let Some(t) = self.targets() {
             let _ = writeln!(s, "### SPEC performance contract: gc-core\n");
             let _ = writeln!(s, "| workload | target | measured | result |");
@@ -535,6 +560,7 @@ impl<'a> Report<'a> {
             t.push(self.memory_leaf_row());
         }
         t.extend(self.live_targets());
+        t.extend(self.sync_targets());
         (!t.is_empty()).then_some(t)
     }
 
@@ -662,6 +688,7 @@ impl<'a> Report<'a> {
             });
         }
         gs.extend(self.live_groups());
+        gs.extend(self.sync_groups());
         gs
     }
 }

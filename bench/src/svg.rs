@@ -19,8 +19,11 @@ fn x(v: f64) -> f64 {
     X0 + (v.ln() - LO.ln()) / (HI.ln() - LO.ln()) * (X1 - X0)
 }
 
+/// A contender's colour; its thread-safe pointer ("gc-core sync::Gc",
+/// "dumpster::sync", ...) gets the crate's.
 fn color(name: &str) -> &'static str {
-    match name {
+    let krate = name.split([' ', ':']).next().unwrap_or(name);
+    match krate {
         "gc-core" => "#d62728",
         "gc" => "#1f77b4",
         "bacon_rajan_cc" => "#ff7f0e",
@@ -56,7 +59,7 @@ pub fn chart(groups: &[Group]) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<text x="{X0}" y="38" fill="#555">dashed line = gc-core's SPEC target; ratios are medians of paired (× Rc) or same-round (× fastest peer) ratios; (ms) groups: durations</text>"##
+        r##"<text x="{X0}" y="38" fill="#555">dashed line = gc-core's SPEC target; ratios are medians of paired (× Rc, × Arc) or same-round (× fastest peer, × dumpster::sync) ratios; (ms) groups: durations</text>"##
     );
     // Grid.
     let grid_bottom = top + body;

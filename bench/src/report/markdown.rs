@@ -94,7 +94,7 @@ pub fn markdown(
     let _ = writeln!(
         s,
         "# Benchmarks\n\n\
-         gc-core against `std::rc::Rc` and the peer crates on the same workloads, in one run, on one machine. \
+         gc-core against `std::rc::Rc` (`std::sync::Arc` for the thread-safe `sync_*` rows) and the peer crates on the same workloads, in one run, on one machine. \
          This file and [`bench/ratios.svg`](bench/ratios.svg) are written by the benchmark itself; do not edit by hand.\n\n\
          ```sh\ncargo run --release --manifest-path bench/Cargo.toml\n```\n\n\
          Run of {date}, gc-core at commit `{git}`{}; {} rounds; whole run {:.0} s. Every workload runs twice: \
@@ -161,8 +161,9 @@ pub fn markdown(
          - Memory: `VmHWM` after allocating minus `VmRSS` before, divided by {N}; the `Vec` of handles is allocated \
          and its pages touched before the baseline. glibc malloc adds 8 bytes per block and rounds to 16, minimum 32.\n\
          - bacon_rajan_cc and gcmodule get hand-written `Trace` impls (bacon's derive is for syn 0.11; gcmodule's derive \
-         recurses forever on recursive types, its docs say to write the impl by hand). gcmodule is built without its \
-         default `sync` feature (only the single-threaded `Cc` is used).\n\
+         recurses forever on recursive types, its docs say to write the impl by hand). gcmodule is built with its \
+         `sync` feature, for `ThreadedCc` on the `sync_*` rows; the feature leaves its single-threaded `Cc` as it was (the \
+         same instructions per op under callgrind on `alloc_drop`, `clone_drop` and `cycles` with and without it).\n\
          - Allocators: the system allocator is glibc malloc; mimalloc is the `mimalloc` crate as \
          `#[global_allocator]` (cargo feature `mimalloc` of the bench crate). The parent runs its own binary for \
          one and builds the other with `cargo build --release [--features mimalloc] --target-dir bench/target/ALLOC`. \
@@ -173,6 +174,16 @@ pub fn markdown(
          program that never calls `collect()`. Rc leaks `churn`'s replaced rings: \"what the same code costs without \
          a collector\". `churn`'s pause and tracked-object verdicts use gc-core's median over rounds, except \
          tracked ÷ live, which counts its worst round (\"at all times\").\n\
+         - The `sync_*` rows compare thread-safe pointers with `std::sync::Arc`, each run paired with an Arc run \
+         next to it as the other rows are with Rc: gc-core's `sync::Gc`, `dumpster::sync::Gc`, and gcmodule's \
+         `ThreadedCc`, all in one process-wide `ThreadedObjectSpace` (values reached through `borrow()`, which \
+         takes the space's collector lock for reading, as every drop does). The cell is std's `Mutex` for everyone. \
+         Clone + drop leaves automatic collection at each crate's default; `sync_cycles` switches it off (gc-core \
+         `sync::disable()`, dumpster `sync::set_collect_condition(never)`; gcmodule has none) and counts, by the \
+         nodes' own drop, the rings each collection freed: a collection that frees fewer than all of them reports \
+         no time. In the threaded rows the threads are started once per child and released together by a barrier \
+         for each iteration; each notes its own start and finish, and the iteration takes from the first start to \
+         the last finish.\n\
          - The bench crate is its own workspace (`bench/Cargo.toml`), built with `[profile.release] debug = 1`.\n",
         info.rounds,
         crate::GATE_CORES,
