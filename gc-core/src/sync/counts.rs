@@ -175,6 +175,7 @@ impl Counts {
 
     /// One strong handle less. `true` if it was the last: the caller now
     /// owns the value and drops it after leaving the gate (C1).
+    #[inline]
     pub(crate) fn dec_strong(&self, _: &Inside<'_>) -> bool {
         let old = self.strong.fetch_sub(1, Release);
         debug_assert!(
@@ -192,6 +193,7 @@ impl Counts {
 
     /// A strong handle from a weak one: fails on a zero count (C1), on a
     /// condemned object (C3) and at the limit (C4).
+    #[inline]
     pub(crate) fn upgrade(&self, _: &Inside<'_>) -> bool {
         let mut s = self.strong.load(Relaxed);
         loop {

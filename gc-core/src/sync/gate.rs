@@ -197,7 +197,13 @@ impl<L> Gate<L> {
     /// do not nest, since none runs user code.
     #[inline]
     pub(crate) fn enter<'s>(&self, reg: &'s Registration<'_, L>) -> Inside<'s> {
-        let slot = &*reg.slot;
+        self.enter_slot(&reg.slot)
+    }
+
+    /// [`Gate::enter`] through the slot of a registration of this gate that
+    /// outlives the result.
+    #[inline]
+    pub(crate) fn enter_slot<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
         match slot.state.load(Relaxed) {
             COLLECTING => return Inside { slot: None },
             s => debug_assert_eq!(s, OUTSIDE, "gate: operations do not nest"),
@@ -273,6 +279,12 @@ impl<L> Gate<L> {
 }
 
 impl<L> Registration<'_, L> {
+    /// The slot, for [`Gate::enter_slot`] (it lives as long as the
+    /// registration).
+    pub(crate) fn slot(&self) -> &Slot<L> {
+        &self.slot
+    }
+
     /// This thread's data. Its owner reads or writes it only inside the
     /// gate (with an [`Inside`] of this registration).
     pub(crate) fn local(&self) -> &L {
@@ -284,6 +296,14 @@ impl<L> Registration<'_, L> {
     /// time. The slot must be outside (G4).
     pub(crate) fn retire(mut self) {
         self.deregister = false;
+    }
+}
+
+impl<L> Slot<L> {
+    /// The thread's data (see [`Registration::local`]).
+    #[inline]
+    pub(crate) fn local(&self) -> &L {
+        &self.local
     }
 }
 

@@ -280,14 +280,14 @@ fn list_new(h: HeaderPtr) {
         let listed = op(|op| {
             if op.has_room() {
                 op.list(h);
-                Ok(heap::count_allocation(op.thread))
+                Ok(())
             } else {
                 Err(op.capacity())
             }
         });
         match listed {
-            Ok(due) => {
-                if due {
+            Ok(()) => {
+                if heap::count_allocation() {
                     super::collect();
                 }
                 return;

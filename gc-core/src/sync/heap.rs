@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::boxed::{HeaderPtr, LISTED};
-use super::gate::{Gate, Inside, Registration, Stopped};
+use super::gate::{Gate, Inside, Registration, Slot, Stopped};
 
 /// One thread's data at the gate (H1, H3).
 #[derive(Debug, Default)]
@@ -137,8 +137,9 @@ impl Thread {
 
 impl Drop for Thread {
     fn drop(&mut self) {
-        // The fast path no longer finds this thread's state (`op`).
+        // The fast paths no longer find this thread's state (`op`).
         CURRENT.set(core::ptr::null());
+        SLOT.set(core::ptr::null());
         self.flush();
         if let Some(reg) = self.reg.take() {
             retire(reg);
@@ -162,6 +163,9 @@ thread_local! {
     /// start of its destructor: the operations' fast way to it (a
     /// thread-local with no destructor needs no liveness check).
     static CURRENT: Cell<*const Thread> = const { Cell::new(core::ptr::null()) };
+    /// The slot of `THREAD`'s registration, null while `CURRENT` is: what
+    /// an operation needs, one load away.
+    static SLOT: Cell<*const Slot<Local>> = const { Cell::new(core::ptr::null()) };
 }
 
 /// Runs `f` with this thread's state, or `None` once it is destroyed.
@@ -182,6 +186,7 @@ fn with_thread_slow<R>(f: impl FnOnce(Option<&Thread>) -> R) -> R {
     let mut f = Some(f);
     let r = THREAD.try_with(|t| {
         CURRENT.set(core::ptr::from_ref(t));
+        SLOT.set(core::ptr::from_ref(t.reg().slot()));
         (f.take().expect("called once"))(Some(t))
     });
     match r {
@@ -194,8 +199,6 @@ fn with_thread_slow<R>(f: impl FnOnce(Option<&Thread>) -> R) -> R {
 pub(crate) struct Op<'t> {
     pub(crate) inside: Inside<'t>,
     local: &'t Local,
-    /// The thread's state, `None` if destroyed already.
-    pub(crate) thread: Option<&'t Thread>,
 }
 
 impl Op<'_> {
@@ -296,24 +299,52 @@ impl Op<'_> {
 )]
 #[inline(always)]
 pub(crate) fn op<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
-    with_thread(
-        #[inline(always)]
-        |t| {
-            let Some(t) = t else {
-                return op_unregistered(f);
-            };
-            let reg = t.reg();
-            let op = Op {
-                inside: HEAP.gate.enter(reg),
-                local: reg.local(),
-                thread: Some(t),
-            };
-            if op.inside.in_pause() {
-                t.pause_ops.set(t.pause_ops.get() + 1);
-            }
-            f(&op)
-        },
-    )
+    let slot = SLOT.get();
+    if slot.is_null() {
+        return op_slow(f);
+    }
+    // SAFETY: `SLOT` holds the slot of `THREAD`'s registration only while
+    // `THREAD` lives (set with `CURRENT`, cleared first thing in its
+    // destructor), and the registration keeps its slot.
+    let slot = unsafe { &*slot };
+    let op = Op {
+        inside: HEAP.gate.enter_slot(slot),
+        local: slot.local(),
+    };
+    if op.inside.in_pause() {
+        count_pause_op();
+    }
+    f(&op)
+}
+
+/// [`op`] before this thread's state is initialised, or once it is gone.
+#[cold]
+#[inline(never)]
+fn op_slow<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
+    with_thread(|t| {
+        let Some(t) = t else {
+            return op_unregistered(f);
+        };
+        let reg = t.reg();
+        let op = Op {
+            inside: HEAP.gate.enter(reg),
+            local: reg.local(),
+        };
+        if op.inside.in_pause() {
+            count_pause_op();
+        }
+        f(&op)
+    })
+}
+
+/// Counts an operation of the collecting thread during its own pause.
+#[cold]
+fn count_pause_op() {
+    with_thread(|t| {
+        if let Some(t) = t {
+            t.pause_ops.set(t.pause_ops.get() + 1);
+        }
+    });
 }
 
 /// [`op`] once this thread's thread-local is destroyed (H3).
@@ -328,7 +359,6 @@ fn op_unregistered<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
         let op = Op {
             inside: HEAP.gate.enter(&reg),
             local: reg.local(),
-            thread: None,
         };
         f(&op)
     };
@@ -336,27 +366,28 @@ fn op_unregistered<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
     r
 }
 
-/// Counts one tracked allocation; `true` if an automatic collection is due.
-pub(crate) fn count_allocation(t: Option<&Thread>) -> bool {
-    let Some(t) = t else {
-        return false;
-    };
-    let n = t.allocs.get() + 1;
-    if n < FLUSH {
-        t.allocs.set(n);
-        return false;
-    }
-    t.allocs.set(0);
-    let total = HEAP.allocated.fetch_add(n, Relaxed) + n;
-    HEAP.enabled.load(Relaxed)
-        && total
-            >= HEAP
-                .threshold
-                .load(Relaxed)
-                .max(HEAP.survivors.load(Relaxed) / 4)
+/// Counts one tracked allocation of this thread; `true` if an automatic
+/// collection is due.
+pub(crate) fn count_allocation() -> bool {
+    with_thread(|t| t.is_some_and(Thread::count_allocation))
 }
 
 impl Thread {
+    fn count_allocation(&self) -> bool {
+        let n = self.allocs.get() + 1;
+        if n < FLUSH {
+            self.allocs.set(n);
+            return false;
+        }
+        self.allocs.set(0);
+        let total = HEAP.allocated.fetch_add(n, Relaxed) + n;
+        let due = HEAP
+            .threshold
+            .load(Relaxed)
+            .max(HEAP.survivors.load(Relaxed) / 4);
+        HEAP.enabled.load(Relaxed) && total >= due
+    }
+
     /// Adds the unflushed allocations to the heap's counter.
     fn flush(&self) {
         let n = self.allocs.replace(0);
