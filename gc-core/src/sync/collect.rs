@@ -218,6 +218,34 @@ fn retain(list: &mut Vec<HeaderPtr>, mut keep: impl FnMut(HeaderPtr) -> bool) {
     list.truncate(w);
 }
 
+/// The members of one analysis: all of a list, or the objects at some of
+/// its positions.
+#[derive(Clone, Copy)]
+enum Members<'m> {
+    All(usize),
+    Some(&'m [usize]),
+}
+
+impl Members<'_> {
+    fn len(self) -> usize {
+        match self {
+            Members::All(n) => n,
+            Members::Some(p) => p.len(),
+        }
+    }
+
+    /// The list position of member `m`.
+    fn position(self, m: usize) -> usize {
+        match self {
+            Members::All(_) => m,
+            Members::Some(p) => p[m],
+        }
+    }
+}
+
+/// No member: an edge to an object outside the analysis.
+const NONE: u32 = u32::MAX;
+
 /// Trial deletion over the members of `list` (all of it, or the objects at
 /// `only`, each of which holds one collector count to discount); returns
 /// the garbage: indexes into `list`, or into `only`.
@@ -232,17 +260,24 @@ fn analyse(
     t: &Thread,
     only: Option<&[usize]>,
 ) -> Vec<usize> {
-    let members: Vec<usize> = match only {
-        Some(p) => p.to_vec(),
-        None => (0..list.len()).collect(),
+    let members = match only {
+        Some(p) => Members::Some(p),
+        None => Members::All(list.len()),
     };
+    let n = members.len();
     let discount = u32::from(only.is_some());
-    // `slot[i]`: the member index of list position `i`, or `u32::MAX`.
-    let mut slot = vec![u32::MAX; list.len()];
-    let mut refs = Vec::with_capacity(members.len());
-    for (m, &i) in members.iter().enumerate() {
+    // `slot[i]`: the member at list position `i` (only for `Some`).
+    let mut slot = Vec::new();
+    if let Members::Some(p) = members {
+        slot = vec![NONE; list.len()];
+        for (m, &i) in p.iter().enumerate() {
+            slot[i] = u32::try_from(m).expect("fewer than u32::MAX members");
+        }
+    }
+    let mut refs = Vec::with_capacity(n);
+    for m in 0..n {
         // SAFETY: listed blocks are allocated (the list's weak count).
-        let hd = unsafe { list[i].as_ref() };
+        let hd = unsafe { list[members.position(m)].as_ref() };
         let c = hd.counts.count(stopped);
         let r = if c == 0 || hd.counts.is_detached(stopped) {
             OUT
@@ -250,42 +285,36 @@ fn analyse(
             c - discount.min(c)
         };
         refs.push(r);
-        slot[i] = u32::try_from(m).expect("fewer than u32::MAX members");
     }
     let mut tracer = Tracer::for_sync();
-    let mut starts = Vec::with_capacity(members.len() + 1);
+    let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
     let ops = t.pause_ops.get();
-    let mut broken = false;
-    for (m, &i) in members.iter().enumerate() {
-        starts.push(tracer.sync_edges.len());
+    for m in 0..n {
+        starts.push(edge_index(tracer.sync_edges.len()));
         if refs[m] == OUT {
             continue;
         }
         tracer.keep_current = false;
         // SAFETY: a member has a count (not dying, C1) and is not detached
         // (C5); during the pause no other thread changes a count, and this
-        // thread's own operations are counted (`broken` below) and its last
-        // drops deferred, so its value stays initialised and its block
+        // thread's own operations are counted (checked just below) and its
+        // last drops deferred, so its value stays initialised and its block
         // allocated until the pause ends, after the tracer is gone.
-        unsafe { Header::trace(list[i], &mut tracer) };
+        unsafe { Header::trace(list[members.position(m)], &mut tracer) };
         if !tracer.end_object() || tracer.unreadable || t.pause_ops.get() != ops {
-            broken = true;
-            break;
+            return Vec::new();
         }
         if tracer.keep_current {
             refs[m] = KEEP;
         }
     }
-    if broken {
-        return Vec::new();
-    }
-    starts.push(tracer.sync_edges.len());
+    starts.push(edge_index(tracer.sync_edges.len()));
     // Resolve each edge to a member (or none), subtracting it.
-    let mut targets = Vec::with_capacity(tracer.sync_edges.len());
+    let mut targets: Vec<u32> = Vec::with_capacity(tracer.sync_edges.len());
     for &block in &tracer.sync_edges {
-        let target = resolve(list, &slot, block.cast(), stopped);
-        if let Some(m) = target {
-            let r = &mut refs[m];
+        let target = resolve(list, members, &slot, block.cast(), stopped);
+        if target != NONE {
+            let r = &mut refs[target as usize];
             if *r == 0 {
                 // Reported more often than it is referenced: keep it.
                 *r = KEEP;
@@ -297,50 +326,61 @@ fn analyse(
     }
     drop(tracer);
     mark(&mut refs, &starts, &targets);
-    (0..members.len())
+    (0..n)
         .filter(|&m| refs[m] != DONE && refs[m] != OUT)
-        .map(|m| if only.is_some() { m } else { members[m] })
         .collect()
 }
 
-/// The member an edge to the block `h` reaches, if any; an edge to a
-/// detached object shows that its `&mut` has ended (C5).
+/// An index into the recorded edges, as the analysis stores it.
+///
+/// # Panics
+///
+/// Panics past `u32::MAX` edges in one analysis.
+fn edge_index(i: usize) -> u32 {
+    u32::try_from(i).expect("sync::collect: more than u32::MAX edges in one analysis")
+}
+
+/// The member an edge to the block `h` reaches ([`NONE`] if none); an edge
+/// to a detached object shows that its `&mut` has ended (C5).
 fn resolve(
     list: &[HeaderPtr],
+    members: Members<'_>,
     slot: &[u32],
     h: *const Header,
     stopped: &Stopped<'_, Local>,
-) -> Option<usize> {
+) -> u32 {
     // SAFETY: `h` is the block of a handle reported from inside a traced
     // member's value, which the held guards kept in place (step S2): that
     // handle holds a strong count, so the block is allocated (Y1).
     let hd = unsafe { &*h };
     let pos = hd.pos();
     if list.get(pos).map(|p| p.as_ptr().cast_const()) != Some(h) {
-        return None;
+        return NONE;
     }
     if hd.counts.is_detached(stopped) {
         hd.counts.attach_stopped(stopped);
     }
-    match slot[pos] {
-        u32::MAX => None,
-        m => Some(m as usize),
+    match members {
+        // A list position below `u32::MAX` (`Header::set_pos`).
+        Members::All(_) => edge_index(pos),
+        Members::Some(_) => slot[pos],
     }
 }
 
 /// Marks everything a member with a positive remainder reaches (`DONE`).
-fn mark(refs: &mut [u32], starts: &[usize], targets: &[Option<usize>]) {
-    let mut stack: Vec<usize> = Vec::new();
+fn mark(refs: &mut [u32], starts: &[u32], targets: &[u32]) {
+    let mut stack: Vec<u32> = Vec::new();
     for (m, r) in refs.iter_mut().enumerate() {
         if *r != 0 && *r != OUT {
             *r = DONE;
-            stack.push(m);
+            stack.push(edge_index(m));
         }
     }
     while let Some(m) = stack.pop() {
-        for &t in targets[starts[m]..starts[m + 1]].iter().flatten() {
-            if refs[t] != DONE && refs[t] != OUT {
-                refs[t] = DONE;
+        let m = m as usize;
+        for &t in &targets[starts[m] as usize..starts[m + 1] as usize] {
+            if t != NONE && refs[t as usize] != DONE && refs[t as usize] != OUT {
+                refs[t as usize] = DONE;
                 stack.push(t);
             }
         }

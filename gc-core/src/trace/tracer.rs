@@ -22,8 +22,11 @@ use core::cell::{Ref, RefCell};
 use core::marker::PhantomData;
 use std::sync::{Mutex, RwLock, TryLockError};
 
+mod guards;
 mod members;
 mod sync;
+
+use guards::Guard;
 
 use super::Trace;
 use crate::gc_box::{Counts, HeadPtr};
@@ -87,10 +90,6 @@ impl Edge {
         }
     }
 }
-
-/// A guard whose only job is to be dropped later (a lock guard).
-trait Held {}
-impl<T: ?Sized> Held for T {}
 
 /// Receives the edges a [`Trace`] impl reports.
 ///
@@ -183,7 +182,7 @@ pub struct Tracer<'a> {
     /// Borrow guards of `RefCell`s, held until the tracing phase ends.
     cells: Vec<Ref<'a, ()>>,
     /// Lock guards, held until the tracing phase ends.
-    locks: Vec<Box<dyn Held + 'a>>,
+    locks: Vec<Guard<'a>>,
     /// User code may still run in this tracing phase: the cell impls hold
     /// the guards under which they reported counted handles.
     hold: bool,
@@ -392,7 +391,7 @@ impl<'a> Tracer<'a> {
             }
         };
         let value = core::ptr::from_ref::<G::Target>(&guard);
-        self.locks.push(Box::new(guard));
+        self.locks.push(Guard::new(guard));
         // SAFETY: as in `borrow`: the lock is held in `self.locks` until the
         // tracing phase ends (step S2), no shorter than any use of the
         // reference.
@@ -609,7 +608,7 @@ impl<'a> Tracer<'a> {
     {
         let value = core::ptr::from_ref::<G::Target>(&guard);
         let mark = self.guard_mark();
-        self.locks.push(Box::new(guard));
+        self.locks.push(Guard::new(guard));
         // SAFETY: as in `trace_borrowed`: the guard is held at least until
         // this trace returns (step S2).
         let value: &'a G::Target = unsafe { &*value };
