@@ -282,3 +282,42 @@ fn a_long_list_drops_and_a_long_ring_collects_on_a_small_stack() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn a_trace_that_clones_a_handle_during_the_pause_keeps_everything() {
+    use std::sync::atomic::AtomicBool;
+    let _s = serial();
+    static STASH: Mutex<Vec<Gc<Evil>>> = Mutex::new(Vec::new());
+    static ARMED: AtomicBool = AtomicBool::new(true);
+    struct Evil {
+        me: RwLock<Option<Gc<Evil>>>,
+    }
+    impl Trace for Evil {
+        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+            // Counted (the tracer holds a read guard), then cloned under a
+            // second read guard: a new handle the copied count lacks.
+            self.me.trace(tracer);
+            if ARMED.load(SeqCst)
+                && let Some(me) = &*self.me.read().unwrap()
+            {
+                STASH.lock().unwrap().push(me.clone());
+            }
+        }
+    }
+    let e = Gc::new(Evil {
+        me: RwLock::new(None),
+    });
+    *e.me.write().unwrap() = Some(e.clone());
+    drop(e);
+    assert_eq!(
+        collect(),
+        0,
+        "the analysis saw its own clone and kept everything"
+    );
+    let stashed = STASH.lock().unwrap().pop().expect("the trace ran");
+    assert!(!Gc::is_dead(&stashed), "the stashed handle is live");
+    assert!(stashed.me.read().unwrap().is_some(), "and its value intact");
+    ARMED.store(false, SeqCst);
+    drop(stashed);
+    assert_eq!(collect(), 1);
+}
