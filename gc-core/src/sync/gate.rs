@@ -88,20 +88,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One thread's state at the gate, and `local`: data of that thread that
 /// only it reads or writes inside the gate, and only a pause reads or writes
 /// otherwise (G2 orders the two).
+///
+/// Each slot has cache lines of its own (128 bytes: two lines, for the
+/// adjacent-line prefetcher), so that threads operating at once never write
+/// to one line.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Slot<L> {
     state: AtomicU8,
     local: L,
 }
 
 /// The gate of one shared heap; `L` is each thread's data (see [`Slot`]).
+///
+/// The two flags every operation reads come first, on cache lines nothing
+/// else writes to (the struct is aligned, and the mutexes start a line
+/// further on).
 #[derive(Debug)]
+#[repr(C, align(128))]
 pub(crate) struct Gate<L = ()> {
     /// A pause is wanted or under way (G1).
     stop: AtomicBool,
     /// The fence is asymmetric (`barrier::init`), set before any thread
     /// registers.
     asymmetric: AtomicBool,
+    _own_lines: [u8; 126],
     /// The slots of the registered threads (G4).
     slots: Mutex<Vec<Arc<Slot<L>>>>,
     /// Held by the one collector whose pause is wanted or under way (G3).
@@ -148,6 +159,7 @@ impl<L> Gate<L> {
         Gate {
             stop: AtomicBool::new(false),
             asymmetric: AtomicBool::new(false),
+            _own_lines: [0; 126],
             slots: Mutex::new(Vec::new()),
             collector: Mutex::new(()),
             pause: Mutex::new(()),
@@ -162,6 +174,7 @@ impl<L> Gate<L> {
         Gate {
             stop: AtomicBool::new(false),
             asymmetric: AtomicBool::new(false),
+            _own_lines: [0; 126],
             slots: Mutex::new(Vec::new()),
             collector: Mutex::new(()),
             pause: Mutex::new(()),
