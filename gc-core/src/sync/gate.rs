@@ -39,9 +39,11 @@
 //!   resumes only after reading the lowered flag with `Acquire`, so the
 //!   pause happens before it.
 //! - **G3 (one collector).** Collectors take the collector mutex first, so
-//!   pauses never overlap. The collecting thread's slot is *collecting*
-//!   during its pause: an operation it runs itself then (a `trace` that
-//!   clones a handle) passes the gate instead of waiting for its own pause.
+//!   pauses never overlap. The collecting thread's slot is marked
+//!   *collecting* during its pause: an operation it runs itself then (a
+//!   `trace` that clones a handle) finds the flag raised, sees the mark and
+//!   passes, staying *outside* (no collector waits for that slot: its own
+//!   thread runs the one pause).
 //! - **G4 (registration).** A thread registers its slot before its first
 //!   operation and takes it out when it exits. A collector reads the slots
 //!   after raising the flag: a thread registered later sees the flag (the
@@ -75,8 +77,6 @@ use std::sync::PoisonError;
 const OUTSIDE: u8 = 0;
 /// The slot's thread is inside an operation.
 const INSIDE: u8 = 1;
-/// The slot's thread is running a pause (G3).
-const COLLECTING: u8 = 2;
 
 /// Locks `m`, reading through poison: the gate's mutexes guard no data a
 /// panic could leave half-updated (the registry's `Vec` is changed by one
@@ -96,6 +96,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[repr(align(128))]
 pub(crate) struct Slot<L> {
     state: AtomicU8,
+    /// The slot's thread is running a pause (G3); only it reads or writes
+    /// this.
+    collecting: AtomicBool,
     local: L,
 }
 
@@ -190,6 +193,7 @@ impl<L> Gate<L> {
         self.asymmetric.store(barrier::init(), Relaxed);
         let slot = Arc::new(Slot {
             state: AtomicU8::new(OUTSIDE),
+            collecting: AtomicBool::new(false),
             local,
         });
         lock(&self.slots).push(slot.clone());
@@ -217,24 +221,49 @@ impl<L> Gate<L> {
     /// outlives the result.
     #[inline]
     pub(crate) fn enter_slot<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
-        match slot.state.load(Relaxed) {
-            COLLECTING => return Inside { slot: None },
-            s => debug_assert_eq!(s, OUTSIDE, "gate: operations do not nest"),
+        debug_assert_eq!(
+            slot.state.load(Relaxed),
+            OUTSIDE,
+            "gate: operations do not nest"
+        );
+        slot.state.store(INSIDE, Relaxed);
+        // G1: the store above and the load below are not reordered.
+        barrier::light(self.asymmetric.load(Relaxed));
+        if !self.stop.load(Relaxed) {
+            // G2: the pause that lowered the flag, if any, happens before
+            // this operation.
+            fence(Acquire);
+            return Inside {
+                slot: Some(&slot.state),
+            };
         }
+        self.enter_stopped(slot)
+    }
+
+    /// [`Gate::enter_slot`] that found the flag raised: the collecting
+    /// thread's own operation passes (G3); any other waits for the pause to
+    /// end and tries again.
+    #[cold]
+    #[inline(never)]
+    fn enter_stopped<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
         loop {
+            slot.state.store(OUTSIDE, Release);
+            if slot.collecting.load(Relaxed) {
+                // G3: no collector waits for this slot (its own thread runs
+                // the one pause), so it stays outside.
+                return Inside { slot: None };
+            }
+            self.wait_resumed();
             slot.state.store(INSIDE, Relaxed);
-            // G1: the store above and the load below are not reordered.
+            // G1, as in `enter_slot`.
             barrier::light(self.asymmetric.load(Relaxed));
             if !self.stop.load(Relaxed) {
-                // G2: the pause that lowered the flag, if any, happens
-                // before this operation.
+                // G2, as in `enter_slot`.
                 fence(Acquire);
                 return Inside {
                     slot: Some(&slot.state),
                 };
             }
-            slot.state.store(OUTSIDE, Release);
-            self.wait_resumed();
         }
     }
 
@@ -266,7 +295,7 @@ impl<L> Gate<L> {
             "gate: stop inside an operation"
         );
         let collector = lock(&self.collector);
-        slot.state.store(COLLECTING, Relaxed);
+        slot.collecting.store(true, Relaxed);
         self.stop.store(true, Relaxed);
         // G1: the flag's store and the slots' loads are not reordered, on
         // this thread and against every operation's light fence.
@@ -357,7 +386,7 @@ impl Drop for Inside<'_> {
 
 impl<L> Drop for Stopped<'_, L> {
     fn drop(&mut self) {
-        self.slot.state.store(OUTSIDE, Relaxed);
+        self.slot.collecting.store(false, Relaxed);
         // G2: the pause happens before the operations that read the flag
         // lowered; the mutex orders the notification after any waiter's
         // check of the flag, so no wake-up is lost.
