@@ -315,6 +315,29 @@ fn observer() {
     );
 }
 
+#[test]
+#[cfg_attr(miri, ignore)]
+fn work_pool() {
+    let out = run("work_pool", &[]);
+    assert_in_order(
+        &out,
+        &[
+            "4 workers, 30 rounds; each round, every worker builds a task of 6 nodes",
+            "parent links (Weak):     r0.w2.n1 < r0.w2.n0 < project",
+            "round 10: collect() while the workers build: freed 72",
+            "round 20: collect() while the workers build: freed 96",
+            "after the last round: collect() freed 72; an abandoned task is gone: true",
+            "dropped the project:     collect() freed 240 (the kept rounds)",
+            "nodes created:           721",
+            "freed by counting:       241 ",
+            "freed by the collector:  480 ",
+            "collect() returned 480 in all",
+            "longest collection:      stats().max_pause = ",
+            "every node was freed exactly once",
+        ],
+    );
+}
+
 // --- The README ----------------------------------------------------------------
 
 #[test]
