@@ -75,7 +75,7 @@ fn run(t: &Thread) -> usize {
             .iter()
             .any(|h| unsafe { h.as_ref() }.state() & FINALIZED == 0);
         if !finalize {
-            condemn(list, &claimed, &stopped, &mut released);
+            condemn(list, &claimed, &stopped);
         }
         HEAP.allocated
             .store(0, core::sync::atomic::Ordering::Relaxed);
@@ -90,17 +90,27 @@ fn run(t: &Thread) -> usize {
         claimed
     };
     let n = condemned.len();
+    drop_condemned(condemned);
+    stats::record(n, start.elapsed());
+    n
+}
+
+/// After the pauses: drops the values of the condemned objects, then gives
+/// up the list's weak count (`condemn` unlisted them) and the collector's
+/// strong count of each.
+fn drop_condemned(condemned: Vec<HeaderPtr>) {
     for &h in &condemned {
         // SAFETY: condemned (C3): dead handles cannot reach the value, and
         // the collector's count keeps it; this drops it once (Y2).
         unsafe { Header::drop_value(h) };
     }
     for h in condemned {
+        // SAFETY: `condemn` took the block out of the list, whose weak count
+        // this is; the collector's strong count still holds the block (Y1).
+        unsafe { Header::release_weak(h) };
         // SAFETY: the collector's count (C3), given up once.
         unsafe { drop_strong(h) };
     }
-    stats::record(n, start.elapsed());
-    n
 }
 
 /// After a pause: the list's weak counts of the blocks it let go, and the
@@ -128,7 +138,6 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
             unsafe { Header::finalize(h) };
         }
     }
-    let mut released = Vec::new();
     let (condemned, resurrected) = {
         let stopped = HEAP.gate.stop(t.reg());
         t.pause_ops.set(0);
@@ -152,12 +161,13 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
             claimed.iter().zip(&is_garbage).partition(|&(_, &g)| g);
         let condemned: Vec<HeaderPtr> = condemned.into_iter().map(|(&h, _)| h).collect();
         let resurrected: Vec<HeaderPtr> = resurrected.into_iter().map(|(&h, _)| h).collect();
-        condemn(list, &condemned, &stopped, &mut released);
+        condemn(list, &condemned, &stopped);
         HEAP.survivors
             .store(list.len(), core::sync::atomic::Ordering::Relaxed);
         (condemned, resurrected)
     };
-    after_pause(t, released);
+    // Only the drops deferred during this pause: it swept nothing.
+    after_pause(t, Vec::new());
     for h in resurrected {
         // SAFETY: the collector's count of a claimed object it keeps.
         unsafe { drop_strong(h) };
@@ -181,13 +191,9 @@ fn sweep(list: &mut Vec<HeaderPtr>, stopped: &Stopped<'_, Local>, released: &mut
 }
 
 /// During a pause: condemns `garbage` (claimed) and takes it out of
-/// `list`; its list weak counts go into `released`.
-fn condemn(
-    list: &mut Vec<HeaderPtr>,
-    garbage: &[HeaderPtr],
-    stopped: &Stopped<'_, Local>,
-    released: &mut Vec<HeaderPtr>,
-) {
+/// `list`; the caller gives up the list's weak counts after the pause
+/// ([`drop_condemned`]).
+fn condemn(list: &mut Vec<HeaderPtr>, garbage: &[HeaderPtr], stopped: &Stopped<'_, Local>) {
     if garbage.is_empty() {
         return;
     }
@@ -196,7 +202,6 @@ fn condemn(
         let hd = unsafe { h.as_ref() };
         hd.counts.condemn(stopped);
         hd.clear_state(LISTED);
-        released.push(h);
     }
     // SAFETY: as above; `LISTED` was just cleared on exactly the garbage.
     retain(list, |h| unsafe { h.as_ref() }.state() & LISTED != 0);
