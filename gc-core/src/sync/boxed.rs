@@ -12,23 +12,31 @@
 //! - **Y2 (value).** The value is initialised from construction until the
 //!   handle that takes the strong count to zero drops it, or until the
 //!   collector drops it after condemning it (counts C1, C3); `DROPPED` is
-//!   set once a last handle has dropped a listed object's value.
+//!   set once it is gone, just before the strong handles' weak share goes.
 //! - **Y3 (type).** `vtable` is the vtable of the value's type as it was
 //!   allocated (sized), whatever unsized type a handle now names it by.
 
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicPtr, AtomicU32, fence};
+#[cfg(not(gc_tsan))]
+use std::sync::atomic::fence;
+use std::sync::atomic::{AtomicPtr, AtomicU32};
 
 use super::counts::Counts;
 use crate::trace::{Trace, Tracer};
+
+/// The weak word while `get_mut` checks the strong count (no `Weak` can be
+/// made meanwhile).
+const WEAK_LOCKED: u32 = u32::MAX;
 
 /// The object's type has `Gc`s in it: it is listed and traced.
 pub(crate) const TRACKED: u32 = 1;
 /// The value's finalizer ran (or it has none to run).
 pub(crate) const FINALIZED: u32 = 1 << 1;
-/// A last handle dropped (or moved out) a listed object's value (Y2).
+/// The value is gone (dropped or moved out) and the strong handles' weak
+/// share with it, or about to go (Y1, Y2): a pause takes a listed object
+/// with this set out of its list.
 pub(crate) const DROPPED: u32 = 1 << 2;
 /// A list holds the block, and the list's weak count with it (Y1).
 pub(crate) const LISTED: u32 = 1 << 3;
@@ -224,26 +232,60 @@ impl Header {
         self.owner.store(owner, Relaxed);
     }
 
-    /// One weak count more (a `Weak` handle).
+    /// One weak count more (a `Weak` handle). Waits while `get_mut` holds
+    /// the weak word locked (it does for a few instructions, inside the
+    /// gate, and only when the caller's strong handle is not the only one,
+    /// so the lock is released at once).
+    ///
+    /// # Panics
+    ///
+    /// Panics, changing nothing, past `u32::MAX / 2` weak handles.
     pub(crate) fn inc_weak(&self) {
-        let old = self.weak.fetch_add(1, Relaxed);
-        assert!(old < u32::MAX / 2, "sync::Weak: too many weak handles");
+        let mut w = self.weak.load(Relaxed);
+        loop {
+            if w == WEAK_LOCKED {
+                core::hint::spin_loop();
+                w = self.weak.load(Relaxed);
+                continue;
+            }
+            assert!(w < u32::MAX / 2, "sync::Weak: too many weak handles");
+            match self.weak.compare_exchange_weak(w, w + 1, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(now) => w = now,
+            }
+        }
     }
 
-    /// Inside the gate, for `get_mut` on the caller's only strong handle:
-    /// whether no `Weak` handle exists (none can appear meanwhile: only a
-    /// strong handle, the caller's, or a weak one can make one).
-    pub(crate) fn only_strong_share(&self) -> bool {
-        let listed = u32::from(self.state() & LISTED != 0);
-        self.weak.load(Acquire) == 1 + listed
+    /// The weak word's value when only the strong handles' share and the
+    /// list's (if listed) are in it: no `Weak` handle.
+    fn shares(&self) -> u32 {
+        1 + u32::from(self.state() & LISTED != 0)
+    }
+
+    /// Inside the gate, for `get_mut`: locks the weak word if no `Weak`
+    /// handle exists, so that none can be made until [`Header::unlock_weak`]
+    /// (as `Arc::get_mut` does). `false` if a `Weak` exists.
+    pub(crate) fn lock_weak(&self) -> bool {
+        self.weak
+            .compare_exchange(self.shares(), WEAK_LOCKED, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// Undoes [`Header::lock_weak`].
+    pub(crate) fn unlock_weak(&self) {
+        self.weak.store(self.shares(), Release);
     }
 
     /// The number of `Weak` handles, not counting the strong handles' and
-    /// the list's shares (Y1).
+    /// the list's shares (Y1); racy, as `Arc::weak_count`.
     pub(crate) fn weak_handles(&self) -> u32 {
         let w = self.weak.load(Relaxed);
-        let strong = u32::from(self.counts.strong_count() != 0);
-        let listed = u32::from(self.state() & LISTED != 0);
+        if w == WEAK_LOCKED {
+            return 0;
+        }
+        let st = self.state();
+        let strong = u32::from(st & DROPPED == 0);
+        let listed = u32::from(st & LISTED != 0);
         w.saturating_sub(strong + listed)
     }
 
@@ -300,7 +342,11 @@ impl Header {
         }
         // Every other use of the block happens before it is freed (as in
         // `Arc`).
+        #[cfg(not(gc_tsan))]
         fence(Acquire);
+        // `ThreadSanitizer` does not model fences (see `gate::acquire`).
+        #[cfg(gc_tsan)]
+        hd.weak.load(Acquire);
         let dealloc = hd.vtable.dealloc;
         // SAFETY: that was the last weak count: nothing else refers to the
         // block (Y1), and the value is gone (Y2: the strong share was

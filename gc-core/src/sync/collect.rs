@@ -20,7 +20,7 @@ use std::time::Instant;
 use super::boxed::{DROPPED, FINALIZED, Header, HeaderPtr, LISTED};
 use super::gate::Stopped;
 use super::heap::{self, HEAP, Local, Thread, merge_nurseries, with_thread};
-use super::release::{drop_strong, run_deferred};
+use super::release::{drop_deferred, drop_strong};
 use super::stats;
 use crate::trace::{DONE, KEEP, Tracer};
 
@@ -56,6 +56,7 @@ impl Drop for Reset<'_> {
 /// One collection.
 fn run(t: &Thread) -> usize {
     let start = Instant::now();
+    let mut panics = Panics::default();
     let mut released = Vec::new();
     let (claimed, finalize) = {
         let stopped = HEAP.gate.stop(t.reg());
@@ -64,7 +65,10 @@ fn run(t: &Thread) -> usize {
         let list = &mut shared.list;
         merge_nurseries(&stopped, list);
         sweep(list, &stopped, &mut released);
-        let garbage = analyse(list, &stopped, t, None);
+        // A panicking trace: nothing is garbage this time.
+        let garbage = panics
+            .catch(|| analyse(list, &stopped, t, None))
+            .unwrap_or_default();
         let claimed: Vec<HeaderPtr> = garbage.iter().map(|&i| list[i]).collect();
         for &h in &claimed {
             // SAFETY: listed blocks are allocated (the list's weak count).
@@ -83,26 +87,54 @@ fn run(t: &Thread) -> usize {
             .store(list.len(), core::sync::atomic::Ordering::Relaxed);
         (claimed, finalize)
     };
-    after_pause(t, released);
+    after_pause(t, released, &mut panics);
     let condemned = if finalize {
-        finalize_and_recheck(t, &claimed)
+        finalize_and_recheck(t, &claimed, &mut panics)
     } else {
         claimed
     };
     let n = condemned.len();
-    drop_condemned(condemned);
+    drop_condemned(condemned, &mut panics);
     stats::record(n, start.elapsed());
+    panics.resume();
     n
+}
+
+/// The first panic of a `trace`, finalizer or `Drop` a collection ran: the
+/// collection goes on without that one call and resumes the panic when it
+/// is done, so that no claimed object keeps the collector's count.
+#[derive(Default)]
+struct Panics(Option<Box<dyn core::any::Any + Send>>);
+
+impl Panics {
+    /// Runs `f`; `None` if it panicked (the first panic is kept).
+    fn catch<R>(&mut self, f: impl FnOnce() -> R) -> Option<R> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(r) => Some(r),
+            Err(p) => {
+                self.0.get_or_insert(p);
+                None
+            }
+        }
+    }
+
+    /// Resumes the first panic, if any.
+    fn resume(self) {
+        if let Some(p) = self.0 {
+            std::panic::resume_unwind(p);
+        }
+    }
 }
 
 /// After the pauses: drops the values of the condemned objects, then gives
 /// up the list's weak count (`condemn` unlisted them) and the collector's
 /// strong count of each.
-fn drop_condemned(condemned: Vec<HeaderPtr>) {
+fn drop_condemned(condemned: Vec<HeaderPtr>, panics: &mut Panics) {
     for &h in &condemned {
         // SAFETY: condemned (C3): dead handles cannot reach the value, and
-        // the collector's count keeps it; this drops it once (Y2).
-        unsafe { Header::drop_value(h) };
+        // the collector's count keeps it; this drops it once (Y2), and a
+        // panic in its `Drop` leaves the rest of it undropped (leaked).
+        panics.catch(|| unsafe { Header::drop_value(h) });
     }
     for h in condemned {
         // SAFETY: `condemn` took the block out of the list, whose weak count
@@ -115,19 +147,23 @@ fn drop_condemned(condemned: Vec<HeaderPtr>) {
 
 /// After a pause: the list's weak counts of the blocks it let go, and the
 /// drops deferred during it.
-fn after_pause(t: &Thread, released: Vec<HeaderPtr>) {
+fn after_pause(t: &Thread, released: Vec<HeaderPtr>, panics: &mut Panics) {
     for h in released {
         // SAFETY: the list's weak count of a block the pause unlisted.
         unsafe { Header::release_weak(h) };
     }
     let deferred = core::mem::take(&mut *t.deferred.borrow_mut());
-    run_deferred(deferred);
+    for h in deferred {
+        // SAFETY: its count went to zero on this thread during the pause
+        // (`heap::Thread::deferred`), given to `drop_deferred` once.
+        panics.catch(|| unsafe { drop_deferred(h) });
+    }
 }
 
 /// Runs the finalizers of the claimed objects, then re-checks them in a
 /// second pause: returns the condemned ones; the collector's count of the
 /// others (resurrected) goes.
-fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
+fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr], panics: &mut Panics) -> Vec<HeaderPtr> {
     for &h in claimed {
         // SAFETY: claimed (C3): the collector's count keeps the value, which
         // nobody can drop; finalizers see it intact.
@@ -135,7 +171,7 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
         if hd.state() & FINALIZED == 0 {
             hd.set_state(FINALIZED);
             // SAFETY: as above.
-            unsafe { Header::finalize(h) };
+            panics.catch(|| unsafe { Header::finalize(h) });
         }
     }
     let (condemned, resurrected) = {
@@ -152,7 +188,10 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
             // SAFETY: claimed blocks are allocated (the collector's count).
             .map(|h| unsafe { h.as_ref() }.pos())
             .collect();
-        let garbage = analyse(list, &stopped, t, Some(&positions));
+        // A panicking trace: everything claimed is kept.
+        let garbage = panics
+            .catch(|| analyse(list, &stopped, t, Some(&positions)))
+            .unwrap_or_default();
         let mut is_garbage = vec![false; claimed.len()];
         for &j in &garbage {
             is_garbage[j] = true;
@@ -167,7 +206,7 @@ fn finalize_and_recheck(t: &Thread, claimed: &[HeaderPtr]) -> Vec<HeaderPtr> {
         (condemned, resurrected)
     };
     // Only the drops deferred during this pause: it swept nothing.
-    after_pause(t, Vec::new());
+    after_pause(t, Vec::new(), panics);
     for h in resurrected {
         // SAFETY: the collector's count of a claimed object it keeps.
         unsafe { drop_strong(h) };

@@ -8,7 +8,8 @@
 //!
 //! - **C1 (a zero count is final).** A count reaches zero only by the last
 //!   handle's drop, which then owns the value (it drops it after leaving
-//!   the gate). Nothing raises a zero count again: [`Counts::upgrade`]
+//!   the gate). Nothing raises a zero count again (`new_cyclic`'s first
+//!   handle, [`Counts::init`], is no handle's last): [`Counts::upgrade`]
 //!   fails on it, and a pause skips such an object (it never reads a value
 //!   another thread may be dropping: issue 18's "objects already dying
 //!   when the pause starts").
@@ -36,9 +37,13 @@
 //!   there, so the flags are never reached.
 
 #[cfg(loom)]
-use loom::sync::atomic::{AtomicU32, fence};
+use loom::sync::atomic::AtomicU32;
+#[cfg(all(loom, not(gc_tsan)))]
+use loom::sync::atomic::fence;
 #[cfg(not(loom))]
-use std::sync::atomic::{AtomicU32, fence};
+use std::sync::atomic::AtomicU32;
+#[cfg(all(not(loom), not(gc_tsan)))]
+use std::sync::atomic::fence;
 
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -71,6 +76,19 @@ pub(crate) struct Counts {
     strong: AtomicU32,
 }
 
+/// An acquire fence after the read-modify-write of `word` that decided; see
+/// `gate::acquire` for the `gc_tsan` build.
+#[inline]
+fn acquire(word: &AtomicU32) {
+    #[cfg(not(gc_tsan))]
+    {
+        let _ = word;
+        fence(Acquire);
+    }
+    #[cfg(gc_tsan)]
+    word.load(Acquire);
+}
+
 impl Counts {
     /// The counts of a new object: one handle.
     pub(crate) fn new() -> Counts {
@@ -81,18 +99,23 @@ impl Counts {
 
     /// The counts of an object under construction (`new_cyclic`): no strong
     /// handle yet, so an upgrade fails (C1); [`Counts::init`] gives it its
-    /// first before it is published.
+    /// first.
     pub(crate) fn new_uninit() -> Counts {
         Counts {
             strong: AtomicU32::new(0),
         }
     }
 
-    /// The first strong handle of an object from [`Counts::new_uninit`],
-    /// before any other thread or a pause can see it. Publishing the
-    /// object orders this store before their reads.
+    /// The first strong handle of an object from [`Counts::new_uninit`]:
+    /// the one exception to C1 (no strong handle existed before, so nobody
+    /// owned a value to drop), made before the object is listed, so no pause
+    /// reads its count yet (C2 holds for listed objects). Other threads may
+    /// hold a `Weak` to it already (see the store's ordering).
     pub(crate) fn init(&self) {
-        self.strong.store(1, Relaxed);
+        // `Release`: a `Weak` from `new_cyclic` may be on another thread
+        // already; its `upgrade` reads this with `Acquire`, so the value's
+        // write happens before its reads.
+        self.strong.store(1, Release);
     }
 
     /// One more strong handle. `false`, changing nothing, at the limit
@@ -131,7 +154,7 @@ impl Counts {
         self.strong.fetch_or(DETACHED, Relaxed);
         // The other handles' last uses happen before the `&mut` (as in
         // `Arc::get_mut`).
-        fence(Acquire);
+        acquire(&self.strong);
         true
     }
 
@@ -162,7 +185,7 @@ impl Counts {
             })
             .is_ok();
         if ok {
-            fence(Acquire);
+            acquire(&self.strong);
         }
         ok
     }
@@ -187,7 +210,7 @@ impl Counts {
         }
         // Every other handle's last use happens before the value is dropped
         // (as in `Arc::drop`).
-        fence(Acquire);
+        acquire(&self.strong);
         true
     }
 

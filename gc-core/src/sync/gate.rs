@@ -57,15 +57,19 @@
 
 mod barrier;
 
+#[cfg(all(loom, not(gc_tsan)))]
+use loom::sync::atomic::fence;
 #[cfg(loom)]
 use loom::{
-    sync::atomic::{AtomicBool, AtomicU8, fence},
+    sync::atomic::{AtomicBool, AtomicU8},
     sync::{Arc, Condvar, Mutex, MutexGuard},
     thread::yield_now,
 };
+#[cfg(all(not(loom), not(gc_tsan)))]
+use std::sync::atomic::fence;
 #[cfg(not(loom))]
 use std::{
-    sync::atomic::{AtomicBool, AtomicU8, fence},
+    sync::atomic::{AtomicBool, AtomicU8},
     sync::{Arc, Condvar, Mutex, MutexGuard},
     thread::yield_now,
 };
@@ -155,6 +159,21 @@ pub(crate) struct Stopped<'g, L = ()> {
     _collector: MutexGuard<'g, ()>,
 }
 
+/// An acquire fence after a relaxed load of `flag`. `ThreadSanitizer` does
+/// not model fences, so a `--cfg gc_tsan` build (CI's TSAN run) loads
+/// `flag` again with `Acquire` instead, which orders the same accesses for
+/// this use (the value the fence pairs with is the one just read).
+#[inline]
+fn acquire(flag: &AtomicBool) {
+    #[cfg(not(gc_tsan))]
+    {
+        let _ = flag;
+        fence(Acquire);
+    }
+    #[cfg(gc_tsan)]
+    flag.load(Acquire);
+}
+
 impl<L> Gate<L> {
     /// A gate with no thread registered and no pause.
     #[cfg(not(loom))]
@@ -232,7 +251,7 @@ impl<L> Gate<L> {
         if !self.stop.load(Relaxed) {
             // G2: the pause that lowered the flag, if any, happens before
             // this operation.
-            fence(Acquire);
+            acquire(&self.stop);
             return Inside {
                 slot: Some(&slot.state),
             };
@@ -259,7 +278,7 @@ impl<L> Gate<L> {
             barrier::light(self.asymmetric.load(Relaxed));
             if !self.stop.load(Relaxed) {
                 // G2, as in `enter_slot`.
-                fence(Acquire);
+                acquire(&self.stop);
                 return Inside {
                     slot: Some(&slot.state),
                 };

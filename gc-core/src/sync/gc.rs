@@ -5,7 +5,7 @@ use core::mem::{self, ManuallyDrop};
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
 
-use super::boxed::{FINALIZED, Header, HeaderPtr, SyncBox, allocate_uninit, write_value};
+use super::boxed::{DROPPED, FINALIZED, Header, HeaderPtr, SyncBox, allocate_uninit, write_value};
 use super::counts::Counts;
 use super::heap::{self, op};
 use super::release::{drop_strong, moved_out};
@@ -105,13 +105,17 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         if !finalizer {
             hd.set_state(FINALIZED);
         }
-        if tracked {
-            list_new(b.cast());
-        }
-        Gc {
+        let due = tracked && list_new(b.cast());
+        let this = Gc {
             ptr: b,
             _owns: PhantomData,
+        };
+        if due {
+            // After the handle exists, so that a panic from the collection
+            // (a `Drop` or finalizer of other garbage) drops it.
+            super::collect();
         }
+        this
     }
 
     /// A `Gc` whose value can hold a [`Weak`] to itself: `data_fn` gets the
@@ -142,7 +146,8 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
         // SAFETY: allocated just now; this weak count is the `Weak`'s.
         unsafe { h.as_ref() }.inc_weak();
         // SAFETY: the weak count just taken, with the block's real type.
-        let weak = ManuallyDrop::new(unsafe { Weak::from_block(b.cast::<SyncBox<T>>()) });
+        let weak = unsafe { Weak::from_block(b.cast::<SyncBox<T>>()) };
+        // Declared after `weak`, so dropped first if `data_fn` panics.
         let guard = Unfinished(h, tracked);
         let value = data_fn(&weak);
         mem::forget(guard);
@@ -156,14 +161,18 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
             hd.set_state(FINALIZED);
         }
         hd.counts.init();
-        drop(ManuallyDrop::into_inner(weak));
-        if tracked {
-            list_new(h);
-        }
-        Gc {
+        drop(weak);
+        let due = tracked && list_new(h);
+        let this = Gc {
             ptr: b,
             _owns: PhantomData,
+        };
+        if due {
+            // After the handle exists, so that a panic from the collection
+            // drops it.
+            super::collect();
         }
+        this
     }
 
     /// The value, if this is its only strong handle (weak handles then fail
@@ -257,11 +266,14 @@ impl<T: Trace + Send + Sync + 'static> Gc<T> {
 }
 
 /// Gives the strong share (and the list's) back if `new_cyclic`'s
-/// `data_fn` panics.
+/// `data_fn` panics; the `Weak` it was given gives its own back as it
+/// unwinds.
 struct Unfinished(HeaderPtr, bool);
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
+        // SAFETY: allocated: this guard's shares keep it (Y1).
+        unsafe { self.0.as_ref() }.set_state(DROPPED);
         if self.1 {
             // SAFETY: the list's share the block was allocated with (it was
             // never listed).
@@ -274,8 +286,9 @@ impl Drop for Unfinished {
 }
 
 /// Lists the new tracked object `h` in this thread's nursery (growing it
-/// outside the gate, H4), then runs an automatic collection if one is due.
-fn list_new(h: HeaderPtr) {
+/// outside the gate, H4); `true` if an automatic collection is due (the
+/// caller runs it once the handle exists).
+fn list_new(h: HeaderPtr) -> bool {
     loop {
         let listed = op(|op| {
             if op.has_room() {
@@ -286,12 +299,7 @@ fn list_new(h: HeaderPtr) {
             }
         });
         match listed {
-            Ok(()) => {
-                if heap::count_allocation() {
-                    super::collect();
-                }
-                return;
-            }
+            Ok(()) => return heap::count_allocation(),
             Err(cap) => {
                 let mut bigger = Vec::with_capacity((cap * 2).max(64));
                 op(|op| op.grow_into(&mut bigger));
@@ -448,8 +456,17 @@ impl<T: ?Sized> Gc<T> {
     /// ```
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {
         let hd = this.header();
-        let unique =
-            op(|op| op.may_own(hd) && hd.only_strong_share() && hd.counts.detach(&op.inside));
+        let unique = op(|op| {
+            // No `Weak` can be made while the strong count is checked
+            // (as `Arc::get_mut`): another thread's last other handle
+            // could otherwise downgrade and go in between.
+            if !op.may_own(hd) || !hd.lock_weak() {
+                return false;
+            }
+            let unique = hd.counts.detach(&op.inside);
+            hd.unlock_weak();
+            unique
+        });
         // SAFETY: the only handle, mutably borrowed for as long as the
         // result; a pause does not trace a detached value (C5).
         unique.then(|| unsafe { &mut (*this.ptr.as_ptr()).value })

@@ -4,7 +4,7 @@
 //! handle goes while another value is being dropped on the same thread is
 //! queued for the outer drop.
 
-use core::cell::RefCell;
+use core::cell::Cell;
 
 use super::boxed::{DROPPED, FINALIZED, Header, HeaderPtr};
 use super::heap::op;
@@ -19,10 +19,11 @@ enum Last {
     Deferred,
     /// The collector condemned the object and dropped its value (C3).
     Dead,
-    /// The count reached zero; the value is this thread's to drop. `true`:
-    /// it is still listed elsewhere (H2), so `DROPPED` tells the next
-    /// pause; `false`: unlisted (or never listed).
-    Gone { listed: bool, unlisted: bool },
+    /// The count reached zero; the value is this thread's to drop.
+    /// `unlisted`: this step took it out of the thread's nursery (H1), and
+    /// the list's weak count goes too; otherwise it was never listed, or is
+    /// listed elsewhere and `DROPPED` tells the next pause (H2).
+    Gone { unlisted: bool },
 }
 
 /// Gives up one strong count of `h`; the last one finalizes and drops the
@@ -74,16 +75,10 @@ fn gone(op: &super::heap::Op<'_>, hd: &Header, h: HeaderPtr) -> Last {
         return Last::Dead;
     }
     if !hd.tracked() {
-        return Last::Gone {
-            listed: false,
-            unlisted: false,
-        };
+        return Last::Gone { unlisted: false };
     }
     let unlisted = op.unlist(h);
-    Last::Gone {
-        listed: !unlisted,
-        unlisted,
-    }
+    Last::Gone { unlisted }
 }
 
 /// After the gated step.
@@ -97,13 +92,18 @@ fn gone(op: &super::heap::Op<'_>, hd: &Header, h: HeaderPtr) -> Last {
 unsafe fn finish(h: HeaderPtr, last: Last) {
     match last {
         Last::No | Last::Deferred => {}
-        // SAFETY: the collector dropped the value; the strong handles'
-        // weak share goes with the last of them (Y1).
-        Last::Dead => unsafe { Header::release_weak(h) },
-        Last::Gone { listed, unlisted } => {
+        Last::Dead => {
+            // The collector dropped the value (Y2).
+            // SAFETY: the caller's count kept the block.
+            unsafe { h.as_ref() }.set_state(DROPPED);
+            // SAFETY: the strong handles' weak share goes with the last of
+            // them (Y1).
+            unsafe { Header::release_weak(h) };
+        }
+        Last::Gone { unlisted } => {
             // SAFETY: the count is zero and this thread took it there: the
             // value is its own (C1), initialised (Y2).
-            unsafe { drop_value(h, listed) };
+            unsafe { drop_value(h) };
             if unlisted {
                 // SAFETY: `unlist` took the block out of the nursery, whose
                 // weak count this is (Y1).
@@ -113,20 +113,30 @@ unsafe fn finish(h: HeaderPtr, last: Last) {
     }
 }
 
+/// The queue of values whose last handle went while another value was
+/// being dropped on this thread.
+type Queue = Vec<HeaderPtr>;
+
 thread_local! {
-    /// Values whose last handle went while another value was being dropped
-    /// on this thread (`Some` while one is): the outermost drop drops them in
-    /// turn, so that dropping a long list does not recurse per object.
-    static PENDING: RefCell<Option<Vec<(HeaderPtr, bool)>>> = const { RefCell::new(None) };
+    /// The outermost drop's [`Queue`] while one is under way on this thread
+    /// (null otherwise): the outermost drop drops the queued values in
+    /// turn, so that dropping a long list does not recurse per object. A
+    /// thread-local with no destructor, so that it still works in a late
+    /// thread-local destructor.
+    static PENDING: Cell<*mut Queue> = const { Cell::new(core::ptr::null_mut()) };
 }
 
-/// Clears [`PENDING`] when the outermost drop ends, also by a panic (the
-/// values still queued then leak: never dropped, never freed).
-struct Outermost;
+/// The outermost drop's queue: frees it and clears [`PENDING`] when that
+/// drop ends, also by a panic (the values still queued then leak: never
+/// dropped, never freed).
+struct Outermost(*mut Queue);
 
 impl Drop for Outermost {
     fn drop(&mut self) {
-        let _ = PENDING.try_with(|p| p.borrow_mut().take());
+        PENDING.set(core::ptr::null_mut());
+        // SAFETY: made by `Box::into_raw` in `drop_value`; `PENDING` no
+        // longer points to it, and nothing else does.
+        drop(unsafe { Box::from_raw(self.0) });
     }
 }
 
@@ -137,34 +147,25 @@ impl Drop for Outermost {
 /// # Safety
 ///
 /// The caller owns the value (count zero by its drop, C1), initialised.
-unsafe fn drop_value(h: HeaderPtr, listed: bool) {
-    let queued = PENDING.try_with(|p| {
-        let mut p = p.borrow_mut();
-        if let Some(q) = p.as_mut() {
-            q.push((h, listed));
-            true
-        } else {
-            *p = Some(Vec::new());
-            false
-        }
-    });
-    match queued {
-        Ok(true) => return,
-        Ok(false) => {}
-        Err(_) => {
-            // Thread-locals are gone (a late destructor): drop it here.
-            // SAFETY: the caller's contract.
-            unsafe { drop_one(h, listed) };
-            return;
-        }
+unsafe fn drop_value(h: HeaderPtr) {
+    let pending = PENDING.get();
+    if !pending.is_null() {
+        // SAFETY: the outermost drop's queue, alive until it clears
+        // `PENDING`; only this thread touches it, and no reference to it is
+        // held across a drop (each use is this one call).
+        unsafe { (*pending).push(h) };
+        return;
     }
-    let _outermost = Outermost;
-    let mut next = Some((h, listed));
-    while let Some((h, listed)) = next {
+    let queue = Outermost(Box::into_raw(Box::new(Queue::new())));
+    PENDING.set(queue.0);
+    let mut next = Some(h);
+    while let Some(h) = next {
         // SAFETY: the caller's contract for the first; each queued one was
         // queued by a caller with the same contract.
-        unsafe { drop_one(h, listed) };
-        next = PENDING.with(|p| p.borrow_mut().as_mut().and_then(Vec::pop));
+        unsafe { drop_one(h) };
+        // SAFETY: as above: the queue lives until `queue` drops, and this
+        // is the only reference to it now.
+        next = unsafe { (*queue.0).pop() };
     }
 }
 
@@ -173,7 +174,7 @@ unsafe fn drop_value(h: HeaderPtr, listed: bool) {
 /// # Safety
 ///
 /// As [`drop_value`].
-unsafe fn drop_one(h: HeaderPtr, listed: bool) {
+unsafe fn drop_one(h: HeaderPtr) {
     // SAFETY: the value is the caller's and initialised; the strong share
     // keeps the block until the end of this function (Y1).
     let hd = unsafe { h.as_ref() };
@@ -184,26 +185,27 @@ unsafe fn drop_one(h: HeaderPtr, listed: bool) {
     }
     // SAFETY: as above; dropped once (Y2).
     unsafe { Header::drop_value(h) };
-    if listed {
-        // H2: the next pause unlists it; `Release` orders the drop first.
-        hd.set_state(DROPPED);
-    }
+    // The value is gone (Y2); a listed one is unlisted by the next pause
+    // (H2). `Release` orders the drop first.
+    hd.set_state(DROPPED);
     // SAFETY: the strong handles' share, given up after the value (Y1).
     unsafe { Header::release_weak(h) };
 }
 
-/// Drops, after a pause, the objects whose last handle went during it on
+/// Drops, after a pause, an object whose last handle went during it on
 /// the collecting thread.
-pub(crate) fn run_deferred(deferred: Vec<HeaderPtr>) {
-    for h in deferred {
-        // SAFETY: each deferred object's count went to zero on this thread
-        // during the pause, which left its value and block alone: the value
-        // is this thread's (C1), and the strong share keeps the block.
-        let hd = unsafe { h.as_ref() };
-        let last = op(|op| gone(op, hd, h));
-        // SAFETY: as above.
-        unsafe { finish(h, last) };
-    }
+///
+/// # Safety
+///
+/// `h`'s count went to zero on this thread during its pause, which left its
+/// value and block alone (`drop_strong`); each such `h` is given here once.
+pub(crate) unsafe fn drop_deferred(h: HeaderPtr) {
+    // SAFETY: the value is this thread's (C1), and the strong share keeps
+    // the block (the caller's contract).
+    let hd = unsafe { h.as_ref() };
+    let last = op(|op| gone(op, hd, h));
+    // SAFETY: as above.
+    unsafe { finish(h, last) };
 }
 
 /// After a value was moved out of `h` (`try_unwrap`, count taken to zero
@@ -218,13 +220,11 @@ pub(crate) fn run_deferred(deferred: Vec<HeaderPtr>) {
 pub(crate) unsafe fn moved_out(h: HeaderPtr, unlisted: bool) {
     // SAFETY: the strong share keeps the block allocated (Y1).
     let hd = unsafe { h.as_ref() };
-    if hd.tracked() {
-        if unlisted {
-            // SAFETY: the nursery's weak count, given up by `unlist`.
-            unsafe { Header::release_weak(h) };
-        } else {
-            hd.set_state(DROPPED);
-        }
+    // The value left (Y2); a listed one is unlisted by the next pause (H2).
+    hd.set_state(DROPPED);
+    if hd.tracked() && unlisted {
+        // SAFETY: the nursery's weak count, given up by `unlist`.
+        unsafe { Header::release_weak(h) };
     }
     // SAFETY: the strong share, after the value left (Y1).
     unsafe { Header::release_weak(h) };
