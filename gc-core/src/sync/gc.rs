@@ -496,9 +496,9 @@ impl<T: ?Sized> Gc<T> {
     ///     }
     /// }
     ///
-    /// let s: Gc<dyn Shape> = Gc::unsize(Gc::new(Square(3)), |x| x);
+    /// let s = Gc::unsize::<dyn Shape>(Gc::new(Square(3)), |x| x);
     /// assert_eq!(s.area(), 9);
-    /// let bytes: Gc<[u8]> = Gc::unsize(Gc::new([1, 2, 3]), |x| x);
+    /// let bytes = Gc::unsize::<[u8]>(Gc::new([1_u8, 2, 3]), |x| x);
     /// assert_eq!(bytes.len(), 3);
     /// ```
     #[track_caller]
