@@ -13,6 +13,13 @@
 //! to a spare list shared by all pools, so memory moves between types;
 //! pages come in chunks of 62 (3.9 MiB), and a chunk whose pages are all
 //! spare goes back to the system if enough other spare pages are kept.
+//! While the collector frees garbage it *holds* the chunks it empties
+//! ([`Slab::hold`]) and gives them back at the start of the next collection
+//! ([`Slab::trim`]) if the program has not reused them by then: the pages a
+//! collection frees are what the program allocates next, and a page given
+//! back costs a system call now and a page fault for each of its 4 KiB
+//! when it is taken again (the allocators' purge delay, counted in
+//! collections instead of milliseconds).
 //! Everything is thread-local: a `Gc` never leaves its thread.
 //!
 //! # Invariants
@@ -226,6 +233,11 @@ pub(crate) struct Slab {
     chunks: Cell<*mut Vec<*mut Chunk>>,
     /// Set once the thread's heap is torn down: nothing is kept spare.
     closing: Cell<bool>,
+    /// Set while the collector frees garbage: emptied chunks are kept.
+    holding: Cell<bool>,
+    /// Chunks emptied while `holding` (an upper bound: some may have been
+    /// reused since); `trim` looks for them only when this is not zero.
+    held: Cell<u32>,
 }
 
 impl Slab {
@@ -239,6 +251,58 @@ impl Slab {
             chunk: Cell::new(ptr::null_mut()),
             chunks: Cell::new(ptr::null_mut()),
             closing: Cell::new(false),
+            holding: Cell::new(false),
+            held: Cell::new(0),
+        }
+    }
+
+    /// While `on`, a chunk whose pages all become spare stays with the slab
+    /// (until [`Slab::trim`] or thread exit) instead of going back to the
+    /// system at once.
+    pub(crate) fn hold(&self, on: bool) {
+        self.holding.set(on);
+    }
+
+    /// How many chunks the slab has (tests).
+    #[cfg(test)]
+    fn chunk_count(&self) -> usize {
+        if self.chunks.get().is_null() {
+            return 0;
+        }
+        // SAFETY: `chunks` is a leaked `Box<Vec<_>>` that nothing else
+        // borrows now (P5).
+        unsafe { &*self.chunks.get() }.len()
+    }
+
+    /// Gives back the chunks [`Slab::hold`] kept that are still all spare,
+    /// keeping `SPARE_RESERVE` other spare pages as usual.
+    pub(crate) fn trim(&self) {
+        if self.held.get() == 0 || self.holding.get() {
+            return;
+        }
+        self.held.set(0);
+        if self.chunks.get().is_null() {
+            return;
+        }
+        // SAFETY: `chunks` is a leaked `Box<Vec<_>>` that nothing else
+        // borrows now (P5); the copy ends the borrow before `free_chunk`
+        // changes the registry.
+        let empty: Vec<*mut Chunk> = unsafe { &*self.chunks.get() }
+            .iter()
+            .copied()
+            .filter(|&chunk| {
+                // SAFETY: registered chunks are live (P5).
+                let c = unsafe { &*chunk };
+                c.carved.get() == CHUNK_PAGES && c.spare.get() == CHUNK_PAGES
+            })
+            .collect();
+        for chunk in empty {
+            if self.spares.get() - CHUNK_PAGES < SPARE_RESERVE {
+                break;
+            }
+            // SAFETY: a registered chunk (P5) whose carved pages are all
+            // spare (just checked; nothing allocated since).
+            unsafe { self.free_chunk(chunk) };
         }
     }
 }
@@ -662,6 +726,10 @@ impl Slab {
         let full = c.carved.get() == CHUNK_PAGES;
         let others = self.spares.get() - c.spare.get();
         if all_spare && (self.closing.get() || (full && others >= SPARE_RESERVE)) {
+            if self.holding.get() && !self.closing.get() {
+                self.held.set(self.held.get() + 1);
+                return;
+            }
             // SAFETY: the chunk is live (P1, P5) and all its carved pages
             // are spare.
             unsafe { self.free_chunk(chunk) };

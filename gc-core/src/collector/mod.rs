@@ -413,6 +413,7 @@ struct Collecting<'a>(&'a Heap);
 
 impl Drop for Collecting<'_> {
     fn drop(&mut self) {
+        self.0.slab.hold(false);
         self.0.collecting.set(false);
     }
 }
@@ -491,6 +492,11 @@ fn begin_with(
         return None;
     }
     h.collecting.set(true);
+    // Chunks the last collection emptied and the program did not reuse go
+    // back to the system now; the ones this collection empties stay until
+    // the next (see `slab`).
+    h.slab.trim();
+    h.slab.hold(true);
     let collecting = Collecting(h);
     let start = Instant::now();
     let mut panics = None;

@@ -139,3 +139,77 @@ fn an_emptied_current_page_stays_current() {
     unsafe { slab.free(again[0]) };
     slab.close();
 }
+
+/// Frees whole chunks of 512-byte blocks, with the slab holding or not.
+fn empty_chunks(slab: &Slab, chunks: usize, hold: bool) {
+    let per_chunk = (PAGE_SIZE - HEADER) / MAX_BLOCK * super::CHUNK_PAGES as usize;
+    let blocks = fill(slab, MAX_BLOCK, per_chunk * chunks);
+    assert_eq!(slab.chunk_count(), chunks);
+    slab.hold(hold);
+    for b in blocks {
+        // SAFETY: handed out by `slab`, freed once (P2).
+        unsafe { slab.free(b) };
+    }
+    slab.hold(false);
+}
+
+#[test]
+fn emptied_chunks_go_back_at_once_unless_held_then_at_the_next_trim() {
+    let chunks = 3;
+    let per_chunk = (PAGE_SIZE - HEADER) / MAX_BLOCK * super::CHUNK_PAGES as usize;
+    if cfg!(miri) {
+        // Each case frees some 24,000 blocks: Miri checks the one that
+        // reaches `trim` and `free_chunk` through a held chunk.
+        let slab = Slab::new();
+        empty_chunks(&slab, chunks, true);
+        assert_eq!(slab.chunk_count(), chunks);
+        slab.trim();
+        assert!(slab.chunk_count() < chunks);
+        slab.close();
+        assert_eq!(slab.chunk_count(), 0);
+        return;
+    }
+    // Not held: emptied chunks go at once, but for the reserve and the
+    // chunk of the current page.
+    let slab = Slab::new();
+    empty_chunks(&slab, chunks, false);
+    let kept = slab.chunk_count();
+    assert!(kept < chunks, "{kept} of {chunks} chunks kept");
+    slab.close();
+    assert_eq!(slab.chunk_count(), 0);
+
+    // Held: all stay until `trim`, which then keeps no more than a free
+    // without holding keeps, and the reserve.
+    let slab = Slab::new();
+    empty_chunks(&slab, chunks, true);
+    assert_eq!(slab.chunk_count(), chunks);
+    slab.trim();
+    assert!(slab.chunk_count() <= kept);
+    assert!(slab.spares.get() >= super::SPARE_RESERVE);
+    slab.close();
+    assert_eq!(slab.chunk_count(), 0);
+
+    // Held, then reused before the trim: nothing goes.
+    let slab = Slab::new();
+    empty_chunks(&slab, chunks, true);
+    let again = fill(&slab, MAX_BLOCK, per_chunk * (chunks - 1));
+    assert_eq!(
+        slab.chunk_count(),
+        chunks,
+        "the held chunks served the demand"
+    );
+    slab.trim();
+    assert_eq!(slab.chunk_count(), chunks);
+    for b in again {
+        // SAFETY: handed out by `slab`, freed once (P2).
+        unsafe { slab.free(b) };
+    }
+    slab.close();
+    assert_eq!(slab.chunk_count(), 0);
+
+    // Thread exit gives back held chunks too.
+    let slab = Slab::new();
+    empty_chunks(&slab, chunks, true);
+    slab.close();
+    assert_eq!(slab.chunk_count(), 0);
+}
