@@ -82,6 +82,12 @@ const OUTSIDE: u8 = 0;
 /// The slot's thread is inside an operation.
 const INSIDE: u8 = 1;
 
+/// [`Gate::mode`]: a pause is wanted or under way (G1).
+const STOP: u8 = 1;
+/// [`Gate::mode`]: the fence is asymmetric (`barrier::init`), set before
+/// the first thread registers and never cleared.
+const ASYMMETRIC: u8 = 2;
+
 /// Locks `m`, reading through poison: the gate's mutexes guard no data a
 /// panic could leave half-updated (the registry's `Vec` is changed by one
 /// call at a time).
@@ -108,18 +114,16 @@ pub(crate) struct Slot<L> {
 
 /// The gate of one shared heap; `L` is each thread's data (see [`Slot`]).
 ///
-/// The two flags every operation reads come first, on cache lines nothing
+/// The word every operation reads comes first, on cache lines nothing
 /// else writes to (the struct is aligned, and the mutexes start a line
 /// further on).
 #[derive(Debug)]
 #[repr(C, align(128))]
 pub(crate) struct Gate<L = ()> {
-    /// A pause is wanted or under way (G1).
-    stop: AtomicBool,
-    /// The fence is asymmetric (`barrier::init`), set before any thread
-    /// registers.
-    asymmetric: AtomicBool,
-    _own_lines: [u8; 126],
+    /// `STOP` and `ASYMMETRIC`, in one word so that the fast path reads
+    /// both with one load.
+    mode: AtomicU8,
+    _own_lines: [u8; 127],
     /// The slots of the registered threads (G4).
     slots: Mutex<Vec<Arc<Slot<L>>>>,
     /// Held by the one collector whose pause is wanted or under way (G3).
@@ -164,7 +168,7 @@ pub(crate) struct Stopped<'g, L = ()> {
 /// `flag` again with `Acquire` instead, which orders the same accesses for
 /// this use (the value the fence pairs with is the one just read).
 #[inline]
-fn acquire(flag: &AtomicBool) {
+fn acquire(flag: &AtomicU8) {
     #[cfg(not(gc_tsan))]
     {
         let _ = flag;
@@ -179,9 +183,8 @@ impl<L> Gate<L> {
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Gate<L> {
         Gate {
-            stop: AtomicBool::new(false),
-            asymmetric: AtomicBool::new(false),
-            _own_lines: [0; 126],
+            mode: AtomicU8::new(0),
+            _own_lines: [0; 127],
             slots: Mutex::new(Vec::new()),
             collector: Mutex::new(()),
             pause: Mutex::new(()),
@@ -194,9 +197,8 @@ impl<L> Gate<L> {
     #[cfg(loom)]
     pub(crate) fn new() -> Gate<L> {
         Gate {
-            stop: AtomicBool::new(false),
-            asymmetric: AtomicBool::new(false),
-            _own_lines: [0; 126],
+            mode: AtomicU8::new(0),
+            _own_lines: [0; 127],
             slots: Mutex::new(Vec::new()),
             collector: Mutex::new(()),
             pause: Mutex::new(()),
@@ -209,7 +211,9 @@ impl<L> Gate<L> {
     pub(crate) fn register(&self, local: L) -> Registration<'_, L> {
         // G1: every registered thread sees the same choice of fence (the
         // registry mutex below orders this store before their loads).
-        self.asymmetric.store(barrier::init(), Relaxed);
+        if barrier::init() {
+            self.mode.fetch_or(ASYMMETRIC, Relaxed);
+        }
         let slot = Arc::new(Slot {
             state: AtomicU8::new(OUTSIDE),
             collecting: AtomicBool::new(false),
@@ -246,12 +250,14 @@ impl<L> Gate<L> {
             "gate: operations do not nest"
         );
         slot.state.store(INSIDE, Relaxed);
-        // G1: the store above and the load below are not reordered.
-        barrier::light(self.asymmetric.load(Relaxed));
-        if !self.stop.load(Relaxed) {
+        // G1 with the asymmetric fence: the store above and the load below
+        // stay in program order, which is all this side needs; one load
+        // reads both the fence's kind and the stop flag.
+        barrier::light(true);
+        if self.mode.load(Relaxed) == ASYMMETRIC {
             // G2: the pause that lowered the flag, if any, happens before
             // this operation.
-            acquire(&self.stop);
+            acquire(&self.mode);
             return Inside {
                 slot: Some(&slot.state),
             };
@@ -259,13 +265,39 @@ impl<L> Gate<L> {
         self.enter_stopped(slot)
     }
 
-    /// [`Gate::enter_slot`] that found the flag raised: the collecting
-    /// thread's own operation passes (G3); any other waits for the pause to
-    /// end and tries again.
+    /// The rest of G1 for [`Gate::enter_slot`] (and its retries), whose slot
+    /// is inside and whose one load did not find the asymmetric fence with
+    /// the flag lowered: `true` if the flag is lowered (the operation may
+    /// proceed), `false` if it is raised.
+    #[inline]
+    fn lowered(&self) -> bool {
+        let mode = self.mode.load(Relaxed);
+        if mode & ASYMMETRIC != 0 {
+            // The load came after the slot's store in program order (the
+            // compiler fence), which the asymmetric fence needs.
+            return mode & STOP == 0;
+        }
+        // G1 with symmetric fences: a full fence between the slot's store
+        // and the flag's load.
+        barrier::light(false);
+        self.mode.load(Relaxed) & STOP == 0
+    }
+
+    /// [`Gate::enter_slot`] that did not find the asymmetric fence with the
+    /// flag lowered: proceeds if the flag is lowered after all (symmetric
+    /// fences); otherwise the collecting thread's own operation passes
+    /// (G3), and any other waits for the pause to end and tries again.
     #[cold]
     #[inline(never)]
     fn enter_stopped<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
         loop {
+            if self.lowered() {
+                // G2, as in `enter_slot`.
+                acquire(&self.mode);
+                return Inside {
+                    slot: Some(&slot.state),
+                };
+            }
             slot.state.store(OUTSIDE, Release);
             if slot.collecting.load(Relaxed) {
                 // G3: no collector waits for this slot (its own thread runs
@@ -275,21 +307,14 @@ impl<L> Gate<L> {
             self.wait_resumed();
             slot.state.store(INSIDE, Relaxed);
             // G1, as in `enter_slot`.
-            barrier::light(self.asymmetric.load(Relaxed));
-            if !self.stop.load(Relaxed) {
-                // G2, as in `enter_slot`.
-                acquire(&self.stop);
-                return Inside {
-                    slot: Some(&slot.state),
-                };
-            }
+            barrier::light(true);
         }
     }
 
     /// Waits until the stop flag is lowered.
     fn wait_resumed(&self) {
         let mut held = lock(&self.pause);
-        while self.stop.load(Acquire) {
+        while self.mode.load(Acquire) & STOP != 0 {
             held = self
                 .resumed
                 .wait(held)
@@ -315,7 +340,7 @@ impl<L> Gate<L> {
         );
         let collector = lock(&self.collector);
         slot.collecting.store(true, Relaxed);
-        self.stop.store(true, Relaxed);
+        self.mode.fetch_or(STOP, Relaxed);
         // G1: the flag's store and the slots' loads are not reordered, on
         // this thread and against every operation's light fence.
         barrier::heavy();
@@ -409,7 +434,7 @@ impl<L> Drop for Stopped<'_, L> {
         // G2: the pause happens before the operations that read the flag
         // lowered; the mutex orders the notification after any waiter's
         // check of the flag, so no wake-up is lost.
-        self.gate.stop.store(false, Release);
+        self.gate.mode.fetch_and(!STOP, Release);
         let _held = lock(&self.gate.pause);
         self.gate.resumed.notify_all();
         // The collector mutex (G3) goes after this, as the last field.

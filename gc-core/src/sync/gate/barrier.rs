@@ -55,8 +55,9 @@ fn register() -> bool {
     false
 }
 
-/// The operation's side of G1; `asymmetric` is what [`init`] returned
-/// (the gate keeps a copy beside its stop flag, one cache line for both).
+/// The operation's side of G1: `true` for the asymmetric fence (what
+/// [`init`] returned; the gate keeps a copy in the word of its stop flag),
+/// `false` for a full fence.
 #[inline]
 pub(super) fn light(asymmetric: bool) {
     if asymmetric {
