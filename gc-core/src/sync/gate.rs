@@ -244,6 +244,18 @@ impl<L> Gate<L> {
     /// outlives the result.
     #[inline]
     pub(crate) fn enter_slot<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
+        match self.try_enter_slot(slot) {
+            Some(inside) => inside,
+            None => self.enter_stopped(slot),
+        }
+    }
+
+    /// The fast path of [`Gate::enter_slot`]: `Some` if the operation may
+    /// proceed at once (the asymmetric fence, the flag lowered); `None`
+    /// leaves the slot marked inside, and the caller must finish entering
+    /// with [`Gate::enter_stopped`].
+    #[inline]
+    pub(crate) fn try_enter_slot<'s>(&self, slot: &'s Slot<L>) -> Option<Inside<'s>> {
         debug_assert_eq!(
             slot.state.load(Relaxed),
             OUTSIDE,
@@ -258,11 +270,11 @@ impl<L> Gate<L> {
             // G2: the pause that lowered the flag, if any, happens before
             // this operation.
             acquire(&self.mode);
-            return Inside {
+            return Some(Inside {
                 slot: Some(&slot.state),
-            };
+            });
         }
-        self.enter_stopped(slot)
+        None
     }
 
     /// The rest of G1 for [`Gate::enter_slot`] (and its retries), whose slot
@@ -287,9 +299,11 @@ impl<L> Gate<L> {
     /// flag lowered: proceeds if the flag is lowered after all (symmetric
     /// fences); otherwise the collecting thread's own operation passes
     /// (G3), and any other waits for the pause to end and tries again.
+    ///
+    /// The slot must be the one [`Gate::try_enter_slot`] just marked inside.
     #[cold]
     #[inline(never)]
-    fn enter_stopped<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
+    pub(crate) fn enter_stopped<'s>(&self, slot: &'s Slot<L>) -> Inside<'s> {
         loop {
             if self.lowered() {
                 // G2, as in `enter_slot`.

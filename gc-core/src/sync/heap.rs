@@ -298,7 +298,7 @@ impl Op<'_> {
     reason = "every clone and drop: the call cost as much as the operation (sq microbench)"
 )]
 #[inline(always)]
-pub(crate) fn op<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
+pub(crate) fn op<R>(f: impl FnOnce(Op<'_>) -> R) -> R {
     let slot = SLOT.get();
     if slot.is_null() {
         return op_slow(f);
@@ -307,20 +307,35 @@ pub(crate) fn op<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
     // `THREAD` lives (set with `CURRENT`, cleared first thing in its
     // destructor), and the registration keeps its slot.
     let slot = unsafe { &*slot };
+    let Some(inside) = HEAP.gate.try_enter_slot(slot) else {
+        return op_stopped(slot, f);
+    };
+    // Not the collecting thread's own pause: that finds the flag raised.
+    f(Op {
+        inside,
+        local: slot.local(),
+    })
+}
+
+/// [`op`] whose fast entry found the flag raised (or symmetric fences):
+/// finishes entering, out of line.
+#[cold]
+#[inline(never)]
+fn op_stopped<R>(slot: &Slot<Local>, f: impl FnOnce(Op<'_>) -> R) -> R {
     let op = Op {
-        inside: HEAP.gate.enter_slot(slot),
+        inside: HEAP.gate.enter_stopped(slot),
         local: slot.local(),
     };
     if op.inside.in_pause() {
         count_pause_op();
     }
-    f(&op)
+    f(op)
 }
 
 /// [`op`] before this thread's state is initialised, or once it is gone.
 #[cold]
 #[inline(never)]
-fn op_slow<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
+fn op_slow<R>(f: impl FnOnce(Op<'_>) -> R) -> R {
     with_thread(|t| {
         let Some(t) = t else {
             return op_unregistered(f);
@@ -333,7 +348,7 @@ fn op_slow<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
         if op.inside.in_pause() {
             count_pause_op();
         }
-        f(&op)
+        f(op)
     })
 }
 
@@ -349,7 +364,7 @@ fn count_pause_op() {
 
 /// [`op`] once this thread's thread-local is destroyed (H3).
 #[cold]
-fn op_unregistered<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
+fn op_unregistered<R>(f: impl FnOnce(Op<'_>) -> R) -> R {
     // Room for the one object this operation may list (H4).
     let reg = HEAP.gate.register(Local {
         nursery: UnsafeCell::new(Vec::with_capacity(1)),
@@ -360,7 +375,7 @@ fn op_unregistered<R>(f: impl FnOnce(&Op<'_>) -> R) -> R {
             inside: HEAP.gate.enter(&reg),
             local: reg.local(),
         };
-        f(&op)
+        f(op)
     };
     retire(reg);
     r
