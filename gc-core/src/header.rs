@@ -6,8 +6,8 @@
 //! ```text
 //! strong: u32  [31 DETACHED][30 DEAD][29 WATCHED][28..0 count]
 //! weak:   u32  [31 HAS_HEAD][30..0 weak count, +1 for all strong handles together]
-//! flags:  u32  [31..17 free][16 QUEUED][15 LOST][14 PINNED][13..12 EPOCH][11 INLINE][10 DISCOVERED]
-//!              [9 TRACKABLE][8 WEAK_DEAD][7 PENDING][6 CLEARED][5 HAS_FINALIZER]
+//! flags:  u32  [31..19 free][18 ESCAPES][17 WAS_CANDIDATE][16 QUEUED][15 LOST][14 PINNED]
+//!              [13..12 EPOCH][11 INLINE][10 DISCOVERED][9 TRACKABLE][8 WEAK_DEAD][7 PENDING][6 CLEARED][5 HAS_FINALIZER]
 //!              [4 FINALIZED][3 TRUSTED][2..0 LOC]
 //! LOC:         0 GEN0 · 1 GEN1 · 2 GEN2 · 3 PERM · 4 WORK · 5 GARBAGE · 6 NONE · 7 FREE (slab)
 //! ```
@@ -342,6 +342,14 @@ pub(crate) enum Flag {
     /// The object is in the heap's candidate queue, which keeps its block
     /// allocated (not its value) until the entry is taken out.
     Queued = 1 << 16,
+    /// Meaningful only for a member of the set a collection examines: it
+    /// was a candidate when it entered the set (`Lost` is cleared then, so
+    /// that a decrement during the analysis sets it anew).
+    WasCandidate = 1 << 17,
+    /// Meaningful only for a member of the set a collection examines, when
+    /// the collection notes escapes: a counted edge of its value reached a
+    /// tracked object outside the set.
+    Escapes = 1 << 18,
 }
 
 /// Two bits: how many times the collector cleared this object's weak
@@ -351,7 +359,7 @@ pub(crate) enum Flag {
 const EPOCH_SHIFT: u32 = 12;
 const EPOCH_MASK: u32 = 0b11 << EPOCH_SHIFT;
 
-const ALL_FLAGS: [Flag; 12] = [
+const ALL_FLAGS: [Flag; 14] = [
     Flag::Trusted,
     Flag::Finalized,
     Flag::HasFinalizer,
@@ -364,6 +372,8 @@ const ALL_FLAGS: [Flag; 12] = [
     Flag::Pinned,
     Flag::Lost,
     Flag::Queued,
+    Flag::WasCandidate,
+    Flag::Escapes,
 ];
 
 const _: () = {

@@ -550,7 +550,7 @@ fn begin_with(
     };
     // Note the escapes (invariant I10): edges to objects outside the set,
     // and objects kept unread, which hide what they reach.
-    tracer.escapes.push(false);
+    tracer.note_escapes = true;
     tracer.refs = h.take_scratch();
     Some(Working {
         h,

@@ -80,15 +80,9 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     tracer.unreadable = false;
     tracer.joined_finalizers = false;
     tracer.escaped = false;
-    // Escapes are noted when the set grows or the collector asked for them
-    // (a non-empty `escapes`).
-    let noting = tracer.grow != 0 || !tracer.escapes.is_empty();
-    tracer.escapes.clear();
-    if noting {
-        tracer.escapes.resize(n, false);
-    }
-    tracer.lost_before.clear();
-    tracer.lost_before.resize(n, false);
+    // Escapes are noted when the set grows or the collector asked for them.
+    let noting = tracer.grow != 0 || tracer.note_escapes;
+    tracer.noting = noting;
     // Step S1 of the soundness argument: every count is copied, and the set
     // marked dead, before any user code runs. A set of whole generations is
     // entered lazily, member by member as the tracing phase first reaches
@@ -130,11 +124,6 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     match result {
         Ok(()) if sound => {
             if noting && tracer.escaped {
-                // An object kept without being read (unreadable, detached,
-                // over-reported) hides what it reaches: like an escape.
-                for (e, &r) in tracer.escapes.iter_mut().zip(&tracer.refs) {
-                    *e |= r == KEEP;
-                }
                 keep_candidates(tracer);
             }
             let reached = mark(tracer);
@@ -192,7 +181,11 @@ fn keep_candidates(tracer: &mut Tracer<'static>) {
             *slot += 1;
         }
     }
-    let mut reaches = tracer.escapes.clone();
+    // An object kept without being read (unreadable, detached,
+    // over-reported) hides what it reaches: like an escape.
+    let mut reaches: Vec<bool> = (tracer.work.iter().zip(&tracer.refs))
+        .map(|(o, &r)| o.has(Flag::Escapes) || r == KEEP)
+        .collect();
     let mut stack: Vec<usize> = (0..n).filter(|&i| reaches[i]).collect();
     while let Some(j) = stack.pop() {
         for &s in &sources[indeg[j] as usize..indeg[j + 1] as usize] {
@@ -203,8 +196,8 @@ fn keep_candidates(tracer: &mut Tracer<'static>) {
             }
         }
     }
-    for ((&r, &was), &obj) in reaches.iter().zip(&tracer.lost_before).zip(&tracer.work) {
-        if r && was {
+    for (&r, &obj) in reaches.iter().zip(&tracer.work) {
+        if r && obj.has(Flag::WasCandidate) {
             obj.set_flag(Flag::Lost, true);
         }
     }
@@ -212,9 +205,9 @@ fn keep_candidates(tracer: &mut Tracer<'static>) {
 
 /// After an analysis that kept everything: every candidate stays one.
 fn keep_all_candidates(tracer: &mut Tracer<'static>) {
-    for (i, &was) in tracer.lost_before.iter().enumerate() {
-        if was {
-            tracer.work[i].set_flag(Flag::Lost, true);
+    for &obj in &tracer.work {
+        if obj.has(Flag::WasCandidate) {
+            obj.set_flag(Flag::Lost, true);
         }
     }
 }
@@ -237,8 +230,12 @@ fn enter_all(tracer: &mut Tracer<'static>, start: Start, after_lazy: bool) -> us
                 Start::Fresh => tracer.enter(obj, f, i),
                 Start::Recheck => {
                     obj.set_index(i);
-                    tracer.lost_before[i] = obj.is_candidate();
-                    obj.set_flags(f.with_loc(tracer.set_loc).without(Flag::Lost));
+                    obj.set_flags(
+                        f.with_loc(tracer.set_loc)
+                            .without(Flag::Lost)
+                            .without(Flag::Escapes)
+                            .set_to(Flag::WasCandidate, obj.is_candidate()),
+                    );
                     tracer.joined_finalizers |=
                         f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
                     let c = obj.counts();
@@ -253,7 +250,6 @@ fn enter_all(tracer: &mut Tracer<'static>, start: Start, after_lazy: bool) -> us
             if i != untrusted {
                 tracer.work.swap(i, untrusted);
                 tracer.refs.swap(i, untrusted);
-                tracer.lost_before.swap(i, untrusted);
                 tracer.work[i].set_index(i);
                 obj.set_index(untrusted);
             }
@@ -301,7 +297,9 @@ fn record_lazily(tracer: &mut Tracer<'static>) -> bool {
             // Start over the usual way: what was recorded goes, escapes
             // too (`enter_all` moves members, so their positions change).
             attempt.discard(tracer);
-            tracer.escapes.fill(false);
+            for &o in &tracer.work {
+                o.set_flag(Flag::Escapes, false);
+            }
             tracer.escaped = false;
             return false;
         }

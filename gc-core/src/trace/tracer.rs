@@ -139,19 +139,16 @@ pub struct Tracer<'a> {
     pub(crate) lazy_listed: usize,
     /// An object that joined the set has a finalizer that has not run.
     pub(crate) joined_finalizers: bool,
-    /// Counted edges that reached a tracked object outside the set in a
-    /// location that does not grow it: `escapes[i]` is whether `work[i]`
-    /// has one. Empty when neither growth nor escapes are wanted (the
-    /// collector puts one entry in it to ask for escapes; `partition` sizes
-    /// it to `work`).
-    pub(crate) escapes: Vec<bool>,
-    /// `Record`: some `escapes` entry is set, or some scratch count is
-    /// `KEEP` (then the caller sets their `escapes` entries).
+    /// The collector asks for escapes: counted edges that reach a tracked
+    /// object outside the set in a location that does not grow it (each
+    /// marks its member `Flag::Escapes`).
+    pub(crate) note_escapes: bool,
+    /// Set by `partition`: escapes are noted, or the set grows (handles to
+    /// objects outside the set are looked at).
+    pub(crate) noting: bool,
+    /// `Record`: some member has `Flag::Escapes`, or some scratch count is
+    /// `KEEP` (which hides what the member reaches, like an escape).
     pub(crate) escaped: bool,
-    /// `lost_before[i]`: `work[i]` was a candidate when it joined the set
-    /// (`Flag::Lost`); the flag itself is cleared then, so
-    /// that a decrement during the analysis sets it anew.
-    pub(crate) lost_before: Vec<bool>,
     /// `Collect`: every strong edge reported, head-ful or head-less target,
     /// in the order reported.
     pub(crate) edges: Vec<Edge>,
@@ -226,9 +223,9 @@ impl<'a> Tracer<'a> {
             lazy_base: [0; 3],
             lazy_listed: 0,
             joined_finalizers: false,
-            escapes: Vec::new(),
+            note_escapes: false,
+            noting: false,
             escaped: false,
-            lost_before: Vec::new(),
             edges: Vec::new(),
             unreadable: false,
             rejected: 0,

@@ -10,15 +10,20 @@ use crate::header::{Flag, Flags, LOC_PERM};
 
 impl Tracer<'_> {
     /// Enters `obj` (flags `f`, not yet a member) at position `pos` of
-    /// `work`, whose scratch vectors (`refs`, `lost_before`, and `escapes`
-    /// when noted) already reach `pos`: the collector takes its count (I7)
-    /// and copies the others, marks it dead and located in the set, and
-    /// notes whether it was a candidate (I10) and has a finalizer to run.
+    /// `work`, whose scratch counts (`refs`) already reach `pos`: the
+    /// collector takes its count (I7) and copies the others, marks it dead
+    /// and located in the set, and notes whether it was a candidate (I10,
+    /// `Flag::WasCandidate`) and has a finalizer to run.
     #[inline]
     pub(crate) fn enter(&mut self, obj: HeadPtr, f: Flags, pos: usize) {
         obj.set_index(pos);
-        self.lost_before[pos] = obj.is_candidate();
-        obj.set_flags(f.with_loc(self.set_loc).without(Flag::Lost));
+        let candidate = f.has(Flag::Lost) || !obj.counts().is_watched();
+        obj.set_flags(
+            f.with_loc(self.set_loc)
+                .without(Flag::Lost)
+                .without(Flag::Escapes)
+                .set_to(Flag::WasCandidate, candidate),
+        );
         self.joined_finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
         // The collector's count (I7): the spare above `MAX_HANDLES`; dead
         // from now on.
@@ -34,7 +39,7 @@ impl Tracer<'_> {
             self.enter_lazily(obj, f);
             return true;
         }
-        !self.escapes.is_empty() && self.beyond(obj, f, handle)
+        self.noting && self.beyond(obj, f, handle)
     }
 
     /// `obj`, a listed member of a lazily entered set, reached by an edge
@@ -55,7 +60,7 @@ impl Tracer<'_> {
     }
 
     /// A handle to `obj`, outside the set, when the set grows or its escapes
-    /// are noted (`escapes` not empty, `Record` only): `true` if `obj` just
+    /// are noted (`noting`, `Record` only): `true` if `obj` just
     /// joined the set (the edge is then counted as one inside it).
     #[cold]
     fn beyond<H>(&mut self, obj: HeadPtr, f: Flags, handle: &H) -> bool {
@@ -88,8 +93,6 @@ impl Tracer<'_> {
         let pos = self.work.len();
         self.work.push(obj);
         self.refs.push(0);
-        self.escapes.push(false);
-        self.lost_before.push(false);
         self.enter(obj, f, pos);
     }
 
@@ -100,7 +103,7 @@ impl Tracer<'_> {
         if f.loc() < LOC_PERM
             && let Some(cur) = self.current
         {
-            self.escapes[cur.index()] = true;
+            cur.set_flag(Flag::Escapes, true);
             self.escaped = true;
         }
     }
