@@ -135,6 +135,17 @@ unsafe fn release_zero_unusual(h: &Heap, obj: HeadPtr, f: Flags, depth: u32) {
         defer_pending(obj, f);
         return;
     }
+    if obj.counts().is_dead() {
+        // The collector dropped the value (the usual end of cyclic garbage
+        // whose last handle was in another garbage value): nothing to
+        // finalize or drop, so nothing nests; `destroy` would do just this.
+        h.unlist(obj);
+        // SAFETY: the count is zero and this is its one release (this fn's
+        // Safety, I2), so the strong handles' weak count is ours to give
+        // back; the value is gone (dead, I2).
+        unsafe { release_weak(h, obj) };
+        return;
+    }
     // SAFETY: this fn's Safety (count zero, one release, I2); the object is
     // in no working set and not pending (just checked), and `depth` is the
     // heap's.
