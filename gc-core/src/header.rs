@@ -4,7 +4,7 @@
 //! touches a mask; this is the bottom layer of the crate.
 //!
 //! ```text
-//! strong: u32  [31 DETACHED][30 DEAD][29 WATCHED][28..0 count]
+//! strong: u32  [31 FLAGGED][30 DEAD][29 WATCHED][28 DETACHED][27..0 count]
 //! weak:   u32  [31 HAS_HEAD][30..0 weak count, +1 for all strong handles together]
 //! flags:  u32  [31..19 free][18 ESCAPES][17 WAS_CANDIDATE][16 QUEUED][15 LOST][14 PINNED]
 //!              [13..12 EPOCH][11 INLINE][10 DISCOVERED][9 TRACKABLE][8 WEAK_DEAD][7 PENDING][6 CLEARED][5 HAS_FINALIZER]
@@ -12,11 +12,13 @@
 //! LOC:         0 GEN0 · 1 GEN1 · 2 GEN2 · 3 PERM · 4 WORK · 5 GARBAGE · 6 NONE · 7 FREE (slab)
 //! ```
 //!
-//! - The flags of `strong` sit above the count, so the single compare
+//! - The flags of `strong` sit above the count, and `FLAGGED` (the sign
+//!   bit) is set exactly when one of them is, so the single compare
 //!   `strong < MAX_HANDLES` of the clone fast path sends every overflow,
 //!   dead, detached and watched object to the slow path
-//!   ([`Counts::try_inc_fast`]), and the single compare of the drop fast
-//!   path sends a count reaching zero and every flagged object there
+//!   ([`Counts::try_inc_fast`]), and the sign of the decremented word, the
+//!   one test of the drop fast path (as `Rc`'s test for zero), sends a
+//!   count reaching zero and every flagged object there
 //!   ([`Counts::dec_fast`]): a `WATCHED` object's first decrement is how
 //!   the collector learns that it lost a reference (a *candidate*, see
 //!   `collector::candidates`).
@@ -44,7 +46,7 @@
 use core::cell::Cell;
 
 /// Bits of `strong` that hold the count.
-const COUNT_MASK: u32 = (1 << 29) - 1;
+const COUNT_MASK: u32 = (1 << 28) - 1;
 /// The most strong handles one object can have; one more is kept for the
 /// collector's own reference while it examines the object.
 pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
@@ -52,7 +54,12 @@ pub(crate) const MAX_HANDLES: u32 = COUNT_MASK - 1;
 /// object is being examined (a dead handle).
 const DEAD: u32 = 1 << 30;
 /// `strong` flag: `get_mut` took the object out of the collector's lists.
-const DETACHED: u32 = 1 << 31;
+const DETACHED: u32 = 1 << 28;
+/// `strong`: set exactly when one of the three flags is (the sign bit, so
+/// that a flagged word is negative as an `i32`).
+const FLAGGED: u32 = 1 << 31;
+/// The three flags of `strong`.
+const STRONG_FLAGS: u32 = DEAD | DETACHED | WATCHED;
 /// `strong` flag: the object is tracked and was not decremented since the
 /// collector last examined it (or since it was made): its next decrement
 /// that leaves a count takes the slow path, which makes it a candidate.
@@ -63,10 +70,10 @@ const WEAK_MASK: u32 = (1 << 31) - 1;
 /// `weak` flag: a head precedes the box (invariant I3).
 const HAS_HEAD: u32 = 1 << 31;
 
-const _: () = assert!(COUNT_MASK & (DEAD | DETACHED | WATCHED) == 0);
+const _: () = assert!(COUNT_MASK & (STRONG_FLAGS | FLAGGED) == 0 && STRONG_FLAGS & FLAGGED == 0);
 const _: () = assert!(DEAD & DETACHED == 0 && (DEAD | DETACHED) & WATCHED == 0);
 const _: () = assert!(WEAK_MASK & HAS_HEAD == 0);
-const _: () = assert!(MAX_HANDLES < COUNT_MASK && COUNT_MASK < DEAD);
+const _: () = assert!(MAX_HANDLES < COUNT_MASK && COUNT_MASK < DETACHED);
 
 /// The two counts at the start of every box.
 #[repr(C)]
@@ -101,11 +108,16 @@ impl Counts {
         self.strong.get() & flag != 0
     }
 
-    /// Sets or clears one flag of `strong`.
+    /// Sets or clears one flag of `strong`, and `FLAGGED` with it.
     #[inline]
     fn set_strong_flag(&self, flag: u32, on: bool) {
         let s = self.strong.get();
-        self.strong.set(if on { s | flag } else { s & !flag });
+        let s = if on { s | flag } else { s & !flag };
+        self.strong.set(if s & STRONG_FLAGS != 0 {
+            s | FLAGGED
+        } else {
+            s & !FLAGGED
+        });
     }
 
     /// The value was dropped by the collector, or is being examined
@@ -167,16 +179,19 @@ impl Counts {
     }
 
     /// The drop fast path: takes one strong count away and returns `true`
-    /// when a count is left and no flag is set (one compare). Returns
-    /// `false` when the caller must look further: the count reached zero,
-    /// or a flag is set (`WATCHED`: a candidate now; `DEAD` or `DETACHED`,
-    /// which need nothing more while a count is left).
+    /// when a count is left and no flag is set (one test: the word stays
+    /// positive). Returns `false` when the caller must look further: the
+    /// count reached zero, or a flag is set (`FLAGGED`, the sign bit, with
+    /// `WATCHED`: a candidate now; `DEAD` or `DETACHED`, which need nothing
+    /// more while a count is left).
     #[inline]
     pub(crate) fn dec_fast(&self) -> bool {
-        let s = self.strong.get() - 1;
-        debug_assert!(s & COUNT_MASK != COUNT_MASK, "strong count underflow");
+        let s = self.strong.get();
+        debug_assert!(s & COUNT_MASK != 0, "strong count underflow");
+        // The count is at least one, so nothing borrows from the flags.
+        let s = s.wrapping_sub(1);
         self.strong.set(s);
-        s.wrapping_sub(1) < MAX_HANDLES
+        s.cast_signed() > 0
     }
 
     /// Adds one strong count for a new handle, or for a count held on a
@@ -219,7 +234,7 @@ impl Counts {
         if s & COUNT_MASK > MAX_HANDLES {
             collector_overflow();
         }
-        self.strong.set((s + 1) | DEAD);
+        self.strong.set((s + 1) | DEAD | FLAGGED);
         s & COUNT_MASK
     }
 

@@ -49,7 +49,7 @@ pub fn objects(scope: Scope) -> Vec<ObjectInfo> {
 /// # Panics
 ///
 /// Panics for `Scope::Generation(g)` with `g > 2`, and if one of the objects
-/// already has the most strong handles it can have (`2^29 - 2`, see
+/// already has the most strong handles it can have (`2^28 - 2`, see
 /// [`Gc::clone`](Gc#method.clone)); every count is then left as it was.
 ///
 /// # Examples

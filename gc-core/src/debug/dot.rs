@@ -154,7 +154,7 @@ fn dot(view: View) -> String {
 /// # Panics
 ///
 /// Panics if a tracked object already has the most strong handles it can
-/// have (`2^29 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// have (`2^28 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
 /// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples
@@ -179,7 +179,7 @@ pub fn dot_heap() -> String {
 /// # Panics
 ///
 /// Panics if a tracked object already has the most strong handles it can
-/// have (`2^29 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// have (`2^28 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
 /// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples
@@ -209,7 +209,7 @@ pub fn dot_from<T: ?Sized>(gc: &Gc<T>) -> String {
 /// # Panics
 ///
 /// Panics if a tracked object already has the most strong handles it can
-/// have (`2^29 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// have (`2^28 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
 /// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples

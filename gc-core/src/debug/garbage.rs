@@ -69,7 +69,7 @@ impl Garbage {
     /// # Panics
     ///
     /// Panics, before changing any count, if the object already has the most
-    /// strong handles it can have (`2^29 - 2`, see
+    /// strong handles it can have (`2^28 - 2`, see
     /// [`Gc::clone`](Gc#method.clone)).
     ///
     /// # Examples
@@ -117,7 +117,7 @@ impl Clone for Garbage {
     /// # Panics
     ///
     /// Panics, before changing the count, if the object already has the
-    /// most strong handles it can have (`2^29 - 2`, see
+    /// most strong handles it can have (`2^28 - 2`, see
     /// [`Gc::clone`](Gc#method.clone)).
     ///
     /// # Examples
@@ -171,7 +171,7 @@ impl fmt::Debug for Garbage {
 /// # Panics
 ///
 /// Panics if one of the objects already has the most strong handles it can
-/// have (`2^29 - 2`, see [`Gc::clone`](Gc#method.clone)); every count is
+/// have (`2^28 - 2`, see [`Gc::clone`](Gc#method.clone)); every count is
 /// then left as it was.
 ///
 /// # Examples

@@ -46,7 +46,7 @@ pub fn referents<T: Trace + ?Sized>(gc: &Gc<T>) -> Vec<ObjectInfo> {
 /// # Panics
 ///
 /// Panics if a tracked object already has the most strong handles it can
-/// have (`2^29 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// have (`2^28 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
 /// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples
@@ -175,7 +175,7 @@ impl Graph {
 /// # Panics
 ///
 /// Panics if a tracked object already has the most strong handles it can
-/// have (`2^29 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
+/// have (`2^28 - 2`, see [`Gc::clone`](Gc#method.clone)): the scan holds one
 /// count on each object while it runs. Every count is left as it was.
 ///
 /// # Examples

@@ -102,7 +102,7 @@ impl<T: ?Sized> Clone for Gc<T> {
     ///
     /// # Panics
     ///
-    /// Panics if the value already has `2^29 - 2` strong handles.
+    /// Panics if the value already has `2^28 - 2` strong handles.
     ///
     /// # Examples
     ///
