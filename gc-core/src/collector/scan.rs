@@ -75,8 +75,9 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
     tracer.refs.resize(n, 0);
     tracer.targets.clear();
     tracer.targets.reserve(n);
-    tracer.starts.clear();
-    tracer.starts.reserve(n + 1);
+    tracer.degrees.clear();
+    tracer.degrees.reserve(n);
+    tracer.wide.clear();
     tracer.unreadable = false;
     tracer.joined_finalizers = false;
     tracer.escaped = false;
@@ -164,7 +165,8 @@ pub(crate) fn partition(tracer: &mut Tracer<'static>, start: Start) -> Partition
 fn keep_candidates(tracer: &mut Tracer<'static>) {
     let n = tracer.work.len();
     // Reverse edges, then everything that reaches an escape.
-    let (targets, starts) = (&tracer.targets, &tracer.starts);
+    let starts = starts_of(&tracer.degrees, &tracer.wide);
+    let targets = &tracer.targets;
     let mut indeg = vec![0u32; n + 1];
     for &t in targets {
         indeg[t as usize + 1] += 1;
@@ -333,12 +335,13 @@ impl Attempt {
         tracer.rejected = self.rejected;
         tracer.rejected_by.truncate(self.rejected_by);
         tracer.targets.clear();
-        tracer.starts.clear();
+        tracer.degrees.clear();
+        tracer.wide.clear();
     }
 }
 
-/// Records member `i`, `obj`: its edges start here; a detached one is kept
-/// unread (`get_mut` may have handed out a `&mut` to its value, invariant
+/// Records member `i`, `obj` (the members before it are recorded): its
+/// edges follow theirs in `targets`; a detached one is kept unread (`get_mut` may have handed out a `&mut` to its value, invariant
 /// I5); any other is traced, and a trace that broke a rule makes the
 /// analysis keep everything.
 #[expect(
@@ -347,16 +350,14 @@ impl Attempt {
 )]
 #[inline(always)]
 fn record_member(tracer: &mut Tracer<'static>, i: usize, obj: HeadPtr) {
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "checked in `close` before `starts` is read"
-    )]
-    tracer.starts.push(tracer.targets.len() as u32);
+    debug_assert_eq!(tracer.degrees.len(), i);
     if obj.counts().is_detached() {
+        tracer.degrees.push(0);
         tracer.refs[i] = KEEP;
         tracer.escaped = true;
         return;
     }
+    let before = tracer.targets.len();
     tracer.current = Some(obj);
     // SAFETY: `obj` is a member of the set (entered, S1), so it is
     // allocated (the collector holds a count on it, I7, I1), its value is
@@ -367,16 +368,41 @@ fn record_member(tracer: &mut Tracer<'static>, i: usize, obj: HeadPtr) {
     if !tracer.end_object() {
         tracer.unreadable = true;
     }
+    let degree = tracer.targets.len() - before;
+    match u8::try_from(degree) {
+        Ok(d) if d < u8::MAX => tracer.degrees.push(d),
+        _ => {
+            tracer.degrees.push(u8::MAX);
+            tracer.wide.push(u32::try_from(degree).unwrap_or(u32::MAX));
+        }
+    }
 }
 
-/// Ends the recording: the last member's edges end where `targets` does.
+/// Ends the recording: every edge index fits the `u32`s of [`starts_of`].
 fn close(tracer: &mut Tracer<'static>) {
     assert!(
         u32::try_from(tracer.targets.len()).is_ok(),
         "Gc: more than u32::MAX edges in one collection"
     );
-    #[expect(clippy::cast_possible_truncation, reason = "checked just above")]
-    tracer.starts.push(tracer.targets.len() as u32);
+    debug_assert_eq!(tracer.degrees.len(), tracer.work.len());
+}
+
+/// Where each member's edges start in `targets` (`starts[i]..starts[i + 1]`
+/// for `work[i]`), from the recorded `degrees` and `wide` (the tracer's).
+fn starts_of(degrees: &[u8], wide: &[u32]) -> Vec<u32> {
+    let mut starts = Vec::with_capacity(degrees.len() + 1);
+    let mut wide = wide.iter();
+    let mut at = 0u32;
+    for &d in degrees {
+        starts.push(at);
+        at += if d == u8::MAX {
+            *wide.next().expect("a wide degree for each u8::MAX")
+        } else {
+            u32::from(d)
+        };
+    }
+    starts.push(at);
+    starts
 }
 
 /// Step 2: traces every object of the set once, recording and subtracting
@@ -404,7 +430,7 @@ fn record(tracer: &mut Tracer<'static>, untrusted: usize) {
     close(tracer);
 }
 
-/// Traces `work[starts.len()..]` and what joins it, holding guards for the
+/// Traces `work` and what joins it, holding guards for the
 /// first `untrusted`. `false` if an untrusted object came after a trace
 /// whose guards were released (nothing of it traced).
 fn trace_all(tracer: &mut Tracer<'static>, untrusted: usize) -> bool {
@@ -435,14 +461,18 @@ fn trace_all(tracer: &mut Tracer<'static>, untrusted: usize) -> bool {
 /// objects referenced from outside, then moves the marked objects to the
 /// front of `work`. Returns how many were marked.
 fn mark(tracer: &mut Tracer<'static>) -> usize {
+    // The starts are needed only once something is reachable.
+    let mut starts: Vec<u32> = Vec::new();
     let refs = &mut tracer.refs;
     let targets = &tracer.targets;
-    let starts = &tracer.starts;
     let mut stack: Vec<u32> = Vec::new();
     let mut marked = 0;
     for i in 0..refs.len() {
         if refs[i] == 0 || refs[i] == DONE {
             continue;
+        }
+        if starts.is_empty() {
+            starts = starts_of(&tracer.degrees, &tracer.wide);
         }
         refs[i] = DONE;
         marked += 1;

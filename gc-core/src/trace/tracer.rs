@@ -116,8 +116,15 @@ pub struct Tracer<'a> {
     /// `Record`: the targets (positions in `work`) of the counted edges,
     /// grouped by source.
     pub(crate) targets: Vec<u32>,
-    /// `Record`: `targets[starts[i]..starts[i + 1]]` are `work[i]`'s edges.
-    pub(crate) starts: Vec<u32>,
+    /// `Record`: how many of `targets` are `work[i]`'s edges, the ones after
+    /// those of `work[..i]` (one byte per member: the marking step, which
+    /// needs each member's start, computes them only when something is
+    /// reachable; most garbage-heavy collections never do). `u8::MAX`: the
+    /// count is the member's entry in `wide`.
+    pub(crate) degrees: Vec<u8>,
+    /// `Record`: the edge counts of the members whose `degrees` entry is
+    /// `u8::MAX`, in member order.
+    pub(crate) wide: Vec<u32>,
     /// Detached objects found through an edge (see `Gc::get_mut`).
     pub(crate) discovered: Vec<HeadPtr>,
     /// `Record`: the locations (bit `1 << loc`) whose objects join the set
@@ -215,7 +222,8 @@ impl<'a> Tracer<'a> {
             refs: Vec::new(),
             work: Vec::new(),
             targets: Vec::new(),
-            starts: Vec::new(),
+            degrees: Vec::new(),
+            wide: Vec::new(),
             discovered: Vec::new(),
             grow: 0,
             unlist: |_| {},

@@ -179,3 +179,31 @@ fn a_trace_that_clones_after_the_fall_back_keeps_everything() {
     assert!(collect() >= 1);
     assert_eq!(d.get(), 1);
 }
+
+/// Members with 255 edges or more keep their count out of line (`wide`):
+/// the marking step must find every edge of each, before and after them.
+#[test]
+fn members_with_hundreds_of_edges_are_marked_through() {
+    for fan in [254, 255, 256, 700] {
+        let d = Drops::default();
+        // A reachable hub with `fan` children, each pointing back, then a
+        // small node after it that only the last child reaches.
+        let hub = t(&d);
+        let kids: Vec<Gc<T>> = (0..fan).map(|_| t(&d)).collect();
+        for k in &kids {
+            point(&hub, k);
+            point(k, &hub);
+        }
+        let tail = t(&d);
+        point(kids.last().unwrap(), &tail);
+        drop(kids);
+        drop(tail);
+        assert_eq!(collect(), 0, "fan {fan}: all reachable from `hub`");
+        assert_eq!(d.get(), 0);
+        heap_lists_consistent();
+        // The same shape as garbage.
+        drop(hub);
+        assert_eq!(collect(), fan + 2, "fan {fan}: all garbage");
+        assert_eq!(d.get(), fan + 2);
+    }
+}
