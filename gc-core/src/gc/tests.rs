@@ -676,3 +676,16 @@ fn weak_cleared_by_a_collection_stays_cleared_through_raw() {
     // SAFETY: from `Weak::into_raw`, given back once.
     drop(unsafe { Weak::from_raw(p) });
 }
+
+/// A boxed value that can hold no `Gc` (a number, a slice of numbers, a
+/// `str`) is not tracked, sized or not; one that can is.
+#[test]
+fn boxed_values_are_tracked_only_if_they_can_hold_a_gc() {
+    assert!(!Gc::is_tracked(&Gc::<i64>::from(Box::new(5_i64))));
+    assert!(!Gc::is_tracked(&Gc::<[u8]>::from(
+        vec![1_u8, 2].into_boxed_slice()
+    )));
+    assert!(!Gc::is_tracked(&Gc::<str>::from(Box::<str>::from("x"))));
+    let handles: Box<[Option<Gc<i64>>]> = vec![None].into_boxed_slice();
+    assert!(Gc::is_tracked(&Gc::<[Option<Gc<i64>>]>::from(handles)));
+}

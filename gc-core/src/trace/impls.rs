@@ -7,7 +7,7 @@
 use core::any::TypeId;
 
 use super::sealed::Internal;
-use super::{__GcTrusted, Trace, Tracer};
+use super::{__GcTrusted, Trace, Tracer, is_tracked_type};
 
 /// One `Trace` impl, the template of every macro below (and of those in
 /// `foreign.rs`):
@@ -33,12 +33,18 @@ macro_rules! trace_impl {
         fn __gc_tracked(_: &mut u32) -> bool {
             false
         }
+        fn __gc_tracked_dyn(&self) -> bool {
+            false
+        }
         $crate::trace::impls::trace_impl!(@trusted $trust _ []);
     };
     (@methods $trust:ident; $($e:ty)|+) => {
         #[inline]
         fn __gc_tracked(budget: &mut u32) -> bool {
             false $(|| <$e as $crate::trace::Trace>::__gc_tracked(budget))+
+        }
+        fn __gc_tracked_dyn(&self) -> bool {
+            $crate::trace::is_tracked_type::<Self>()
         }
         $crate::trace::impls::trace_impl!(
             @trusted $trust budget [$(<$e as $crate::trace::Trace>::__gc_trusted(budget)),+]
@@ -98,7 +104,13 @@ macro_rules! shared {
 /// `Trace` for unsized types that can never hold a `Gc`.
 macro_rules! unsized_leaf {
     ($($t:ty),* $(,)?) => {$(
-        trace_impl! { untrusted [] $t => #[inline] }
+        impl $crate::trace::Trace for $t {
+            #[inline]
+            fn trace(&self, _: &mut $crate::trace::Tracer<'_>) {}
+            fn __gc_tracked_dyn(&self) -> bool {
+                false
+            }
+        }
     )*};
 }
 
@@ -292,6 +304,9 @@ impl<T: Trace> Trace for [T] {
         Self: 'static,
     {
         Some((TypeId::of::<T>(), self.len()))
+    }
+    fn __gc_tracked_dyn(&self) -> bool {
+        is_tracked_type::<T>()
     }
 }
 
