@@ -136,7 +136,7 @@
 //! slab's, the one argument for the heap's object lists (L1) on that type,
 //! and the steps of the argument below, S1 to S7 (S7 for the thread-safe
 //! heap, whose modules number their own rules: the gate G1-G4, the counts
-//! C1-C5, the blocks Y1-Y3, the lists H1-H4). Every `unsafe fn` says in
+//! C1-C5, the blocks Y1-Y4, the lists H1-H4). Every `unsafe fn` says in
 //! its `# Safety` what its caller guarantees, and every `unsafe` block cites
 //! the invariant, step or contract it relies on.
 //!

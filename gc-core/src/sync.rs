@@ -50,13 +50,15 @@
 //!
 //! The crate docs' step S7 carries the argument: the gate (G1-G4, in
 //! `sync/gate.rs`), the counts (C1-C5, `sync/counts.rs`), the blocks
-//! (Y1-Y3, `sync/boxed.rs`) and the lists (H1-H4, `sync/heap.rs`).
+//! (Y1-Y4, `sync/boxed.rs`) and the lists (H1-H4, `sync/heap.rs`).
 
 // Under loom only the protocol (`gate`, `counts`) is built, for its models.
 #[cfg(not(loom))]
 mod boxed;
 #[cfg(not(loom))]
 mod collect;
+#[cfg(not(loom))]
+mod convert;
 pub(crate) mod counts;
 pub(crate) mod gate;
 #[cfg(not(loom))]
@@ -118,5 +120,7 @@ pub(crate) fn loom_model(f: impl Fn() + Sync + Send + 'static) {
     b.preemption_bound = Some(3);
     b.check(f);
 }
+#[cfg(all(test, not(loom)))]
+mod convert_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

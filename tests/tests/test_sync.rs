@@ -1,6 +1,8 @@
 //! `gc_core::sync` on the shared heap: handles are `Send + Sync`; PEP 442
 //! finalizers and resurrection; dead handles; `new_cyclic`, `get_mut`,
-//! `make_mut`, `try_unwrap`; `Gc<dyn Trait>` and `unsize`; the
+//! `make_mut`, `try_unwrap`; `Gc<dyn Trait>` and `unsize`; `Gc<[T]>`,
+//! `Gc<str>` and `Gc<dyn Trait>` from `Box`, `Vec`, slices, iterators and
+//! strings, sent across threads; the
 //! configuration and statistics; `Drop` and finalizers that allocate,
 //! collect or panic during a collection.
 //!
@@ -92,6 +94,10 @@ fn assert_send_sync<T: Send + Sync>() {}
 
 trait Shape: Trace + Send + Sync {
     fn area(&self) -> usize;
+
+    fn link(&self) -> Option<&Mutex<Option<Gc<dyn Shape>>>> {
+        None
+    }
 }
 
 #[test]
@@ -502,6 +508,10 @@ impl Shape for Square {
     fn area(&self) -> usize {
         self.side * self.side
     }
+
+    fn link(&self) -> Option<&Mutex<Option<Gc<dyn Shape>>>> {
+        Some(&self.link)
+    }
 }
 
 impl Drop for Square {
@@ -586,6 +596,67 @@ fn unsize_to_a_field_panics() {
     assert_eq!(pair.second, 2);
     drop(pair);
     assert_eq!(DROPS.load(SeqCst), 1);
+}
+
+/// A trait without `Send + Sync` supertraits: its objects are named
+/// `dyn Named + Send + Sync` to cross threads.
+trait Named: Trace {
+    fn name(&self) -> String;
+}
+
+#[derive(Trace)]
+struct Label(String);
+
+impl Named for Label {
+    fn name(&self) -> String {
+        self.0.clone()
+    }
+}
+
+#[test]
+fn conversions_from_box_vec_and_str_cross_threads() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    let _s = serial();
+    assert_send_sync::<Gc<dyn Named + Send + Sync>>();
+    assert_send_sync::<Gc<str>>();
+    let square = |side| -> Box<dyn Shape> {
+        Box::new(Square {
+            side,
+            link: Mutex::new(None),
+            drops: &DROPS,
+        })
+    };
+
+    // A slice of runtime length and a trait object, sent to a thread that
+    // reads them and drops its handles.
+    let sides: Gc<[usize]> = (1..=4).collect();
+    let label: Gc<dyn Named + Send + Sync> =
+        Gc::from(Box::new(Label("gc".into())) as Box<dyn Named + Send + Sync>);
+    let text: Gc<str> = Gc::from(String::from("text"));
+    let (s2, l2, t2) = (sides.clone(), label.clone(), text.clone());
+    let seen = std::thread::spawn(move || (s2.iter().sum::<usize>(), l2.name(), t2.len()))
+        .join()
+        .unwrap();
+    assert_eq!(seen, (10, "gc".to_owned(), 4));
+    assert_eq!(Gc::strong_count(&sides), 1);
+
+    // A slice of shapes made from boxes, sent through a channel; two of
+    // them in a cycle, whose last handles go on that thread.
+    let shapes: Gc<[Gc<dyn Shape>]> = Gc::from(vec![Gc::from(square(2)), Gc::from(square(3))]);
+    *shapes[0].link().unwrap().lock().unwrap() = Some(shapes[1].clone());
+    *shapes[1].link().unwrap().lock().unwrap() = Some(shapes[0].clone());
+    let w: Weak<dyn Shape> = Gc::downgrade(&shapes[0]);
+    let (tx, rx) = mpsc::channel::<Gc<[Gc<dyn Shape>]>>();
+    let area = std::thread::spawn(move || {
+        let shapes = rx.recv().unwrap();
+        shapes.iter().map(|s| s.area()).sum::<usize>()
+    });
+    tx.send(shapes).unwrap();
+    assert_eq!(area.join().unwrap(), 13);
+    assert_eq!(DROPS.load(SeqCst), 0, "the cycle keeps both");
+    assert_eq!(collect_elsewhere(), 2);
+    assert_eq!(DROPS.load(SeqCst), 2);
+    assert!(w.upgrade().is_none());
 }
 
 /// Restores the shared heap's automatic collection settings.

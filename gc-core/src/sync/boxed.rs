@@ -14,16 +14,37 @@
 //!   collector drops it after condemning it (counts C1, C3); `DROPPED` is
 //!   set once it is gone, just before the strong handles' weak share goes.
 //! - **Y3 (type).** `vtable` is the vtable of the value's type as it was
-//!   allocated (sized), whatever unsized type a handle now names it by.
+//!   allocated, whatever unsized type a handle now names it by: for a
+//!   block from [`allocate_uninit::<T>`] (a `Box<SyncBox<T>>`), the sized
+//!   vtable of `T`; for one from [`allocate_unsized::<U>`], the unsized
+//!   vtable of `U`, whose functions find the value through the block's
+//!   prefix (Y4).
+//! - **Y4 (prefix).** A block from [`allocate_unsized::<U>`] is one
+//!   allocation of the global allocator holding a [`Prefix<U>`] that ends
+//!   where the header starts, then the `SyncBox<U>`. The prefix is written
+//!   before the block is published and never changed: `layout` is the
+//!   allocation's layout, with the header at offset
+//!   [`header_offset`]`(size_of::<Prefix<U>>(), layout.align())`, and
+//!   `block` points to the header, with the value's metadata (a length or a
+//!   vtable) and the provenance of the whole allocation. The layout is
+//!   stored, not recomputed from `block`, so that freeing never reads the
+//!   metadata through a reference to a dropped value.
+//!
+//! Only unsized blocks have a prefix (24 or 32 bytes); a sized block is
+//! its header and value, nothing more.
 
-use core::mem::MaybeUninit;
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::mem::{self, MaybeUninit};
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::alloc;
 #[cfg(not(gc_tsan))]
 use std::sync::atomic::fence;
 use std::sync::atomic::{AtomicPtr, AtomicU32};
 
 use super::counts::Counts;
+use crate::gc_box::set_data_ptr;
 use crate::trace::{Trace, Tracer};
 
 /// The weak word while `get_mut` checks the strong count (no `Weak` can be
@@ -80,15 +101,137 @@ pub(crate) struct VTable {
     dealloc: unsafe fn(HeaderPtr),
 }
 
-struct VTables<T>(T);
+/// Static vtables, one per type (and kind of block).
+struct VTables<T: ?Sized>(PhantomData<T>);
 
 impl<T: Trace + Send + Sync + 'static> VTables<T> {
+    /// For a block from `allocate_uninit::<T>` (Y3).
     const VTABLE: VTable = VTable {
         trace: trace_value::<T>,
         finalize: finalize_value::<T>,
         drop_value: drop_value::<T>,
         dealloc: dealloc_block::<T>,
     };
+}
+
+impl<U: Trace + Send + Sync + ?Sized + 'static> VTables<U> {
+    /// For a block from `allocate_unsized::<U>` (Y3, Y4).
+    const UNSIZED: VTable = VTable {
+        trace: trace_unsized::<U>,
+        finalize: finalize_unsized::<U>,
+        drop_value: drop_unsized::<U>,
+        dealloc: dealloc_unsized::<U>,
+    };
+}
+
+/// What an unsized block holds right before its header (Y4): what the
+/// collector and the last handle need to reach a value whose type only the
+/// vtable knows, from a thin [`HeaderPtr`].
+#[repr(C)]
+struct Prefix<U: ?Sized> {
+    /// The layout of the whole allocation.
+    layout: Layout,
+    /// The header, with the value's metadata.
+    block: *mut SyncBox<U>,
+}
+
+/// The offset of the header in an unsized block whose prefix takes
+/// `prefix` bytes and whose alignment is `align` (Y4): the prefix ends
+/// where the header starts, and the header is aligned for the whole box.
+const fn header_offset(prefix: usize, align: usize) -> usize {
+    prefix.next_multiple_of(align)
+}
+
+/// The prefix of the unsized block at `h`.
+///
+/// # Safety
+///
+/// The block came from `allocate_unsized::<U>` (Y3: its vtable is
+/// `UNSIZED` for `U`) and is allocated (Y1).
+unsafe fn prefix<U: ?Sized>(h: HeaderPtr) -> *const Prefix<U> {
+    // SAFETY: the prefix ends where the header starts, in the same
+    // allocation (Y4); `h` has that allocation's provenance (it was made
+    // from the block pointer `allocate_unsized` returned).
+    unsafe { h.cast::<u8>().sub(mem::size_of::<Prefix<U>>()) }
+        .cast::<Prefix<U>>()
+        .as_ptr()
+}
+
+/// The block at `h` with its value's metadata.
+///
+/// # Safety
+///
+/// As [`prefix`].
+unsafe fn unsized_block<U: ?Sized>(h: HeaderPtr) -> *mut SyncBox<U> {
+    // SAFETY: the caller's contract; the prefix was written before the
+    // block was published and is never written again (Y4), so this read
+    // races with nothing.
+    let p = unsafe { prefix::<U>(h) };
+    // SAFETY: as above: `p` is aligned (a multiple of 8 before the
+    // header, which is aligned to at least 8) and initialised.
+    unsafe { (*p).block }
+}
+
+/// # Safety
+///
+/// As [`Header::trace`], for a block from `allocate_unsized::<U>`.
+unsafe fn trace_unsized<'a, U: Trace + ?Sized + 'static>(h: HeaderPtr, tracer: &mut Tracer<'a>) {
+    // SAFETY: the vtable is `UNSIZED` for `U` (Y3), so the block has a
+    // prefix (Y4), and it is allocated (`Header::trace`'s contract, Y1).
+    let b = unsafe { unsized_block::<U>(h) };
+    // SAFETY: `Header::trace`'s contract: initialised, not detached, and
+    // the value outlives the tracing phase; `b` carries its metadata (Y4).
+    let v: &'a U = unsafe { &(*b).value };
+    tracer.begin_object(v);
+    v.trace(tracer);
+}
+
+/// # Safety
+///
+/// As [`Header::finalize`], for a block from `allocate_unsized::<U>`.
+unsafe fn finalize_unsized<U: Trace + ?Sized + 'static>(h: HeaderPtr) {
+    // SAFETY: as in `trace_unsized` (Y3, Y4, Y1).
+    let b = unsafe { unsized_block::<U>(h) };
+    // SAFETY: `Header::finalize`'s contract: allocated and initialised
+    // (Y1, Y2); a shared reference is all a finalizer gets.
+    let v: &U = unsafe { &(*b).value };
+    if let Some(f) = v.finalizer() {
+        f.finalize();
+    }
+}
+
+/// # Safety
+///
+/// As [`Header::drop_value`], for a block from `allocate_unsized::<U>`.
+unsafe fn drop_unsized<U: ?Sized>(h: HeaderPtr) {
+    // SAFETY: as in `trace_unsized` (Y3, Y4, Y1).
+    let b = unsafe { unsized_block::<U>(h) };
+    // SAFETY: the block is allocated (Y1); the projection makes no
+    // reference.
+    let v = unsafe { &raw mut (*b).value };
+    // SAFETY: `Header::drop_value`'s contract: the caller owns the
+    // initialised value and drops it once (Y2).
+    unsafe { core::ptr::drop_in_place(v) }
+}
+
+/// # Safety
+///
+/// As [`Header::release_weak`]'s call, for a block from
+/// `allocate_unsized::<U>`.
+unsafe fn dealloc_unsized<U: ?Sized>(h: HeaderPtr) {
+    // SAFETY: the vtable is `UNSIZED` for `U` (Y3), so the block has a
+    // prefix (Y4); it is still allocated (the last weak count, Y1).
+    let p = unsafe { prefix::<U>(h) };
+    // SAFETY: as above; the prefix is initialised and never written after
+    // publication (Y4). Only the layout is read, not the dropped value.
+    let layout = unsafe { (*p).layout };
+    let offset = header_offset(mem::size_of::<Prefix<U>>(), layout.align());
+    // SAFETY: the header is `offset` bytes into the allocation (Y4).
+    let base = unsafe { h.cast::<u8>().sub(offset) };
+    // SAFETY: `base` and `layout` are the global allocator's allocation
+    // and its layout (Y4); the last weak count is gone, so nothing refers
+    // to the block any more (Y1), and the value is gone (Y2).
+    unsafe { alloc::dealloc(base.as_ptr(), layout) }
 }
 
 /// The value of the block at `h`, allocated as a `SyncBox<T>` (Y3).
@@ -152,19 +295,84 @@ pub(crate) fn allocate_uninit<T: Trace + Send + Sync + 'static>(
     strong: Counts,
     tracked: bool,
 ) -> NonNull<SyncBox<MaybeUninit<T>>> {
-    let state = if tracked { TRACKED | LISTED } else { 0 };
     let b = Box::new(SyncBox {
-        header: Header {
-            counts: strong,
-            weak: AtomicU32::new(1 + u32::from(tracked)),
-            state: AtomicU32::new(state),
-            pos: AtomicU32::new(0),
-            owner: AtomicPtr::new(core::ptr::null_mut()),
-            vtable: &VTables::<T>::VTABLE,
-        },
+        header: Header::new(strong, tracked, &VTables::<T>::VTABLE),
         value: MaybeUninit::<T>::uninit(),
     });
     NonNull::from(Box::leak(b))
+}
+
+/// The panic of a value too large for a block.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn too_large() -> ! {
+    panic!("sync::Gc: value too large to allocate")
+}
+
+/// Allocates a block for a value of `U`, sized or not, not yet written:
+/// its layout is `value_layout` and its metadata (length or vtable) that of
+/// `meta`, whose address is not used. The counts are one strong handle,
+/// with the strong handles' weak share; a `tracked` block also has the
+/// list's (as [`allocate_uninit`]). The block has a prefix (Y4).
+///
+/// The caller writes the value through the returned pointer (at
+/// `&raw mut (*b).value`, `value_layout.size()` bytes), sets `FINALIZED`
+/// if the value has no finalizer, and lists a tracked block before
+/// publishing it.
+///
+/// # Panics
+///
+/// Panics, allocating nothing, if the block's size overflows `isize`.
+pub(crate) fn allocate_unsized<U: Trace + Send + Sync + ?Sized + 'static>(
+    meta: *const U,
+    value_layout: Layout,
+    tracked: bool,
+) -> NonNull<SyncBox<U>> {
+    // `SyncBox<U>` is `repr(C)`: the header, then the value at the next
+    // multiple of its alignment.
+    let (box_layout, value_offset) = Layout::new::<Header>()
+        .extend(value_layout)
+        .unwrap_or_else(|_| too_large());
+    let box_layout = box_layout.pad_to_align();
+    let offset = header_offset(mem::size_of::<Prefix<U>>(), box_layout.align());
+    let size = offset
+        .checked_add(box_layout.size())
+        .unwrap_or_else(|| too_large());
+    let layout = Layout::from_size_align(size, box_layout.align()).unwrap_or_else(|_| too_large());
+    // SAFETY: the layout holds at least a header, so it is not zero-sized.
+    let base = unsafe { alloc::alloc(layout) };
+    let Some(base) = NonNull::new(base) else {
+        alloc::handle_alloc_error(layout)
+    };
+    // SAFETY: `offset + size_of::<Header>() <= size`: the header is in the
+    // allocation.
+    let h = unsafe { base.add(offset) };
+    // The allocation's address and provenance, `meta`'s metadata.
+    let b = set_data_ptr(meta.cast_mut() as *mut SyncBox<U>, h.as_ptr());
+    // SAFETY: `set_data_ptr` gave `b` the address of `h`, which is not null.
+    let b = unsafe { NonNull::new_unchecked(b) };
+    let header = Header::new(Counts::new(), tracked, &VTables::<U>::UNSIZED);
+    // SAFETY: `h` is in the new allocation, aligned for the box (hence for
+    // the header), with room for the header; nothing else refers to it.
+    unsafe { h.cast::<Header>().write(header) };
+    // SAFETY: the prefix is the `size_of::<Prefix<U>>() <= offset` bytes
+    // before the header, in the allocation and 8-aligned (`offset` and the
+    // prefix's size are multiples of 8).
+    let p = unsafe { h.sub(mem::size_of::<Prefix<U>>()) }.cast::<Prefix<U>>();
+    let prefix = Prefix {
+        layout,
+        block: b.as_ptr(),
+    };
+    // SAFETY: as above: fresh, writable, aligned memory; this writes the
+    // prefix of Y4 before anything can read it.
+    unsafe { p.write(prefix) };
+    // SAFETY: the block is allocated; the projection makes no reference.
+    let value = unsafe { &raw mut (*b.as_ptr()).value };
+    // SAFETY: as above.
+    let expected = unsafe { h.add(value_offset) };
+    debug_assert_eq!(value.cast::<u8>(), expected.as_ptr());
+    b
 }
 
 /// Writes the value into a block from [`allocate_uninit`].
@@ -185,6 +393,20 @@ pub(crate) unsafe fn write_value<T>(
 }
 
 impl Header {
+    /// The header of a new block: `strong` as its counts, the strong
+    /// handles' weak share, and the list's if `tracked` (Y1).
+    fn new(strong: Counts, tracked: bool, vtable: &'static VTable) -> Header {
+        let state = if tracked { TRACKED | LISTED } else { 0 };
+        Header {
+            counts: strong,
+            weak: AtomicU32::new(1 + u32::from(tracked)),
+            state: AtomicU32::new(state),
+            pos: AtomicU32::new(0),
+            owner: AtomicPtr::new(core::ptr::null_mut()),
+            vtable,
+        }
+    }
+
     /// Whether the object is listed and traced.
     #[inline]
     pub(crate) fn tracked(&self) -> bool {

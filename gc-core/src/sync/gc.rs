@@ -288,7 +288,7 @@ impl Drop for Unfinished {
 /// Lists the new tracked object `h` in this thread's nursery (growing it
 /// outside the gate, H4); `true` if an automatic collection is due (the
 /// caller runs it once the handle exists).
-fn list_new(h: HeaderPtr) -> bool {
+pub(super) fn list_new(h: HeaderPtr) -> bool {
     loop {
         let listed = op(|op| {
             if op.has_room() {
@@ -474,6 +474,8 @@ impl<T: ?Sized> Gc<T> {
 
     /// The same object, named by an unsized type: `Gc<dyn Trait>` or
     /// `Gc<[T]>`. `coerce` must return its argument itself (`|x| x`).
+    /// For a value of a size known only at run time, `Gc::from` takes a
+    /// `Box<dyn Trait>`, a `Box<[T]>`, a `Vec<T>`, a `&str` or an iterator.
     ///
     /// # Panics
     ///
