@@ -14,12 +14,15 @@
 //! pages come in chunks of 62 (3.9 MiB), and a chunk whose pages are all
 //! spare goes back to the system if enough other spare pages are kept.
 //! While the collector frees garbage it *holds* the chunks it empties
-//! ([`Slab::hold`]) and gives them back at the start of the next collection
-//! ([`Slab::trim`]) if the program has not reused them by then: the pages a
-//! collection frees are what the program allocates next, and a page given
-//! back costs a system call now and a page fault for each of its 4 KiB
-//! when it is taken again (the allocators' purge delay, counted in
-//! collections instead of milliseconds).
+//! ([`Slab::hold`]): the pages a collection frees are what the program
+//! allocates next, and a page given back costs a system call now and a
+//! page fault for each of its 4 KiB when it is taken again. A later
+//! collection gives back the held chunks still empty ([`Slab::trim`]) if
+//! the program took no spare page since the collection before it (it is
+//! not drawing on them), and a full collection always does (the
+//! allocators' purge delay, counted in collections instead of
+//! milliseconds). While the program draws on them, the slab holds at most
+//! what its heap once used.
 //! Everything is thread-local: a `Gc` never leaves its thread.
 //!
 //! # Invariants
@@ -238,6 +241,8 @@ pub(crate) struct Slab {
     /// Chunks emptied while `holding` (an upper bound: some may have been
     /// reused since); `trim` looks for them only when this is not zero.
     held: Cell<u32>,
+    /// A spare page was taken since the last `trim`.
+    drawn: Cell<bool>,
 }
 
 impl Slab {
@@ -253,6 +258,7 @@ impl Slab {
             closing: Cell::new(false),
             holding: Cell::new(false),
             held: Cell::new(0),
+            drawn: Cell::new(false),
         }
     }
 
@@ -275,9 +281,12 @@ impl Slab {
     }
 
     /// Gives back the chunks [`Slab::hold`] kept that are still all spare,
-    /// keeping `SPARE_RESERVE` other spare pages as usual.
-    pub(crate) fn trim(&self) {
-        if self.held.get() == 0 || self.holding.get() {
+    /// keeping `SPARE_RESERVE` other spare pages as usual: always if
+    /// `force`, otherwise only if no spare page was taken since the last
+    /// call (the program is not reusing them).
+    pub(crate) fn trim(&self, force: bool) {
+        let drawn = self.drawn.replace(false);
+        if self.held.get() == 0 || self.holding.get() || (drawn && !force) {
             return;
         }
         self.held.set(0);
@@ -520,6 +529,7 @@ impl Slab {
         let (page, chunk) = if head.is_null() {
             self.carve()
         } else {
+            self.drawn.set(true);
             // SAFETY: `head` heads the spare list (P4).
             unsafe { self.spare_unlink(head) };
             // SAFETY: a spare page is live and has a header (P1, P4).

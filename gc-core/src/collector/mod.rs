@@ -492,10 +492,10 @@ fn begin_with(
         return None;
     }
     h.collecting.set(true);
-    // Chunks the last collection emptied and the program did not reuse go
-    // back to the system now; the ones this collection empties stay until
-    // the next (see `slab`).
-    h.slab.trim();
+    // Chunks earlier collections emptied go back to the system now if the
+    // program is not reusing them, or this is a full collection; the ones
+    // this collection empties stay until a later one (see `slab`).
+    h.slab.trim(generation == 2);
     h.slab.hold(true);
     let collecting = Collecting(h);
     let start = Instant::now();

@@ -154,7 +154,7 @@ fn empty_chunks(slab: &Slab, chunks: usize, hold: bool) {
 }
 
 #[test]
-fn emptied_chunks_go_back_at_once_unless_held_then_at_the_next_trim() {
+fn emptied_chunks_go_back_at_once_unless_held_then_when_not_drawn_on() {
     let chunks = 3;
     let per_chunk = (PAGE_SIZE - HEADER) / MAX_BLOCK * super::CHUNK_PAGES as usize;
     if cfg!(miri) {
@@ -163,7 +163,7 @@ fn emptied_chunks_go_back_at_once_unless_held_then_at_the_next_trim() {
         let slab = Slab::new();
         empty_chunks(&slab, chunks, true);
         assert_eq!(slab.chunk_count(), chunks);
-        slab.trim();
+        slab.trim(false);
         assert!(slab.chunk_count() < chunks);
         slab.close();
         assert_eq!(slab.chunk_count(), 0);
@@ -183,23 +183,39 @@ fn emptied_chunks_go_back_at_once_unless_held_then_at_the_next_trim() {
     let slab = Slab::new();
     empty_chunks(&slab, chunks, true);
     assert_eq!(slab.chunk_count(), chunks);
-    slab.trim();
+    slab.trim(false);
     assert!(slab.chunk_count() <= kept);
     assert!(slab.spares.get() >= super::SPARE_RESERVE);
     slab.close();
     assert_eq!(slab.chunk_count(), 0);
 
-    // Held, then reused before the trim: nothing goes.
+    // Held, then drawn on before the trim: that trim keeps them; the next,
+    // with nothing drawn in between, gives back what is still empty.
     let slab = Slab::new();
     empty_chunks(&slab, chunks, true);
-    let again = fill(&slab, MAX_BLOCK, per_chunk * (chunks - 1));
+    let again = fill(&slab, MAX_BLOCK, per_chunk);
     assert_eq!(
         slab.chunk_count(),
         chunks,
         "the held chunks served the demand"
     );
-    slab.trim();
+    slab.trim(false);
     assert_eq!(slab.chunk_count(), chunks);
+    slab.trim(false);
+    assert!(slab.chunk_count() < chunks);
+    for b in again {
+        // SAFETY: handed out by `slab`, freed once (P2).
+        unsafe { slab.free(b) };
+    }
+    slab.close();
+    assert_eq!(slab.chunk_count(), 0);
+
+    // Held and drawn on: a forced trim (a full collection) gives them back.
+    let slab = Slab::new();
+    empty_chunks(&slab, chunks, true);
+    let again = fill(&slab, MAX_BLOCK, per_chunk);
+    slab.trim(true);
+    assert!(slab.chunk_count() < chunks);
     for b in again {
         // SAFETY: handed out by `slab`, freed once (P2).
         unsafe { slab.free(b) };
