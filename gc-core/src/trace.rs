@@ -29,7 +29,7 @@ mod impls;
 mod tracer;
 
 pub use tracer::Tracer;
-pub(crate) use tracer::{DONE, KEEP, Mode};
+pub(crate) use tracer::{DONE, KEEP, Mode, member_flags};
 
 /// A type whose values can be stored in a [`Gc`](crate::Gc), reporting the
 /// `Gc` pointers they own so the cycle collector can find reference cycles.

@@ -36,7 +36,7 @@ use std::panic::{self, AssertUnwindSafe};
 use super::heap;
 use crate::gc_box::HeadPtr;
 use crate::header::Flag;
-use crate::trace::{DONE, KEEP, Tracer};
+use crate::trace::{DONE, KEEP, Tracer, member_flags};
 
 /// How the examined set is held.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -232,12 +232,7 @@ fn enter_all(tracer: &mut Tracer<'static>, start: Start, after_lazy: bool) -> us
                 Start::Fresh => tracer.enter(obj, f, i),
                 Start::Recheck => {
                     obj.set_index(i);
-                    obj.set_flags(
-                        f.with_loc(tracer.set_loc)
-                            .without(Flag::Lost)
-                            .without(Flag::Escapes)
-                            .set_to(Flag::WasCandidate, obj.is_candidate()),
-                    );
+                    obj.set_flags(member_flags(obj, f, tracer.set_loc));
                     tracer.joined_finalizers |=
                         f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
                     let c = obj.counts();

@@ -24,6 +24,7 @@ use std::sync::{Mutex, RwLock, TryLockError};
 
 mod guards;
 mod members;
+pub(crate) use members::member_flags;
 mod sync;
 
 use guards::Guard;

@@ -8,6 +8,18 @@ use super::{Tracer, range_of};
 use crate::gc_box::HeadPtr;
 use crate::header::{Flag, Flags, LOC_PERM};
 
+/// The flags `obj` (flags `f`) gets as it enters a set located at `loc`:
+/// whether it was a candidate is kept in `WasCandidate` and `Lost` is
+/// cleared (a decrement during the analysis sets it anew, I10), and it has
+/// no escape yet.
+#[inline]
+pub(crate) fn member_flags(obj: HeadPtr, f: Flags, loc: u32) -> Flags {
+    f.with_loc(loc)
+        .without(Flag::Lost)
+        .without(Flag::Escapes)
+        .set_to(Flag::WasCandidate, obj.is_candidate())
+}
+
 impl Tracer<'_> {
     /// Enters `obj` (flags `f`, not yet a member) at position `pos` of
     /// `work`, whose scratch counts (`refs`) already reach `pos`: the
@@ -17,13 +29,7 @@ impl Tracer<'_> {
     #[inline]
     pub(crate) fn enter(&mut self, obj: HeadPtr, f: Flags, pos: usize) {
         obj.set_index(pos);
-        let candidate = f.has(Flag::Lost) || !obj.counts().is_watched();
-        obj.set_flags(
-            f.with_loc(self.set_loc)
-                .without(Flag::Lost)
-                .without(Flag::Escapes)
-                .set_to(Flag::WasCandidate, candidate),
-        );
+        obj.set_flags(member_flags(obj, f, self.set_loc));
         self.joined_finalizers |= f.has(Flag::HasFinalizer) && !f.has(Flag::Finalized);
         // The collector's count (I7): the spare above `MAX_HANDLES`; dead
         // from now on.
