@@ -10,6 +10,19 @@ fn fill(slab: &Slab, size: usize, n: usize) -> Vec<core::ptr::NonNull<u8>> {
     (0..n).map(|_| unsafe { slab.alloc(size) }).collect()
 }
 
+/// Frees every block of `blocks`.
+///
+/// # Safety
+///
+/// Each block was handed out by `slab`, is freed by no one else, and
+/// appears once (P2).
+unsafe fn free_all(slab: &Slab, blocks: impl IntoIterator<Item = core::ptr::NonNull<u8>>) {
+    for b in blocks {
+        // SAFETY: handed out by `slab`, freed once (this fn's Safety, P2).
+        unsafe { slab.free(b) };
+    }
+}
+
 #[test]
 fn blocks_are_distinct_aligned_and_inside_their_page() {
     let slab = Slab::new();
@@ -28,10 +41,8 @@ fn blocks_are_distinct_aligned_and_inside_their_page() {
             // (P2).
             unsafe { core::ptr::write_bytes(b.as_ptr(), 0xAB, size) };
         }
-        for b in blocks {
-            // SAFETY: handed out by `slab`, freed once (P2).
-            unsafe { slab.free(b) };
-        }
+        // SAFETY: handed out by `slab`, each freed once (P2).
+        unsafe { free_all(&slab, blocks) };
     }
     slab.close();
 }
@@ -46,10 +57,8 @@ fn freed_blocks_are_reused_and_empty_pages_recycled() {
         per_page * 3 + 5
     };
     let blocks = fill(&slab, 64, n);
-    for &b in &blocks {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, blocks.iter().copied()) };
     // All but the current page went back to the spare list.
     assert!(slab.spares.get() >= 1);
     let again = fill(&slab, 64, n);
@@ -62,17 +71,13 @@ fn freed_blocks_are_reused_and_empty_pages_recycled() {
         "the same pages serve the same demand"
     );
     // A spare page serves another size class.
-    for &b in &again {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, again.iter().copied()) };
     let spares = slab.spares.get();
     let other = fill(&slab, 200, 10);
     assert_eq!(slab.spares.get(), spares - 1);
-    for b in other {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, other) };
     slab.close();
     assert_eq!(slab.spares.get(), 0);
 }
@@ -93,10 +98,8 @@ fn a_full_page_becomes_partial_when_a_block_is_freed() {
     // The next allocation after the current page fills comes from it.
     let more = fill(&slab, 512, per_page);
     assert!(more.contains(&blocks[0]));
-    for b in blocks.into_iter().skip(1).chain(more) {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, blocks.into_iter().skip(1).chain(more)) };
     slab.close();
 }
 
@@ -123,10 +126,8 @@ fn an_emptied_current_page_stays_current() {
     let slab = Slab::new();
     let blocks = fill(&slab, 16, 3);
     let page = page_of(blocks[0]);
-    for &b in &blocks {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, blocks.iter().copied()) };
     // SAFETY: a current page is live (P4).
     let pg = unsafe { &*page };
     assert_eq!((pg.state(), pg.live()), (State::Current, 0));
@@ -146,10 +147,8 @@ fn empty_chunks(slab: &Slab, chunks: usize, hold: bool) {
     let blocks = fill(slab, MAX_BLOCK, per_chunk * chunks);
     assert_eq!(slab.chunk_count(), chunks);
     slab.hold(hold);
-    for b in blocks {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(slab, blocks) };
     slab.hold(false);
 }
 
@@ -203,10 +202,8 @@ fn emptied_chunks_go_back_at_once_unless_held_then_when_not_drawn_on() {
     assert_eq!(slab.chunk_count(), chunks);
     slab.trim(false);
     assert!(slab.chunk_count() < chunks);
-    for b in again {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, again) };
     slab.close();
     assert_eq!(slab.chunk_count(), 0);
 
@@ -216,10 +213,8 @@ fn emptied_chunks_go_back_at_once_unless_held_then_when_not_drawn_on() {
     let again = fill(&slab, MAX_BLOCK, per_chunk);
     slab.trim(true);
     assert!(slab.chunk_count() < chunks);
-    for b in again {
-        // SAFETY: handed out by `slab`, freed once (P2).
-        unsafe { slab.free(b) };
-    }
+    // SAFETY: handed out by `slab`, each freed once (P2).
+    unsafe { free_all(&slab, again) };
     slab.close();
     assert_eq!(slab.chunk_count(), 0);
 

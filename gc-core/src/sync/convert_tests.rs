@@ -12,19 +12,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-use super::tests::SERIAL;
+use super::tests::serial;
 use super::{Gc, Weak, collect};
 use crate::{Finalize, Trace, Tracer};
-
-/// Takes the lock the sync unit tests share (they count what `collect`
-/// returns on the one heap), then collects what earlier tests left.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    let g = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    collect();
-    g
-}
 
 /// Counts its drops in `.0`.
 #[derive(Debug)]

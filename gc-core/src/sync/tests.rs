@@ -13,9 +13,11 @@ use crate::{Finalize, Trace, Tracer};
 
 /// Serialises the tests of this module: they share the one heap and count
 /// what `collect` returns.
-pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: Mutex<()> = Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
+/// Takes the lock the sync unit tests share (they count what `collect`
+/// returns on the one heap), then collects what earlier tests left.
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     let g = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
